@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { loadConfig, maskSecrets } from './config/load.ts';
+import { options } from './config/options.ts';
+import { startLookout } from './main.ts';
+import { version } from './version.ts';
+
+const usageExit = 2;
+
+function helpText(): string {
+  const width = Math.max(...options.map((o) => o.flag.length)) + 4;
+  const lines = options.map((o) => {
+    const flag = `--${o.flag}`.padEnd(width + 2);
+    return `  ${flag}${o.help}\n  ${' '.repeat(width + 2)}env ${o.env}; ${o.form}`;
+  });
+  return [
+    `lookout ${version}: an OpenTelemetry-first MCP server and gateway`,
+    '',
+    'Usage: lookout [options]',
+    '',
+    'Options (flags override environment, which overrides the config file):',
+    `  ${'--config <file>'.padEnd(width + 2)}YAML or JSON config file (env LOOKOUT_CONFIG)`,
+    ...lines,
+    `  ${'--print-config'.padEnd(width + 2)}Print the effective config (secrets masked) and exit`,
+    `  ${'--version'.padEnd(width + 2)}Print the version and exit`,
+    `  ${'--help'.padEnd(width + 2)}Print this help and exit`,
+    '',
+    'Exit codes: 0 clean stop, 1 failure at run time, 2 invalid configuration or usage.',
+  ].join('\n');
+}
+
+function parseCommandLine(argv: string[]) {
+  const flagOptions: NonNullable<ParseArgsConfig['options']> = {
+    config: { type: 'string' },
+    'print-config': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean', short: 'v' },
+  };
+  for (const o of options) flagOptions[o.flag] = { type: o.kind === 'boolean' ? 'boolean' : 'string' };
+  const { values } = parseArgs({ args: argv, options: flagOptions, allowNegative: true, strict: true });
+  const flags: Record<string, string | boolean | undefined> = {};
+  for (const o of options) flags[o.key] = values[o.flag] as string | boolean | undefined;
+  return { values, flags };
+}
+
+async function main(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parseCommandLine>;
+  try {
+    parsed = parseCommandLine(argv);
+  } catch (error) {
+    process.stderr.write(`lookout: ${(error as Error).message}\nTry 'lookout --help'.\n`);
+    return usageExit;
+  }
+  const { values, flags } = parsed;
+  if (values.help) {
+    process.stdout.write(`${helpText()}\n`);
+    return 0;
+  }
+  if (values.version) {
+    process.stdout.write(`${version}\n`);
+    return 0;
+  }
+  const result = loadConfig({ flags, env: process.env, configPath: values.config as string | undefined });
+  if (!result.ok) {
+    for (const line of result.errors) process.stderr.write(`lookout: invalid config: ${line}\n`);
+    return usageExit;
+  }
+  if (values['print-config']) {
+    process.stdout.write(`${JSON.stringify(maskSecrets(result.config), null, 2)}\n`);
+    return 0;
+  }
+  const config = result.config;
+  let lookout: Awaited<ReturnType<typeof startLookout>>;
+  try {
+    lookout = await startLookout(config);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    process.stderr.write(`lookout: cannot start: ${(error as Error).message}\n`);
+    return code === 'ERR_MODULE_NOT_FOUND' || code === 'ERR_INVALID_MODULE' ? usageExit : 1;
+  }
+  const stop = (signal: NodeJS.Signals) => {
+    lookout.logger.info('stopping', { signal });
+    const forced = setTimeout(() => {
+      lookout.logger.error('drain timed out, exiting', {
+        timeoutSeconds: config.shutdown.drainTimeoutSeconds,
+      });
+      process.exit(1);
+    }, config.shutdown.drainTimeoutSeconds * 1000);
+    forced.unref();
+    lookout.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  return -1;
+}
+
+main(process.argv.slice(2)).then((code) => {
+  if (code >= 0) process.exitCode = code;
+});

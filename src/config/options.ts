@@ -1,0 +1,118 @@
+/**
+ * Every config key that can also be set from the environment or the command line. The loader, `--help`
+ * and the README's config reference all follow this table.
+ */
+export type OptionKind = 'string' | 'integer' | 'boolean' | 'list';
+
+export interface OptionSpec {
+  /** Dotted path in the config object. */
+  readonly key: string;
+  readonly env: string;
+  readonly flag: string;
+  readonly kind: OptionKind;
+  /** The expected form, as printed in errors and help. */
+  readonly form: string;
+  readonly help: string;
+  readonly secret?: boolean;
+}
+
+export const options: readonly OptionSpec[] = [
+  {
+    key: 'host',
+    env: 'LOOKOUT_HOST',
+    flag: 'host',
+    kind: 'string',
+    form: 'hostname or IP address',
+    help: 'Interface to listen on (default 127.0.0.1)',
+  },
+  {
+    key: 'port',
+    env: 'LOOKOUT_PORT',
+    flag: 'port',
+    kind: 'integer',
+    form: 'integer 0-65535',
+    help: 'TCP port; 0 picks a free one (default 8787)',
+  },
+  {
+    key: 'mcp.path',
+    env: 'LOOKOUT_MCP_PATH',
+    flag: 'mcp-path',
+    kind: 'string',
+    form: 'URL path starting with /',
+    help: 'Path of the MCP endpoint (default /mcp)',
+  },
+  {
+    key: 'mcp.stateless',
+    env: 'LOOKOUT_STATELESS',
+    flag: 'stateless',
+    kind: 'boolean',
+    form: 'true or false',
+    help: 'Serve without sessions (default false)',
+  },
+  {
+    key: 'mcp.maxSessions',
+    env: 'LOOKOUT_MAX_SESSIONS',
+    flag: 'max-sessions',
+    kind: 'integer',
+    form: 'positive integer',
+    help: 'Most sessions held at once (default 10000)',
+  },
+  {
+    key: 'mcp.sessionIdleTtlSeconds',
+    env: 'LOOKOUT_SESSION_IDLE_TTL',
+    flag: 'session-idle-ttl',
+    kind: 'integer',
+    form: 'positive integer (seconds)',
+    help: 'Idle time after which a session expires (default 1800)',
+  },
+  {
+    key: 'mcp.maxBodyBytes',
+    env: 'LOOKOUT_MAX_BODY_BYTES',
+    flag: 'max-body-bytes',
+    kind: 'integer',
+    form: 'positive integer (bytes)',
+    help: 'Largest accepted request body (default 4194304)',
+  },
+  {
+    key: 'mcp.sseKeepAliveSeconds',
+    env: 'LOOKOUT_SSE_KEEPALIVE',
+    flag: 'sse-keepalive',
+    kind: 'integer',
+    form: 'integer >= 0 (seconds; 0 = off)',
+    help: 'Comment line sent on idle SSE streams (default 25)',
+  },
+  {
+    key: 'tools',
+    env: 'LOOKOUT_TOOLS',
+    flag: 'tools',
+    kind: 'list',
+    form: 'comma-separated module paths',
+    help: 'Tool modules to load (default none)',
+  },
+  {
+    key: 'log.level',
+    env: 'LOOKOUT_LOG_LEVEL',
+    flag: 'log-level',
+    kind: 'string',
+    form: 'error|warn|info|http|verbose|debug|silly',
+    help: 'Log level (default info)',
+  },
+  {
+    key: 'log.format',
+    env: 'LOOKOUT_LOG_FORMAT',
+    flag: 'log-format',
+    kind: 'string',
+    form: 'auto|json|pretty',
+    help: 'auto = pretty on a TTY, JSON otherwise (default auto)',
+  },
+  {
+    key: 'shutdown.drainTimeoutSeconds',
+    env: 'LOOKOUT_DRAIN_TIMEOUT',
+    flag: 'drain-timeout',
+    kind: 'integer',
+    form: 'positive integer (seconds)',
+    help: 'Longest graceful drain before a forced exit (default 30)',
+  },
+];
+
+export const optionByKey: ReadonlyMap<string, OptionSpec> = new Map(options.map((o) => [o.key, o]));

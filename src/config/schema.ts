@@ -1,0 +1,31 @@
+import { z } from 'zod';
+
+const port = z.int().min(0).max(65535);
+const positiveInt = z.int().positive();
+
+export const logLevels = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'] as const;
+
+export const configSchema = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: port.default(8787),
+  mcp: z
+    .strictObject({
+      path: z.string().startsWith('/').default('/mcp'),
+      stateless: z.boolean().default(false),
+      maxSessions: positiveInt.default(10_000),
+      sessionIdleTtlSeconds: positiveInt.default(1800),
+      maxBodyBytes: positiveInt.default(4 * 1024 * 1024),
+      sseKeepAliveSeconds: z.int().min(0).default(25),
+    })
+    .prefault({}),
+  tools: z.array(z.string().min(1)).default([]),
+  log: z
+    .strictObject({
+      level: z.enum(logLevels).default('info'),
+      format: z.enum(['auto', 'json', 'pretty']).default('auto'),
+    })
+    .prefault({}),
+  shutdown: z.strictObject({ drainTimeoutSeconds: positiveInt.default(30) }).prefault({}),
+});
+
+export type LookoutConfig = Readonly<z.output<typeof configSchema>>;

@@ -1,0 +1,95 @@
+import { once } from 'node:events';
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { LookoutConfig } from './config/schema.ts';
+import { createApp } from './http/app.ts';
+import { createLogger, type Logger } from './logging/logger.ts';
+import { McpEndpoint } from './mcp/endpoint.ts';
+import { createProtocolServer } from './mcp/server.ts';
+import { SessionRegistry } from './mcp/sessions.ts';
+import type { Definition } from './tools/api.ts';
+import { builtinTools } from './tools/builtin.ts';
+import { Catalog } from './tools/catalog.ts';
+import { loadDefinitions } from './tools/load.ts';
+import { version } from './version.ts';
+
+export interface Lookout {
+  /** The MCP endpoint's URL, with the port actually bound. */
+  readonly url: string;
+  readonly port: number;
+  readonly logger: Logger;
+  /** Serves another tool, resource or prompt from now on; connected clients are told the list changed. */
+  register(definition: Definition): void;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly logger?: Logger;
+  /** Definitions to serve besides the built-ins and the modules named in config. */
+  readonly definitions?: readonly Definition[];
+}
+
+/** Builds and starts one Lookout. Nothing global: several can run in one process. */
+export async function startLookout(config: LookoutConfig, options: StartOptions = {}): Promise<Lookout> {
+  const logger = options.logger ?? createLogger(config);
+  const startedAt = Date.now();
+  const sessions = new SessionRegistry({
+    max: config.mcp.maxSessions,
+    idleTtlSeconds: config.mcp.sessionIdleTtlSeconds,
+  });
+  const catalog = new Catalog();
+  const builtins = builtinTools({
+    version,
+    startedAt,
+    sessions,
+    stateless: config.mcp.stateless,
+    toolCount: () => catalog.toolCount,
+  });
+  for (const definition of builtins) catalog.add(definition);
+  for (const definition of options.definitions ?? []) catalog.add(definition);
+  for (const modulePath of config.tools) {
+    for (const definition of await loadDefinitions(modulePath)) catalog.add(definition);
+  }
+
+  const identity = { name: 'lookout', version };
+  const endpoint = await McpEndpoint.create(
+    {
+      stateless: config.mcp.stateless,
+      maxBodyBytes: config.mcp.maxBodyBytes,
+      keepAliveSeconds: config.mcp.sseKeepAliveSeconds,
+      createServer: () => createProtocolServer(catalog, identity),
+    },
+    sessions,
+  );
+  catalog.onChange((list) => endpoint.broadcast(`notifications/${list}/list_changed`));
+  const app = createApp({ mcpPath: config.mcp.path, endpoint, logger });
+  const server: HttpServer = createServer({ keepAliveTimeout: 65_000 }, app);
+  server.listen(config.port, config.host);
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host}:${port}${config.mcp.path}`;
+  logger.info('lookout listening', {
+    url,
+    version,
+    stateless: config.mcp.stateless,
+    tools: catalog.toolCount,
+  });
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    logger,
+    register: (definition) => catalog.add(definition),
+    close() {
+      closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        await endpoint.close();
+        server.closeIdleConnections();
+        await closed;
+      })();
+      return closing;
+    },
+  };
+}

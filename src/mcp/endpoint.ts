@@ -1,0 +1,205 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
+import { type ErrorCode, LookoutError } from '../errors/catalog.ts';
+import { readBody } from '../http/body.ts';
+import { replyError } from '../http/reply.ts';
+import { type Classified, classify } from './messages.ts';
+import type { SessionRegistry } from './sessions.ts';
+import { HttpServerTransport } from './transport.ts';
+
+/** The version a client that sends no MCP-Protocol-Version header is assumed to speak (spec: 2025-03-26). */
+const defaultHeaderVersion = '2025-03-26';
+/** Batches were dropped from the protocol in 2025-06-18. */
+const batchVersions = new Set(['2024-11-05', '2025-03-26']);
+
+export interface EndpointOptions {
+  readonly stateless: boolean;
+  readonly maxBodyBytes: number;
+  readonly keepAliveSeconds: number;
+  readonly createServer: () => Server;
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Does an Accept header admit this media type (wildcards included)? */
+function accepts(accept: string | undefined, type: string): boolean {
+  if (accept === undefined) return false;
+  const major = `${type.slice(0, type.indexOf('/'))}/*`;
+  for (const part of accept.split(',')) {
+    const range = part.split(';', 1)[0]?.trim().toLowerCase();
+    if (range === type || range === major || range === '*/*') return true;
+  }
+  return false;
+}
+
+function isJsonContentType(value: string | undefined): boolean {
+  if (value === undefined) return false;
+  const type = value.split(';', 1)[0]?.trim().toLowerCase();
+  return type === 'application/json';
+}
+
+/**
+ * The Streamable HTTP endpoint: maps POST/GET/DELETE exchanges onto sessions and their transports.
+ * Every rejection is a catalog error; nothing here knows about tools.
+ */
+export class McpEndpoint {
+  readonly #options: EndpointOptions;
+  readonly #sessions: SessionRegistry;
+  readonly #shared: HttpServerTransport | undefined;
+
+  private constructor(
+    options: EndpointOptions,
+    sessions: SessionRegistry,
+    shared: HttpServerTransport | undefined,
+  ) {
+    this.#options = options;
+    this.#sessions = sessions;
+    this.#shared = shared;
+  }
+
+  static async create(options: EndpointOptions, sessions: SessionRegistry): Promise<McpEndpoint> {
+    let shared: HttpServerTransport | undefined;
+    if (options.stateless) {
+      shared = new HttpServerTransport({ keepAliveSeconds: options.keepAliveSeconds });
+      await options.createServer().connect(shared);
+    }
+    return new McpEndpoint(options, sessions, shared);
+  }
+
+  async post(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const accept = header(req, 'accept');
+    if (!accepts(accept, 'application/json') || !accepts(accept, 'text/event-stream')) {
+      return replyError(res, 'NOT_ACCEPTABLE');
+    }
+    if (!isJsonContentType(header(req, 'content-type'))) return replyError(res, 'UNSUPPORTED_MEDIA_TYPE');
+    const headerVersion = header(req, 'mcp-protocol-version');
+    if (headerVersion !== undefined && !SUPPORTED_PROTOCOL_VERSIONS.includes(headerVersion)) {
+      return replyError(res, 'UNSUPPORTED_PROTOCOL_VERSION', {
+        detail: `${headerVersion}; supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}`,
+      });
+    }
+    let body: Buffer;
+    try {
+      body = await readBody(req, this.#options.maxBodyBytes);
+    } catch (error) {
+      if (error instanceof LookoutError)
+        return replyError(res, error.catalogCode, { headers: { connection: 'close' } });
+      throw error;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch {
+      return replyError(res, 'PARSE_ERROR');
+    }
+    const batch = Array.isArray(parsed);
+    const raw: unknown[] = batch ? (parsed as unknown[]) : [parsed];
+    if (raw.length === 0) return replyError(res, 'INVALID_REQUEST', { detail: 'empty batch' });
+    const messages: Classified[] = raw.map(classify);
+    for (const m of messages) {
+      if (m.kind === 'invalid') return replyError(res, 'INVALID_REQUEST', { id: m.id, detail: m.reason });
+    }
+    const initialize = messages.find((m) => m.kind === 'request' && m.message.method === 'initialize');
+    if (initialize) {
+      if (messages.length > 1) return replyError(res, 'INITIALIZE_NOT_ALONE');
+      return this.#initialize(req, res, initialize);
+    }
+    if (this.#shared) {
+      if (batch && !batchVersions.has(headerVersion ?? defaultHeaderVersion)) {
+        return replyError(res, 'BATCH_NOT_SUPPORTED', { detail: headerVersion ?? defaultHeaderVersion });
+      }
+      return this.#shared.receive(messages, res, batch, {});
+    }
+    const sessionId = header(req, 'mcp-session-id');
+    if (sessionId === undefined) return replyError(res, 'SESSION_ID_REQUIRED');
+    const session = this.#sessions.touch(sessionId);
+    if (!session) return replyError(res, 'SESSION_NOT_FOUND');
+    if (batch && !batchVersions.has(session.protocolVersion)) {
+      return replyError(res, 'BATCH_NOT_SUPPORTED', { detail: session.protocolVersion });
+    }
+    session.transport.receive(messages, res, batch, {});
+  }
+
+  async #initialize(req: IncomingMessage, res: ServerResponse, message: Classified): Promise<void> {
+    if (message.kind !== 'request') return;
+    if (this.#shared) return this.#shared.receive([message], res, false, {});
+    if (header(req, 'mcp-session-id') !== undefined) return replyError(res, 'ALREADY_INITIALIZED');
+    if (this.#sessions.isFull) {
+      return replyError(res, 'SESSION_LIMIT', {
+        detail: `${this.#sessions.max} sessions`,
+        headers: { 'retry-after': 5 },
+      });
+    }
+    // The same choice the SDK's server makes when it answers initialize.
+    const requested = (message.message.params as { protocolVersion?: unknown } | undefined)?.protocolVersion;
+    const protocolVersion =
+      typeof requested === 'string' && SUPPORTED_PROTOCOL_VERSIONS.includes(requested)
+        ? requested
+        : LATEST_PROTOCOL_VERSION;
+    const id = this.#sessions.newId();
+    const transport = new HttpServerTransport({
+      sessionId: id,
+      keepAliveSeconds: this.#options.keepAliveSeconds,
+    });
+    const server = this.#options.createServer();
+    await server.connect(transport);
+    const now = Date.now();
+    this.#sessions.add({ id, server, transport, protocolVersion, createdAt: now, lastSeen: now });
+    transport.receive([message], res, false, { 'mcp-session-id': id });
+  }
+
+  get(req: IncomingMessage, res: ServerResponse): void {
+    const refusal = this.#standaloneStreamRefusal(req, res);
+    if (refusal) replyError(res, refusal.code, refusal);
+  }
+
+  #standaloneStreamRefusal(
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): ({ code: ErrorCode } & Parameters<typeof replyError>[2]) | undefined {
+    if (this.#shared) {
+      return {
+        code: 'METHOD_NOT_ALLOWED',
+        detail: 'stateless mode has no standalone stream',
+        headers: { allow: 'POST' },
+      };
+    }
+    if (!accepts(header(req, 'accept'), 'text/event-stream')) return { code: 'NOT_ACCEPTABLE_SSE' };
+    const sessionId = header(req, 'mcp-session-id');
+    if (sessionId === undefined) return { code: 'SESSION_ID_REQUIRED' };
+    const session = this.#sessions.touch(sessionId);
+    if (!session) return { code: 'SESSION_NOT_FOUND' };
+    if (!session.transport.openStandaloneStream(res, { 'mcp-session-id': sessionId })) {
+      return { code: 'STREAM_ALREADY_OPEN' };
+    }
+    return undefined;
+  }
+
+  async delete(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.#shared)
+      return replyError(res, 'METHOD_NOT_ALLOWED', {
+        detail: 'stateless mode has no sessions',
+        headers: { allow: 'POST' },
+      });
+    const sessionId = header(req, 'mcp-session-id');
+    if (sessionId === undefined) return replyError(res, 'SESSION_ID_REQUIRED');
+    if (!(await this.#sessions.delete(sessionId))) return replyError(res, 'SESSION_NOT_FOUND');
+    res.writeHead(200).end();
+  }
+
+  /** Sends a notification to every session's standalone stream (or, stateless, to nobody: there is none). */
+  broadcast(method: string): void {
+    for (const session of this.#sessions.all()) {
+      void session.transport.send({ jsonrpc: '2.0', method });
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#shared?.close();
+    await this.#sessions.closeAll();
+  }
+}

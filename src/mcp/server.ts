@@ -1,0 +1,156 @@
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { Protocol, type RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { LoggingLevel, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { LookoutError } from '../errors/catalog.ts';
+import type { HandlerContext } from '../tools/api.ts';
+import type { Catalog } from '../tools/catalog.ts';
+
+type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+export interface ServerIdentity {
+  readonly name: string;
+  readonly version: string;
+  readonly instructions?: string;
+}
+
+/**
+ * The SDK parses every request against the schema a handler is registered with. Registering with a
+ * schema that checks only the method keeps that cheap; each handler then validates its own params so
+ * that bad params answer -32602 with the failing path instead of an internal error.
+ */
+const methodOnly = <M extends string>(method: M) => z.looseObject({ method: z.literal(method) });
+
+const paramsSchemas = {
+  callTool: z.looseObject({ name: z.string(), arguments: z.record(z.string(), z.unknown()).optional() }),
+  readResource: z.looseObject({ uri: z.string() }),
+  getPrompt: z.looseObject({ name: z.string(), arguments: z.record(z.string(), z.string()).optional() }),
+  complete: z.looseObject({
+    ref: z.looseObject({ type: z.string(), name: z.string().optional(), uri: z.string().optional() }),
+    argument: z.looseObject({ name: z.string(), value: z.string() }),
+    context: z.looseObject({ arguments: z.record(z.string(), z.string()).optional() }).optional(),
+  }),
+  subscribe: z.looseObject({ uri: z.string() }),
+  setLevel: z.looseObject({
+    level: z.enum(['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency']),
+  }),
+};
+
+function paramsOf<T extends z.ZodType>(
+  schema: T,
+  request: { method: string; params?: unknown },
+): z.output<T> {
+  const parsed = schema.safeParse(request.params ?? {});
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((i) => ({
+    path: ['params', ...i.path.map(String)].join('.'),
+    message: i.message,
+  }));
+  throw new LookoutError(
+    'INVALID_PARAMS',
+    `${request.method}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+    { issues },
+  );
+}
+
+const resolved = Promise.resolve();
+
+/** RFC 5424 severities in the order MCP lists them, least severe first. */
+const levelRank: Record<LoggingLevel, number> = {
+  debug: 0,
+  info: 1,
+  notice: 2,
+  warning: 3,
+  error: 4,
+  critical: 5,
+  alert: 6,
+  emergency: 7,
+};
+
+interface ClientLogLevel {
+  level: LoggingLevel | undefined;
+}
+
+function contextOf(clientLevel: ClientLogLevel, extra: Extra): HandlerContext {
+  const progressToken = extra._meta?.progressToken;
+  return {
+    signal: extra.signal,
+    sessionId: extra.sessionId,
+    progress:
+      progressToken === undefined
+        ? () => resolved
+        : (progress, total, message) =>
+            extra.sendNotification({
+              method: 'notifications/progress',
+              params: {
+                progressToken,
+                progress,
+                ...(total !== undefined && { total }),
+                ...(message !== undefined && { message }),
+              },
+            }),
+    log: (level: LoggingLevel, data: unknown, logger?: string) =>
+      clientLevel.level !== undefined && levelRank[level] < levelRank[clientLevel.level]
+        ? resolved
+        : extra.sendNotification({
+            method: 'notifications/message',
+            params: { level, data, ...(logger !== undefined && { logger }) },
+          }),
+    request: (request, resultSchema) => extra.sendRequest(request as ServerRequest, resultSchema),
+  };
+}
+
+/** Builds the SDK protocol server for one session (or for all requests, in stateless mode). */
+export function createProtocolServer(catalog: Catalog, identity: ServerIdentity): Server {
+  const server = new Server(
+    { name: identity.name, version: identity.version },
+    {
+      capabilities: {
+        tools: { listChanged: true },
+        resources: { listChanged: true, subscribe: true },
+        prompts: { listChanged: true },
+        logging: {},
+        completions: {},
+      },
+      ...(identity.instructions !== undefined && { instructions: identity.instructions }),
+    },
+  );
+  const subscriptions = new Set<string>();
+  // The level the client chose with logging/setLevel; this server serves one session (or, stateless, all).
+  const clientLevel: ClientLogLevel = { level: undefined };
+  server.setRequestHandler(methodOnly('logging/setLevel'), (request) => {
+    clientLevel.level = paramsOf(paramsSchemas.setLevel, request).level;
+    return {};
+  });
+
+  server.setRequestHandler(methodOnly('tools/list'), () => catalog.listTools());
+  // Registered past Server's own override, which parses every call and its result again with the
+  // SDK's schemas: the catalog validates arguments and builds results itself.
+  Protocol.prototype.setRequestHandler.call(server, methodOnly('tools/call'), (request, extra) => {
+    const params = paramsOf(paramsSchemas.callTool, request);
+    return catalog.callTool(params.name, params.arguments, contextOf(clientLevel, extra as Extra));
+  });
+  server.setRequestHandler(methodOnly('resources/list'), () => catalog.listResources());
+  server.setRequestHandler(methodOnly('resources/templates/list'), () => catalog.listResourceTemplates());
+  server.setRequestHandler(methodOnly('resources/read'), (request, extra) =>
+    catalog.readResource(paramsOf(paramsSchemas.readResource, request).uri, contextOf(clientLevel, extra)),
+  );
+  server.setRequestHandler(methodOnly('resources/subscribe'), (request) => {
+    subscriptions.add(paramsOf(paramsSchemas.subscribe, request).uri);
+    return {};
+  });
+  server.setRequestHandler(methodOnly('resources/unsubscribe'), (request) => {
+    subscriptions.delete(paramsOf(paramsSchemas.subscribe, request).uri);
+    return {};
+  });
+  server.setRequestHandler(methodOnly('prompts/list'), () => catalog.listPrompts());
+  server.setRequestHandler(methodOnly('prompts/get'), (request, extra) => {
+    const params = paramsOf(paramsSchemas.getPrompt, request);
+    return catalog.getPrompt(params.name, params.arguments, contextOf(clientLevel, extra));
+  });
+  server.setRequestHandler(methodOnly('completion/complete'), (request) => {
+    const params = paramsOf(paramsSchemas.complete, request);
+    return catalog.complete(params.ref, params.argument, params.context?.arguments ?? {});
+  });
+  return server;
+}

@@ -1,0 +1,115 @@
+import { randomUUID } from 'node:crypto';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { HttpServerTransport } from './transport.ts';
+
+export interface Session {
+  readonly id: string;
+  readonly server: Server;
+  readonly transport: HttpServerTransport;
+  readonly createdAt: number;
+  protocolVersion: string;
+  lastSeen: number;
+}
+
+export interface SessionSummary {
+  readonly id: string;
+  readonly protocolVersion: string;
+  readonly ageSeconds: number;
+  readonly idleSeconds: number;
+  readonly inflight: number;
+  readonly standaloneStream: boolean;
+}
+
+/**
+ * Sessions in least-recently-seen order (a Map keeps insertion order and a touch re-inserts), so the
+ * idle sweep stops at the first session that is still fresh.
+ */
+export class SessionRegistry {
+  readonly #sessions = new Map<string, Session>();
+  readonly #max: number;
+  readonly #idleTtlMs: number;
+  readonly #sweeper: NodeJS.Timeout;
+  readonly #now: () => number;
+
+  constructor(options: { max: number; idleTtlSeconds: number; now?: () => number }) {
+    this.#max = options.max;
+    this.#idleTtlMs = options.idleTtlSeconds * 1000;
+    this.#now = options.now ?? Date.now;
+    this.#sweeper = setInterval(() => this.sweep(), Math.min(this.#idleTtlMs / 2, 30_000));
+    this.#sweeper.unref();
+  }
+
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  get max(): number {
+    return this.#max;
+  }
+
+  get isFull(): boolean {
+    return this.#sessions.size >= this.#max;
+  }
+
+  newId(): string {
+    return randomUUID();
+  }
+
+  add(session: Session): void {
+    this.#sessions.set(session.id, session);
+  }
+
+  /** Finds a session and marks it seen. */
+  touch(id: string): Session | undefined {
+    const session = this.#sessions.get(id);
+    if (!session) return undefined;
+    session.lastSeen = this.#now();
+    this.#sessions.delete(id);
+    this.#sessions.set(id, session);
+    return session;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const session = this.#sessions.get(id);
+    if (!session) return false;
+    this.#sessions.delete(id);
+    await session.server.close();
+    return true;
+  }
+
+  /** Ends sessions idle for longer than the TTL; a session with work in flight or an open stream is not idle. */
+  sweep(): void {
+    const cutoff = this.#now() - this.#idleTtlMs;
+    const busy: Session[] = [];
+    for (const session of this.#sessions.values()) {
+      if (session.lastSeen > cutoff) break;
+      if (session.transport.inflightCount > 0 || session.transport.hasStandaloneStream) {
+        busy.push(session);
+        continue;
+      }
+      void this.delete(session.id);
+    }
+    for (const session of busy) this.touch(session.id);
+  }
+
+  all(): IterableIterator<Session> {
+    return this.#sessions.values();
+  }
+
+  summaries(): SessionSummary[] {
+    const now = this.#now();
+    return [...this.#sessions.values()].map((s) => ({
+      id: s.id,
+      protocolVersion: s.protocolVersion,
+      ageSeconds: Math.round((now - s.createdAt) / 1000),
+      idleSeconds: Math.round((now - s.lastSeen) / 1000),
+      inflight: s.transport.inflightCount,
+      standaloneStream: s.transport.hasStandaloneStream,
+    }));
+  }
+
+  async closeAll(): Promise<void> {
+    clearInterval(this.#sweeper);
+    await Promise.all([...this.#sessions.keys()].map((id) => this.delete(id)));
+  }
+}

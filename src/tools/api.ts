@@ -1,0 +1,134 @@
+import type {
+  CallToolResult,
+  GetPromptResult,
+  LoggingLevel,
+  ReadResourceResult,
+  ToolAnnotations,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { z } from 'zod';
+
+/** What a handler gets besides its arguments. Nothing in it touches HTTP. */
+export interface HandlerContext {
+  /** Aborted when the client cancels the request, disconnects, or the session ends. */
+  readonly signal: AbortSignal;
+  readonly sessionId: string | undefined;
+  /** Sends `notifications/progress` when the client asked for progress; otherwise does nothing. */
+  progress(progress: number, total?: number, message?: string): Promise<void>;
+  /** Sends `notifications/message` to the client, honouring the level it set with `logging/setLevel`. */
+  log(level: LoggingLevel, data: unknown, logger?: string): Promise<void>;
+  /** Sends a request to the client (sampling, elicitation, roots) and waits for its answer. */
+  request<T extends z.ZodType>(
+    request: { method: string; params?: Record<string, unknown> },
+    resultSchema: T,
+  ): Promise<z.output<T>>;
+}
+
+type ObjectSchema = z.ZodObject<z.ZodRawShape>;
+
+export interface ToolDefinition<
+  In extends ObjectSchema = ObjectSchema,
+  Out extends ObjectSchema = ObjectSchema,
+> {
+  readonly kind: 'tool';
+  readonly name: string;
+  readonly title?: string;
+  readonly description: string;
+  readonly input: In;
+  /** When given, the handler returns the structured result, validated against this schema. */
+  readonly output?: Out;
+  readonly annotations?: ToolAnnotations;
+  readonly handler: (
+    args: z.output<In>,
+    context: HandlerContext,
+  ) => Promise<ToolReturn<Out>> | ToolReturn<Out>;
+}
+
+/** A string becomes one text block; a full `CallToolResult` passes as is. */
+export type ToolReturn<Out extends ObjectSchema> = string | CallToolResult | z.input<Out>;
+
+/** Thrown by a handler to report a tool error (`isError: true`) with exactly this message. */
+export class ToolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ToolError';
+  }
+}
+
+export type ResourceContents = ReadResourceResult['contents'];
+
+export interface ResourceDefinition {
+  readonly kind: 'resource';
+  readonly uri: string;
+  readonly name: string;
+  readonly title?: string;
+  readonly description?: string;
+  readonly mimeType?: string;
+  /** A string is text, a Uint8Array is a blob; both take the resource's uri and mimeType. */
+  readonly read: (
+    context: HandlerContext,
+  ) => Promise<string | Uint8Array | ResourceContents> | string | Uint8Array | ResourceContents;
+}
+
+export type Completer = (
+  value: string,
+  context: { arguments: Record<string, string> },
+) => Promise<string[]> | string[];
+
+export interface ResourceTemplateDefinition {
+  readonly kind: 'resourceTemplate';
+  /** RFC 6570 URI template, e.g. `notes://{id}`. */
+  readonly uriTemplate: string;
+  readonly name: string;
+  readonly title?: string;
+  readonly description?: string;
+  readonly mimeType?: string;
+  readonly complete?: Readonly<Record<string, Completer>>;
+  readonly read: (
+    uri: string,
+    variables: Record<string, string | string[]>,
+    context: HandlerContext,
+  ) => Promise<string | Uint8Array | ResourceContents> | string | Uint8Array | ResourceContents;
+}
+
+export interface PromptDefinition<Args extends ObjectSchema = ObjectSchema> {
+  readonly kind: 'prompt';
+  readonly name: string;
+  readonly title?: string;
+  readonly description?: string;
+  /** An object of string fields; `.describe()` gives each argument its description. */
+  readonly args?: Args;
+  readonly complete?: Readonly<Record<string, Completer>>;
+  /** A string becomes one user text message. */
+  readonly get: (
+    args: z.output<Args>,
+    context: HandlerContext,
+  ) => Promise<string | GetPromptResult> | string | GetPromptResult;
+}
+
+export type Definition =
+  | ToolDefinition<ObjectSchema, ObjectSchema>
+  | ResourceDefinition
+  | ResourceTemplateDefinition
+  | PromptDefinition;
+
+export function defineTool<In extends ObjectSchema, Out extends ObjectSchema = ObjectSchema>(
+  definition: Omit<ToolDefinition<In, Out>, 'kind'>,
+): ToolDefinition<In, Out> {
+  return { kind: 'tool', ...definition };
+}
+
+export function defineResource(definition: Omit<ResourceDefinition, 'kind'>): ResourceDefinition {
+  return { kind: 'resource', ...definition };
+}
+
+export function defineResourceTemplate(
+  definition: Omit<ResourceTemplateDefinition, 'kind'>,
+): ResourceTemplateDefinition {
+  return { kind: 'resourceTemplate', ...definition };
+}
+
+export function definePrompt<Args extends ObjectSchema>(
+  definition: Omit<PromptDefinition<Args>, 'kind'>,
+): PromptDefinition<Args> {
+  return { kind: 'prompt', ...definition };
+}

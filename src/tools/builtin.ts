@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import type { SessionRegistry } from '../mcp/sessions.ts';
+import { defineTool } from './api.ts';
+
+export interface BuiltinDeps {
+  readonly version: string;
+  readonly startedAt: number;
+  readonly sessions: SessionRegistry;
+  readonly stateless: boolean;
+  readonly toolCount: () => number;
+}
+
+/** Lookout's own tools: `echo` for smoke tests and benchmarks, and read-only operations tools. */
+export function builtinTools(deps: BuiltinDeps) {
+  return [
+    defineTool({
+      name: 'echo',
+      title: 'Echo',
+      description: 'Returns the given text unchanged.',
+      input: z.object({ text: z.string().describe('Text to return') }),
+      annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+      handler: ({ text }) => text,
+    }),
+    defineTool({
+      name: 'lookout.health',
+      title: 'Lookout health',
+      description: "Lookout's status: version, uptime, sessions and tools served.",
+      input: z.object({}),
+      output: z.object({
+        status: z.literal('ok'),
+        version: z.string(),
+        uptimeSeconds: z.number(),
+        sessions: z.number(),
+        tools: z.number(),
+      }),
+      annotations: { readOnlyHint: true, openWorldHint: false },
+      handler: () => ({
+        status: 'ok' as const,
+        version: deps.version,
+        uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000),
+        sessions: deps.sessions.size,
+        tools: deps.toolCount(),
+      }),
+    }),
+    defineTool({
+      name: 'lookout.sessions',
+      title: 'Lookout sessions',
+      description:
+        'The MCP sessions Lookout holds: count, limit, and per session its age, idle time and work in flight.',
+      input: z.object({ limit: z.int().min(1).max(1000).default(100).describe('Most sessions to list') }),
+      annotations: { readOnlyHint: true, openWorldHint: false },
+      handler: ({ limit }) => {
+        const summaries = deps.sessions.summaries();
+        return JSON.stringify({
+          mode: deps.stateless ? 'stateless' : 'sessions',
+          count: summaries.length,
+          max: deps.sessions.max,
+          // Ids are shortened: a full id is a bearer credential for its session.
+          sessions: summaries.slice(0, limit).map((s) => ({ ...s, id: `${s.id.slice(0, 8)}…` })),
+        });
+      },
+    }),
+  ];
+}

@@ -1,0 +1,313 @@
+import { UriTemplate } from '@modelcontextprotocol/sdk/shared/uriTemplate.js';
+import type {
+  CallToolResult,
+  CompleteResult,
+  GetPromptResult,
+  Prompt,
+  ReadResourceResult,
+  Resource,
+  ResourceTemplate,
+  Tool,
+} from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { LookoutError } from '../errors/catalog.ts';
+import type {
+  Completer,
+  Definition,
+  HandlerContext,
+  PromptDefinition,
+  ResourceContents,
+  ResourceDefinition,
+  ResourceTemplateDefinition,
+  ToolDefinition,
+} from './api.ts';
+import { ToolError } from './api.ts';
+
+/** A tool as the MCP layer sees it: what tools/list shows and how a call runs. Built once, at registration. */
+export interface ToolEntry {
+  readonly descriptor: Tool;
+  call(args: unknown, context: HandlerContext): Promise<CallToolResult>;
+}
+
+interface TemplateEntry {
+  readonly definition: ResourceTemplateDefinition;
+  readonly template: UriTemplate;
+  readonly descriptor: ResourceTemplate;
+}
+
+interface PromptEntry {
+  readonly definition: PromptDefinition;
+  readonly descriptor: Prompt;
+}
+
+const completionLimit = 100;
+
+function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): Tool['inputSchema'] {
+  const { $schema: _dialect, ...json } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
+  return json as Tool['inputSchema'];
+}
+
+function describeIssues(error: z.ZodError): { text: string; issues: { path: string; message: string }[] } {
+  const issues = error.issues.map((issue) => ({
+    path: issue.path.length === 0 ? '(arguments)' : issue.path.map(String).join('.'),
+    message: issue.message,
+  }));
+  return { text: issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues };
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function toolResultOf(value: unknown, definition: ToolDefinition): CallToolResult {
+  if (definition.output) {
+    if (typeof value === 'object' && value !== null && Array.isArray((value as CallToolResult).content)) {
+      return value as CallToolResult;
+    }
+    const checked = definition.output.safeParse(value);
+    if (!checked.success) {
+      return {
+        isError: true,
+        content: [
+          {
+            type: 'text',
+            text: `Tool ${definition.name} returned a result that does not match its output schema`,
+          },
+        ],
+      };
+    }
+    return {
+      content: [{ type: 'text', text: JSON.stringify(checked.data) }],
+      structuredContent: checked.data,
+    };
+  }
+  if (typeof value === 'string') return { content: [{ type: 'text', text: value }] };
+  return value as CallToolResult;
+}
+
+function compileTool(definition: ToolDefinition): ToolEntry {
+  const descriptor: Tool = {
+    name: definition.name,
+    ...(definition.title !== undefined && { title: definition.title }),
+    description: definition.description,
+    inputSchema: jsonSchemaOf(definition.input, 'input'),
+    ...(definition.output && { outputSchema: jsonSchemaOf(definition.output, 'output') }),
+    ...(definition.annotations && { annotations: definition.annotations }),
+  };
+  const input = definition.input;
+  return {
+    descriptor,
+    async call(args, context) {
+      const parsed = input.safeParse(args ?? {});
+      if (!parsed.success) {
+        const { text, issues } = describeIssues(parsed.error);
+        throw new LookoutError('INVALID_ARGUMENTS', `tool ${definition.name}: ${text}`, { issues });
+      }
+      try {
+        return toolResultOf(await definition.handler(parsed.data, context), definition);
+      } catch (error) {
+        if (error instanceof LookoutError) throw error;
+        const text = error instanceof ToolError ? error.message : errorText(error);
+        return { isError: true, content: [{ type: 'text', text }] };
+      }
+    },
+  };
+}
+
+function contentsOf(
+  value: string | Uint8Array | ResourceContents,
+  uri: string,
+  mimeType: string | undefined,
+): ResourceContents {
+  const base = mimeType === undefined ? { uri } : { uri, mimeType };
+  if (typeof value === 'string') return [{ ...base, text: value }];
+  if (value instanceof Uint8Array) return [{ ...base, blob: Buffer.from(value).toString('base64') }];
+  return value;
+}
+
+function promptArgumentsOf(args: PromptDefinition['args']): Prompt['arguments'] {
+  if (!args) return undefined;
+  return Object.entries(args.shape).map(([name, schema]) => {
+    const field = schema as z.ZodType;
+    return {
+      name,
+      ...(field.description !== undefined && { description: field.description }),
+      required: !field.safeParse(undefined).success,
+    };
+  });
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+}
+
+/** Tools, resources and prompts served by one Lookout, each compiled once when registered. */
+export class Catalog {
+  readonly #tools = new Map<string, ToolEntry>();
+  readonly #resources = new Map<string, ResourceDefinition>();
+  readonly #templates: TemplateEntry[] = [];
+  readonly #prompts = new Map<string, PromptEntry>();
+  readonly #listeners = new Set<(list: 'tools' | 'resources' | 'prompts') => void>();
+  #toolList: { tools: Tool[] } | undefined;
+
+  /** Called after each change, so connected clients can be sent `notifications/<list>/list_changed`. */
+  onChange(listener: (list: 'tools' | 'resources' | 'prompts') => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #changed(list: 'tools' | 'resources' | 'prompts'): void {
+    for (const listener of this.#listeners) listener(list);
+  }
+
+  add(definition: Definition): void {
+    switch (definition.kind) {
+      case 'tool':
+        this.addTool(compileTool(definition));
+        return;
+      case 'resource':
+        if (this.#resources.has(definition.uri)) throw new Error(`duplicate resource uri: ${definition.uri}`);
+        this.#resources.set(definition.uri, definition);
+        this.#changed('resources');
+        return;
+      case 'resourceTemplate':
+        this.#templates.push({
+          definition,
+          template: new UriTemplate(definition.uriTemplate),
+          descriptor: {
+            uriTemplate: definition.uriTemplate,
+            name: definition.name,
+            ...optional('title', definition.title),
+            ...optional('description', definition.description),
+            ...optional('mimeType', definition.mimeType),
+          },
+        });
+        this.#changed('resources');
+        return;
+      case 'prompt':
+        if (this.#prompts.has(definition.name)) throw new Error(`duplicate prompt name: ${definition.name}`);
+        this.#prompts.set(definition.name, {
+          definition: definition as PromptDefinition,
+          descriptor: {
+            name: definition.name,
+            ...optional('title', definition.title),
+            ...optional('description', definition.description),
+            ...optional('arguments', promptArgumentsOf(definition.args)),
+          },
+        });
+        this.#changed('prompts');
+        return;
+    }
+  }
+
+  addTool(entry: ToolEntry): void {
+    const name = entry.descriptor.name;
+    if (this.#tools.has(name)) throw new Error(`duplicate tool name: ${name}`);
+    this.#tools.set(name, entry);
+    this.#toolList = undefined;
+    this.#changed('tools');
+  }
+
+  hasTool(name: string): boolean {
+    return this.#tools.has(name);
+  }
+
+  get toolCount(): number {
+    return this.#tools.size;
+  }
+
+  listTools(): { tools: Tool[] } {
+    this.#toolList ??= { tools: [...this.#tools.values()].map((t) => t.descriptor) };
+    return this.#toolList;
+  }
+
+  callTool(name: string, args: unknown, context: HandlerContext): Promise<CallToolResult> {
+    const tool = this.#tools.get(name);
+    if (!tool) throw new LookoutError('UNKNOWN_TOOL', name);
+    return tool.call(args, context);
+  }
+
+  listResources(): { resources: Resource[] } {
+    return {
+      resources: [...this.#resources.values()].map((r) => ({
+        uri: r.uri,
+        name: r.name,
+        ...optional('title', r.title),
+        ...optional('description', r.description),
+        ...optional('mimeType', r.mimeType),
+      })),
+    };
+  }
+
+  listResourceTemplates(): { resourceTemplates: ResourceTemplate[] } {
+    return { resourceTemplates: this.#templates.map((t) => t.descriptor) };
+  }
+
+  async readResource(uri: string, context: HandlerContext): Promise<ReadResourceResult> {
+    const resource = this.#resources.get(uri);
+    if (resource) return { contents: contentsOf(await resource.read(context), uri, resource.mimeType) };
+    for (const { template, definition } of this.#templates) {
+      const variables = template.match(uri);
+      if (variables) {
+        return {
+          contents: contentsOf(await definition.read(uri, variables, context), uri, definition.mimeType),
+        };
+      }
+    }
+    throw new LookoutError('UNKNOWN_RESOURCE', uri, { uri });
+  }
+
+  listPrompts(): { prompts: Prompt[] } {
+    return { prompts: [...this.#prompts.values()].map((p) => p.descriptor) };
+  }
+
+  async getPrompt(name: string, args: unknown, context: HandlerContext): Promise<GetPromptResult> {
+    const prompt = this.#prompts.get(name);
+    if (!prompt) throw new LookoutError('UNKNOWN_PROMPT', name);
+    const { definition } = prompt;
+    let parsedArgs: Record<string, unknown> = {};
+    if (definition.args) {
+      const parsed = definition.args.safeParse(args ?? {});
+      if (!parsed.success) {
+        const { text, issues } = describeIssues(parsed.error);
+        throw new LookoutError('INVALID_ARGUMENTS', `prompt ${name}: ${text}`, { issues });
+      }
+      parsedArgs = parsed.data;
+    }
+    const result = await definition.get(parsedArgs, context);
+    if (typeof result === 'string') {
+      return { messages: [{ role: 'user', content: { type: 'text', text: result } }] };
+    }
+    return result;
+  }
+
+  async complete(
+    ref: { type: string; name?: string; uri?: string },
+    argument: { name: string; value: string },
+    contextArguments: Record<string, string>,
+  ): Promise<CompleteResult> {
+    let completer: Completer | undefined;
+    if (ref.type === 'ref/prompt' && ref.name !== undefined) {
+      const prompt = this.#prompts.get(ref.name);
+      if (!prompt) throw new LookoutError('UNKNOWN_PROMPT', ref.name);
+      completer = prompt.definition.complete?.[argument.name];
+    } else if (ref.type === 'ref/resource' && ref.uri !== undefined) {
+      const entry = this.#templates.find((t) => t.definition.uriTemplate === ref.uri);
+      if (!entry && !this.#resources.has(ref.uri)) throw new LookoutError('UNKNOWN_RESOURCE', ref.uri);
+      completer = entry?.definition.complete?.[argument.name];
+    } else {
+      throw new LookoutError('INVALID_COMPLETION_REF', ref.type);
+    }
+    const values = completer ? await completer(argument.value, { arguments: contextArguments }) : [];
+    return {
+      completion: {
+        values: values.slice(0, completionLimit),
+        total: values.length,
+        hasMore: values.length > completionLimit,
+      },
+    };
+  }
+}
