@@ -70,18 +70,19 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const config = result.config;
-  let lookout: Awaited<ReturnType<typeof startLookout>>;
-  try {
-    lookout = await startLookout(config);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    process.stderr.write(`lookout: cannot start: ${(error as Error).message}\n`);
-    return code === 'ERR_MODULE_NOT_FOUND' || code === 'ERR_INVALID_MODULE' ? usageExit : 1;
-  }
+  // Signals are watched before start-up, so a stop that arrives while starting is not lost.
+  let stopSignal: NodeJS.Signals | undefined;
+  let lookout: Awaited<ReturnType<typeof startLookout>> | undefined;
   const stop = (signal: NodeJS.Signals) => {
+    if (stopSignal && lookout) {
+      lookout.logger.warn('second stop signal, exiting now', { signal });
+      process.exit(1);
+    }
+    stopSignal = signal;
+    if (!lookout) return;
     lookout.logger.info('stopping', { signal });
     const forced = setTimeout(() => {
-      lookout.logger.error('drain timed out, exiting', {
+      lookout?.logger.error('drain timed out, exiting', {
         timeoutSeconds: config.shutdown.drainTimeoutSeconds,
       });
       process.exit(1);
@@ -92,8 +93,20 @@ async function main(argv: string[]): Promise<number> {
       () => process.exit(1),
     );
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  try {
+    lookout = await startLookout(config);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    process.stderr.write(`lookout: cannot start: ${(error as Error).message}\n`);
+    return code === 'ERR_MODULE_NOT_FOUND' || code === 'ERR_INVALID_MODULE' ? usageExit : 1;
+  }
+  if (stopSignal) {
+    const signal = stopSignal;
+    stopSignal = undefined;
+    stop(signal);
+  }
   return -1;
 }
 

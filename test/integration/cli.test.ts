@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real CLI; `until` ends it (SIGTERM) once stdout shows that text. */
+function runCli(args: string[], env: Record<string, string> = {}, until?: string): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...args], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let signalled = false;
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (until && !signalled && stdout.includes(until)) {
+        signalled = true;
+        child.kill('SIGTERM');
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+function configFile(text: string, name = 'lookout.yaml'): string {
+  const dir = mkdtempSync(join(tmpdir(), 'lookout-cli-'));
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+describe('lookout CLI', () => {
+  it('exits 2 naming the key, the problem and the expected form for a bad environment value', async () => {
+    const run = await runCli([], { LOOKOUT_PORT: 'eighty' });
+    assert.equal(run.code, 2);
+    assert.match(
+      run.stderr,
+      /port: .*expected number.*"eighty".*environment LOOKOUT_PORT.*expected integer 0-65535/,
+    );
+  });
+
+  it('exits 2 with one line per bad key from a config file', async () => {
+    const path = configFile('port: 70000\nmcp:\n  maxSessions: -1\n  colour: blue\n');
+    const run = await runCli(['--config', path]);
+    assert.equal(run.code, 2);
+    const lines = run.stderr.trim().split('\n');
+    assert.equal(lines.length, 3, run.stderr);
+    assert.ok(
+      lines.some((l) => /^lookout: invalid config: port: .*70000.*config file/.test(l)),
+      run.stderr,
+    );
+    assert.ok(
+      lines.some((l) => /mcp\.maxSessions: .*-1/.test(l)),
+      run.stderr,
+    );
+    assert.ok(
+      lines.some((l) => /mcp\.colour: unknown key/.test(l)),
+      run.stderr,
+    );
+  });
+
+  it('exits 2 for an unknown flag or a missing config file', async () => {
+    assert.equal((await runCli(['--no-such-flag'])).code, 2);
+    const missing = await runCli(['--config', '/nonexistent/lookout.yaml']);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /file not found/);
+  });
+
+  it('prints help listing every flag with its environment variable', async () => {
+    const run = await runCli(['--help']);
+    assert.equal(run.code, 0);
+    for (const text of [
+      '--host',
+      'LOOKOUT_HOST',
+      '--port',
+      'LOOKOUT_PORT',
+      '--config',
+      '--print-config',
+      '--stateless',
+    ]) {
+      assert.ok(run.stdout.includes(text), text);
+    }
+  });
+
+  it('layers defaults < file < environment < flags in --print-config', async () => {
+    const path = configFile(
+      JSON.stringify({ host: '0.0.0.0', port: 9000, mcp: { maxSessions: 5 } }),
+      'c.json',
+    );
+    const run = await runCli(['--config', path, '--port', '9002', '--print-config'], {
+      LOOKOUT_PORT: '9001',
+      LOOKOUT_MAX_SESSIONS: '7',
+    });
+    assert.equal(run.code, 0, run.stderr);
+    const config = JSON.parse(run.stdout);
+    assert.equal(config.host, '0.0.0.0');
+    assert.equal(config.port, 9002);
+    assert.equal(config.mcp.maxSessions, 7);
+    assert.equal(config.mcp.path, '/mcp');
+  });
+
+  it('starts, logs JSON and exits 0 on SIGTERM', async () => {
+    const run = await runCli(['--port', '0', '--log-format', 'json'], {}, 'lookout listening');
+    assert.equal(run.code, 0, run.stderr);
+    const first = JSON.parse(run.stdout.split('\n')[0] as string);
+    assert.equal(first.message, 'lookout listening');
+    assert.match(first.url, /^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+  });
+});
