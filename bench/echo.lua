@@ -1,0 +1,18 @@
+-- wrk script: tools/call echo on one MCP session (MCP_SESSION may be empty for session-less servers).
+wrk.method = "POST"
+wrk.body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello, lookout"}}}'
+wrk.headers["content-type"] = "application/json"
+wrk.headers["accept"] = "application/json, text/event-stream"
+wrk.headers["mcp-protocol-version"] = "2025-11-25"
+local session = os.getenv("MCP_SESSION")
+if session ~= nil and session ~= "" then
+  wrk.headers["mcp-session-id"] = session
+end
+
+done = function(summary, latency, requests)
+  io.write(string.format(
+    'RESULT {"requests":%d,"seconds":%.3f,"errors":%d,"p50_ms":%.3f,"p99_ms":%.3f}\n',
+    summary.requests, summary.duration / 1e6,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status + summary.errors.timeout,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+end
