@@ -3,6 +3,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { LookoutConfig } from './config/schema.ts';
 import { createApp } from './http/app.ts';
+import { isLoopbackAddress } from './http/origin.ts';
 import { createLogger, type Logger } from './logging/logger.ts';
 import { McpEndpoint } from './mcp/endpoint.ts';
 import { createProtocolServer } from './mcp/server.ts';
@@ -20,6 +21,8 @@ export interface Lookout {
   readonly logger: Logger;
   /** Serves another tool, resource or prompt from now on; connected clients are told the list changed. */
   register(definition: Definition): void;
+  /** Tells the sessions subscribed to this resource that it changed (`notifications/resources/updated`). */
+  resourceUpdated(uri: string): void;
   close(): Promise<void>;
 }
 
@@ -57,12 +60,17 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
       stateless: config.mcp.stateless,
       maxBodyBytes: config.mcp.maxBodyBytes,
       keepAliveSeconds: config.mcp.sseKeepAliveSeconds,
-      createServer: () => createProtocolServer(catalog, identity),
+      createServer: (subscriptions) => createProtocolServer(catalog, identity, subscriptions),
     },
     sessions,
   );
   catalog.onChange((list) => endpoint.broadcast(`notifications/${list}/list_changed`));
-  const app = createApp({ mcpPath: config.mcp.path, endpoint, logger });
+  const app = createApp({
+    mcpPath: config.mcp.path,
+    endpoint,
+    logger,
+    loopbackOnly: isLoopbackAddress(config.host),
+  });
   const server: HttpServer = createServer({ keepAliveTimeout: 65_000 }, app);
   server.listen(config.port, config.host);
   await once(server, 'listening');
@@ -82,6 +90,7 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
     port,
     logger,
     register: (definition) => catalog.add(definition),
+    resourceUpdated: (uri) => endpoint.resourceUpdated(uri),
     close() {
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));

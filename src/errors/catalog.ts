@@ -76,6 +76,7 @@ export const errorCatalog = {
     message: 'Content-Type must be application/json',
   },
   BODY_TOO_LARGE: { rpc: JsonRpcCode.InvalidRequest, http: 413, message: 'Request body too large' },
+  FORBIDDEN_HOST: { rpc: JsonRpcCode.InvalidRequest, http: 403, message: 'Forbidden' },
   METHOD_NOT_ALLOWED: { rpc: JsonRpcCode.InvalidRequest, http: 405, message: 'Method not allowed' },
   NOT_FOUND: { rpc: JsonRpcCode.InvalidRequest, http: 404, message: 'Not found' },
   METHOD_NOT_FOUND: { rpc: JsonRpcCode.MethodNotFound, http: 200, message: 'Method not found' },

@@ -17,7 +17,8 @@ export interface EndpointOptions {
   readonly stateless: boolean;
   readonly maxBodyBytes: number;
   readonly keepAliveSeconds: number;
-  readonly createServer: () => Server;
+  /** Builds a protocol server that records resource subscriptions in the given set. */
+  readonly createServer: (subscriptions: Set<string>) => Server;
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
@@ -65,7 +66,7 @@ export class McpEndpoint {
     let shared: HttpServerTransport | undefined;
     if (options.stateless) {
       shared = new HttpServerTransport({ keepAliveSeconds: options.keepAliveSeconds });
-      await options.createServer().connect(shared);
+      await options.createServer(new Set()).connect(shared);
     }
     return new McpEndpoint(options, sessions, shared);
   }
@@ -145,10 +146,11 @@ export class McpEndpoint {
       sessionId: id,
       keepAliveSeconds: this.#options.keepAliveSeconds,
     });
-    const server = this.#options.createServer();
+    const subscriptions = new Set<string>();
+    const server = this.#options.createServer(subscriptions);
     await server.connect(transport);
     const now = Date.now();
-    this.#sessions.add({ id, server, transport, protocolVersion, createdAt: now, lastSeen: now });
+    this.#sessions.add({ id, server, transport, subscriptions, protocolVersion, createdAt: now, lastSeen: now });
     transport.receive([message], res, false, { 'mcp-session-id': id });
   }
 
@@ -195,6 +197,14 @@ export class McpEndpoint {
   broadcast(method: string): void {
     for (const session of this.#sessions.all()) {
       void session.transport.send({ jsonrpc: '2.0', method });
+    }
+  }
+
+  /** Sends `notifications/resources/updated` to the sessions subscribed to this resource. */
+  resourceUpdated(uri: string): void {
+    for (const session of this.#sessions.all()) {
+      if (!session.subscriptions.has(uri)) continue;
+      void session.transport.send({ jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri } });
     }
   }
 

@@ -101,7 +101,11 @@ function contextOf(clientLevel: ClientLogLevel, extra: Extra): HandlerContext {
 }
 
 /** Builds the SDK protocol server for one session (or for all requests, in stateless mode). */
-export function createProtocolServer(catalog: Catalog, identity: ServerIdentity): Server {
+export function createProtocolServer(
+  catalog: Catalog,
+  identity: ServerIdentity,
+  subscriptions: Set<string>,
+): Server {
   const server = new Server(
     { name: identity.name, version: identity.version },
     {
@@ -115,7 +119,6 @@ export function createProtocolServer(catalog: Catalog, identity: ServerIdentity)
       ...(identity.instructions !== undefined && { instructions: identity.instructions }),
     },
   );
-  const subscriptions = new Set<string>();
   // The level the client chose with logging/setLevel; this server serves one session (or, stateless, all).
   const clientLevel: ClientLogLevel = { level: undefined };
   server.setRequestHandler(methodOnly('logging/setLevel'), (request) => {

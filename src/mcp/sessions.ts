@@ -6,6 +6,8 @@ export interface Session {
   readonly id: string;
   readonly server: Server;
   readonly transport: HttpServerTransport;
+  /** Resource URIs the client subscribed to with resources/subscribe. */
+  readonly subscriptions: Set<string>;
   readonly createdAt: number;
   protocolVersion: string;
   lastSeen: number;

@@ -1,0 +1,297 @@
+/**
+ * The tools, resources and prompts the official MCP conformance suite's server scenarios call, written
+ * with Lookout's own tool API. Loaded as a tool module (`tools: [this file]`).
+ */
+import { CreateMessageResultSchema, ElicitResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import {
+  definePrompt,
+  defineResource,
+  defineResourceTemplate,
+  defineTool,
+  type HandlerContext,
+  ToolError,
+} from '../../src/index.ts';
+
+/** A 1×1 PNG and an empty WAV file, base64. */
+const png =
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==';
+const wav = 'UklGRiYAAABXQVZFZm10IBAAAAABAAEAQB8AAAB9AAACABAAZGF0YQIAAAA=';
+const noArgs = z.object({});
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function elicit(
+  ctx: HandlerContext,
+  message: string,
+  properties: Record<string, unknown>,
+  required: string[] = [],
+) {
+  const result = await ctx.request(
+    {
+      method: 'elicitation/create',
+      params: { message, requestedSchema: { type: 'object', properties, required } },
+    },
+    ElicitResultSchema,
+  );
+  return `Elicitation completed: action=${result.action}, content=${JSON.stringify(result.content ?? {})}`;
+}
+
+export const tools = [
+  defineTool({
+    name: 'test_simple_text',
+    description: 'Returns a simple text block.',
+    input: noArgs,
+    handler: () => 'This is a simple text response for testing.',
+  }),
+  defineTool({
+    name: 'test_image_content',
+    description: 'Returns an image block.',
+    input: noArgs,
+    handler: () => ({ content: [{ type: 'image', data: png, mimeType: 'image/png' }] }),
+  }),
+  defineTool({
+    name: 'test_audio_content',
+    description: 'Returns an audio block.',
+    input: noArgs,
+    handler: () => ({ content: [{ type: 'audio', data: wav, mimeType: 'audio/wav' }] }),
+  }),
+  defineTool({
+    name: 'test_embedded_resource',
+    description: 'Returns an embedded text resource.',
+    input: noArgs,
+    handler: () => ({
+      content: [
+        {
+          type: 'resource',
+          resource: {
+            uri: 'test://embedded-resource',
+            mimeType: 'text/plain',
+            text: 'This is an embedded resource content.',
+          },
+        },
+      ],
+    }),
+  }),
+  defineTool({
+    name: 'test_multiple_content_types',
+    description: 'Returns text, an image and an embedded resource.',
+    input: noArgs,
+    handler: () => ({
+      content: [
+        { type: 'text', text: 'Multiple content types test:' },
+        { type: 'image', data: png, mimeType: 'image/png' },
+        {
+          type: 'resource',
+          resource: {
+            uri: 'test://mixed-content-resource',
+            mimeType: 'application/json',
+            text: JSON.stringify({ test: 'data', value: 123 }),
+          },
+        },
+      ],
+    }),
+  }),
+  defineTool({
+    name: 'test_tool_with_logging',
+    description: 'Sends three info log messages while it runs.',
+    input: noArgs,
+    handler: async (_args, ctx) => {
+      await ctx.log('info', 'Tool execution started', 'fixture');
+      await pause(50);
+      await ctx.log('info', 'Tool processing data', 'fixture');
+      await pause(50);
+      await ctx.log('info', 'Tool execution completed', 'fixture');
+      return 'Tool with logging executed successfully';
+    },
+  }),
+  defineTool({
+    name: 'test_tool_with_progress',
+    description: 'Reports progress 0, 50 and 100 of 100.',
+    input: noArgs,
+    handler: async (_args, ctx) => {
+      for (const step of [0, 50, 100]) {
+        await ctx.progress(step, 100, `Completed step ${step} of 100`);
+        if (step < 100) await pause(50);
+      }
+      return 'Progress tool completed';
+    },
+  }),
+  defineTool({
+    name: 'test_error_handling',
+    description: 'Always fails with a tool error.',
+    input: noArgs,
+    handler: () => {
+      throw new ToolError('This tool intentionally returns an error for testing');
+    },
+  }),
+  defineTool({
+    name: 'test_sampling',
+    description: 'Asks the client to sample an LLM completion.',
+    input: z.object({ prompt: z.string().describe('The prompt to send to the LLM') }),
+    handler: async ({ prompt }, ctx) => {
+      const result = await ctx.request(
+        {
+          method: 'sampling/createMessage',
+          params: { messages: [{ role: 'user', content: { type: 'text', text: prompt } }], maxTokens: 100 },
+        },
+        CreateMessageResultSchema,
+      );
+      const content = result.content;
+      return `LLM response: ${!Array.isArray(content) && content.type === 'text' ? content.text : JSON.stringify(content)}`;
+    },
+  }),
+  defineTool({
+    name: 'test_elicitation',
+    description: 'Asks the user for a username and an email address.',
+    input: z.object({ message: z.string().describe('The message to show the user') }),
+    handler: ({ message }, ctx) =>
+      elicit(
+        ctx,
+        message,
+        {
+          username: { type: 'string', description: "User's response" },
+          email: { type: 'string', description: "User's email address" },
+        },
+        ['username', 'email'],
+      ),
+  }),
+  defineTool({
+    name: 'test_elicitation_sep1034_defaults',
+    description: 'Elicits a form whose fields all have defaults (SEP-1034).',
+    input: noArgs,
+    handler: (_args, ctx) =>
+      elicit(ctx, 'Please review and update the form fields with defaults', {
+        name: { type: 'string', description: 'User name', default: 'John Doe' },
+        age: { type: 'integer', description: 'User age', default: 30 },
+        score: { type: 'number', description: 'User score', default: 95.5 },
+        status: {
+          type: 'string',
+          description: 'User status',
+          enum: ['active', 'inactive', 'pending'],
+          default: 'active',
+        },
+        verified: { type: 'boolean', description: 'Verification status', default: true },
+      }),
+  }),
+  defineTool({
+    name: 'test_elicitation_sep1330_enums',
+    description: 'Elicits the five enum field styles (SEP-1330).',
+    input: noArgs,
+    handler: (_args, ctx) => {
+      const titled = (prefix: string, noun: string) =>
+        ['First', 'Second', 'Third'].map((t, i) => ({ const: `${prefix}${i + 1}`, title: `${t} ${noun}` }));
+      return elicit(ctx, 'Please select options from the enum fields', {
+        untitledSingle: {
+          type: 'string',
+          description: 'Select one',
+          enum: ['option1', 'option2', 'option3'],
+        },
+        titledSingle: {
+          type: 'string',
+          description: 'Select one (titled)',
+          oneOf: titled('value', 'Option'),
+        },
+        legacyEnum: {
+          type: 'string',
+          description: 'Select one (legacy)',
+          enum: ['opt1', 'opt2', 'opt3'],
+          enumNames: ['Option One', 'Option Two', 'Option Three'],
+        },
+        untitledMulti: {
+          type: 'array',
+          description: 'Select many',
+          minItems: 1,
+          maxItems: 3,
+          items: { type: 'string', enum: ['option1', 'option2', 'option3'] },
+        },
+        titledMulti: {
+          type: 'array',
+          description: 'Select many (titled)',
+          minItems: 1,
+          maxItems: 3,
+          items: { anyOf: titled('value', 'Choice') },
+        },
+      });
+    },
+  }),
+];
+
+export const resources = [
+  defineResource({
+    uri: 'test://static-text',
+    name: 'static-text',
+    description: 'A static text resource.',
+    mimeType: 'text/plain',
+    read: () => 'This is the content of the static text resource.',
+  }),
+  defineResource({
+    uri: 'test://static-binary',
+    name: 'static-binary',
+    description: 'A static PNG.',
+    mimeType: 'image/png',
+    read: () => Buffer.from(png, 'base64'),
+  }),
+  defineResource({
+    uri: 'test://watched-resource',
+    name: 'watched-resource',
+    description: 'A resource clients can subscribe to.',
+    mimeType: 'text/plain',
+    read: () => 'Watched resource content',
+  }),
+  defineResourceTemplate({
+    uriTemplate: 'test://template/{id}/data',
+    name: 'template',
+    description: 'Data for an id.',
+    mimeType: 'application/json',
+    read: (_uri, { id }) => JSON.stringify({ id, templateTest: true, data: `Data for ID: ${String(id)}` }),
+  }),
+];
+
+export const prompts = [
+  definePrompt({
+    name: 'test_simple_prompt',
+    description: 'A prompt without arguments.',
+    get: () => 'This is a simple prompt for testing.',
+  }),
+  definePrompt({
+    name: 'test_prompt_with_arguments',
+    description: 'A prompt with two arguments.',
+    args: z.object({
+      arg1: z.string().describe('First argument'),
+      arg2: z.string().describe('Second argument'),
+    }),
+    complete: { arg1: (value) => ['test', 'testing', 'tested'].filter((v) => v.startsWith(value)) },
+    get: ({ arg1, arg2 }) => `Prompt with arguments: arg1='${arg1}', arg2='${arg2}'`,
+  }),
+  definePrompt({
+    name: 'test_prompt_with_embedded_resource',
+    description: 'A prompt that embeds the resource it is given.',
+    args: z.object({ resourceUri: z.string().describe('URI of the resource to embed') }),
+    get: ({ resourceUri }) => ({
+      messages: [
+        {
+          role: 'user',
+          content: {
+            type: 'resource',
+            resource: {
+              uri: resourceUri,
+              mimeType: 'text/plain',
+              text: 'Embedded resource content for testing.',
+            },
+          },
+        },
+        { role: 'user', content: { type: 'text', text: 'Please process the embedded resource above.' } },
+      ],
+    }),
+  }),
+  definePrompt({
+    name: 'test_prompt_with_image',
+    description: 'A prompt with an image.',
+    get: () => ({
+      messages: [
+        { role: 'user', content: { type: 'image', data: png, mimeType: 'image/png' } },
+        { role: 'user', content: { type: 'text', text: 'Please analyze the image above.' } },
+      ],
+    }),
+  }),
+];
