@@ -37,13 +37,11 @@ app.post('/mcp', async (req, res) => {
     await newServer().connect(transport);
   }
   if (!transport) {
-    res
-      .status(400)
-      .json({
-        jsonrpc: '2.0',
-        error: { code: -32000, message: 'Bad Request: No valid session ID provided' },
-        id: null,
-      });
+    res.status(400).json({
+      jsonrpc: '2.0',
+      error: { code: -32000, message: 'Bad Request: No valid session ID provided' },
+      id: null,
+    });
     return;
   }
   await transport.handleRequest(req, res, req.body);

@@ -150,7 +150,15 @@ export class McpEndpoint {
     const server = this.#options.createServer(subscriptions);
     await server.connect(transport);
     const now = Date.now();
-    this.#sessions.add({ id, server, transport, subscriptions, protocolVersion, createdAt: now, lastSeen: now });
+    this.#sessions.add({
+      id,
+      server,
+      transport,
+      subscriptions,
+      protocolVersion,
+      createdAt: now,
+      lastSeen: now,
+    });
     transport.receive([message], res, false, { 'mcp-session-id': id });
   }
 
@@ -204,7 +212,11 @@ export class McpEndpoint {
   resourceUpdated(uri: string): void {
     for (const session of this.#sessions.all()) {
       if (!session.subscriptions.has(uri)) continue;
-      void session.transport.send({ jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri } });
+      void session.transport.send({
+        jsonrpc: '2.0',
+        method: 'notifications/resources/updated',
+        params: { uri },
+      });
     }
   }
 

@@ -1,15 +1,30 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
   LoggingMessageNotificationSchema,
+  ResourceUpdatedNotificationSchema,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { defineTool } from '../../src/index.ts';
+import { defineResource, defineTool } from '../../src/index.ts';
 import type { Lookout } from '../../src/main.ts';
 import { cancellations, progressTool, waitTool } from '../fixtures/slow-tools.ts';
 import { connectClient, openSession, rpc, startTestLookout } from '../support/lookout.ts';
+
+/** The SDK client opens its GET stream in the background: wait until Lookout reports it open. */
+async function waitForStandaloneStream(client: Client): Promise<void> {
+  const prefix = ((client.transport as StreamableHTTPClientTransport).sessionId as string).slice(0, 8);
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const result = await client.callTool({ name: 'lookout.sessions', arguments: { limit: 1000 } });
+    const text = (result.content as { text: string }[])[0]?.text ?? '{}';
+    const { sessions } = JSON.parse(text) as { sessions: { id: string; standaloneStream: boolean }[] };
+    if (sessions.some((s) => s.id.startsWith(prefix) && s.standaloneStream)) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error('standalone stream never opened');
+}
 
 describe('MCP endpoint with sessions', () => {
   let lookout: Lookout;
@@ -113,7 +128,8 @@ describe('MCP endpoint with sessions', () => {
   it('tells clients on the standalone GET stream when the tool list changes', async () => {
     const client = await connectClient(lookout.url);
     // The SDK client opens the GET stream after initialization; wait until the server holds it.
-    const sessionId = (client.transport as { sessionId?: string }).sessionId as string;
+    await waitForStandaloneStream(client);
+    const sessionId = (client.transport as StreamableHTTPClientTransport).sessionId as string;
     const changed = new Promise<void>((resolve) =>
       client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()),
     );
@@ -134,6 +150,31 @@ describe('MCP endpoint with sessions', () => {
     const { tools } = await client.listTools();
     assert.ok(tools.some((t) => t.name === 'late'));
     await client.close();
+  });
+
+  it('tells subscribed sessions, and only those, that a resource changed', async () => {
+    lookout.register(defineResource({ uri: 'test://watched', name: 'watched', read: () => 'v1' }));
+    const subscriber = await connectClient(lookout.url);
+    const bystander = await connectClient(lookout.url);
+    const updates: string[] = [];
+    let bystanderUpdates = 0;
+    const updated = new Promise<void>((resolve) =>
+      subscriber.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+        updates.push(n.params.uri);
+        resolve();
+      }),
+    );
+    bystander.setNotificationHandler(ResourceUpdatedNotificationSchema, () => {
+      bystanderUpdates++;
+    });
+    await subscriber.subscribeResource({ uri: 'test://watched' });
+    await Promise.all([waitForStandaloneStream(subscriber), waitForStandaloneStream(bystander)]);
+    lookout.resourceUpdated('test://watched');
+    await updated;
+    await bystander.ping();
+    assert.deepEqual(updates, ['test://watched']);
+    assert.equal(bystanderUpdates, 0);
+    await Promise.all([subscriber.close(), bystander.close()]);
   });
 
   it('answers completion requests', async () => {
