@@ -1,10 +1,17 @@
 import { once } from 'node:events';
-import { createServer, type Server as HttpServer } from 'node:http';
+import {
+  createServer,
+  type Server as HttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { LookoutConfig } from './config/schema.ts';
 import { createApp } from './http/app.ts';
+import { InFlight } from './http/inflight.ts';
 import { isLoopbackAddress } from './http/origin.ts';
-import { createLogger, type Logger } from './logging/logger.ts';
+import { Health } from './lifecycle/health.ts';
+import { createLogging, type Logger, type Logging } from './logging/logger.ts';
 import { McpEndpoint } from './mcp/endpoint.ts';
 import { createProtocolServer } from './mcp/server.ts';
 import { SessionRegistry } from './mcp/sessions.ts';
@@ -19,22 +26,36 @@ export interface Lookout {
   readonly url: string;
   readonly port: number;
   readonly logger: Logger;
+  readonly health: Health;
   /** Serves another tool, resource or prompt from now on; connected clients are told the list changed. */
   register(definition: Definition): void;
   /** Tells the sessions subscribed to this resource that it changed (`notifications/resources/updated`). */
   resourceUpdated(uri: string): void;
+  /**
+   * Graceful stop: readiness fails and new requests get 503 at once, in-flight requests finish, then
+   * sessions, listener and telemetry are closed. Bound it with a timer of your own.
+   */
   close(): Promise<void>;
 }
 
+/** What the telemetry bootstrap hands over to the service. */
+export interface TelemetryHandle {
+  readonly metricsHandler?: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  shutdown(): Promise<void>;
+}
+
 export interface StartOptions {
-  readonly logger?: Logger;
+  readonly logging?: Logging;
+  readonly telemetry?: TelemetryHandle;
   /** Definitions to serve besides the built-ins and the modules named in config. */
   readonly definitions?: readonly Definition[];
 }
 
-/** Builds and starts one Lookout. Nothing global: several can run in one process. */
+/** Builds and starts one Lookout. Nothing global but OpenTelemetry's API: several can run in one process. */
 export async function startLookout(config: LookoutConfig, options: StartOptions = {}): Promise<Lookout> {
-  const logger = options.logger ?? createLogger(config);
+  const logging = options.logging ?? createLogging(config);
+  const { logger } = logging;
+  const health = new Health();
   const startedAt = Date.now();
   const sessions = new SessionRegistry({
     max: config.mcp.maxSessions,
@@ -47,6 +68,7 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
     sessions,
     stateless: config.mcp.stateless,
     toolCount: () => catalog.toolCount,
+    logRing: logging.ring,
   });
   for (const definition of builtins) catalog.add(definition);
   for (const definition of options.definitions ?? []) catalog.add(definition);
@@ -65,11 +87,17 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
     sessions,
   );
   catalog.onChange((list) => endpoint.broadcast(`notifications/${list}/list_changed`));
+  const inFlight = new InFlight();
   const app = createApp({
     mcpPath: config.mcp.path,
     endpoint,
     logger,
+    logRing: logging.ring,
+    health,
+    inFlight,
     loopbackOnly: isLoopbackAddress(config.host),
+    metricsHandler: options.telemetry?.metricsHandler,
+    drainRetryAfterSeconds: 5,
   });
   const server: HttpServer = createServer({ keepAliveTimeout: 65_000 }, app);
   server.listen(config.port, config.host);
@@ -77,6 +105,7 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}${config.mcp.path}`;
+  health.phase = 'serving';
   logger.info('lookout listening', {
     url,
     version,
@@ -89,14 +118,21 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
     url,
     port,
     logger,
+    health,
     register: (definition) => catalog.add(definition),
     resourceUpdated: (uri) => endpoint.resourceUpdated(uri),
     close() {
       closing ??= (async () => {
+        health.phase = 'draining';
+        logger.info('draining', { inFlight: inFlight.count, sessions: sessions.size });
+        await inFlight.idle();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         await endpoint.close();
         server.closeIdleConnections();
         await closed;
+        health.phase = 'stopped';
+        logger.info('stopped');
+        await options.telemetry?.shutdown();
       })();
       return closing;
     },

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { isSecretKeyName, redactSecrets } from '../redaction/secrets.ts';
 import { type OptionSpec, optionByKey, options } from './options.ts';
 import { configSchema, type LookoutConfig } from './schema.ts';
 
@@ -23,8 +24,6 @@ export interface ConfigInputs {
 }
 
 export type LoadResult = { ok: true; config: LookoutConfig } | { ok: false; errors: string[] };
-
-const secretKeyPattern = /(secret|token|password|passwd|authorization|api[-_]?key|cookie|private[-_]?key)/i;
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -139,7 +138,7 @@ function flagLayer(flags: Readonly<Record<string, string | boolean | undefined>>
 }
 
 function isSecretKey(key: string): boolean {
-  return optionByKey.get(key)?.secret === true || secretKeyPattern.test(key.split('.').at(-1) ?? '');
+  return optionByKey.get(key)?.secret === true || isSecretKeyName(key.split('.').at(-1) ?? '');
 }
 
 function describeValue(key: string, value: unknown): string {
@@ -215,13 +214,6 @@ function deepFreeze<T>(value: T): T {
 }
 
 /** The effective config with every secret value replaced, for `--print-config` and logs. */
-export function maskSecrets(value: unknown, prefix = ''): unknown {
-  if (Array.isArray(value)) return value.map((item) => maskSecrets(item, prefix));
-  if (!isPlainObject(value)) return value;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
-    const key = prefix ? `${prefix}.${k}` : k;
-    out[k] = isSecretKey(key) && v !== undefined && v !== '' ? '***' : maskSecrets(v, key);
-  }
-  return out;
+export function maskSecrets(config: unknown): unknown {
+  return redactSecrets(config, (path) => optionByKey.get(path)?.secret === true);
 }

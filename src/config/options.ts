@@ -106,6 +106,14 @@ export const options: readonly OptionSpec[] = [
     help: 'auto = pretty on a TTY, JSON otherwise (default auto)',
   },
   {
+    key: 'log.ringBufferSize',
+    env: 'LOOKOUT_LOG_RING_SIZE',
+    flag: 'log-ring-size',
+    kind: 'integer',
+    form: 'integer 0-100000',
+    help: 'Recent log records kept for GET /logs and lookout.logs.query (default 1000)',
+  },
+  {
     key: 'shutdown.drainTimeoutSeconds',
     env: 'LOOKOUT_DRAIN_TIMEOUT',
     flag: 'drain-timeout',

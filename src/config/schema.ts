@@ -23,6 +23,7 @@ export const configSchema = z.strictObject({
     .strictObject({
       level: z.enum(logLevels).default('info'),
       format: z.enum(['auto', 'json', 'pretty']).default('auto'),
+      ringBufferSize: z.int().min(0).max(100_000).default(1000),
     })
     .prefault({}),
   shutdown: z.strictObject({ drainTimeoutSeconds: positiveInt.default(30) }).prefault({}),

@@ -1,29 +1,65 @@
+import { trace } from '@opentelemetry/api';
 import winston from 'winston';
 import type { LookoutConfig } from '../config/schema.ts';
+import { redactSecrets } from '../redaction/secrets.ts';
+import { LogRing } from './ring.ts';
 
 export type Logger = winston.Logger;
 
-/** JSON lines on stdout; a readable colour format when stdout is a terminal (unless told otherwise). */
-export function createLogger(
+export interface Logging {
+  readonly logger: Logger;
+  /** Recent records, for GET /logs and the lookout.logs.query tool. */
+  readonly ring: LogRing;
+}
+
+/** Stamps the active span's ids on every record written while a span is active (inside a request). */
+const traceContext = winston.format((info) => {
+  const span = trace.getActiveSpan();
+  if (span) {
+    const { traceId, spanId, traceFlags } = span.spanContext();
+    info.trace_id = traceId;
+    info.span_id = spanId;
+    info.trace_flags = `0${traceFlags.toString(16)}`;
+  }
+  return info;
+});
+
+/** Masks the values of secret-named keys (authorization, cookie, token, password, api key, …) in metadata. */
+const redact = winston.format((info) => {
+  for (const key of Object.keys(info)) {
+    if (key === 'level' || key === 'message') continue;
+    const value = (redactSecrets({ [key]: info[key] }) as Record<string, unknown>)[key];
+    info[key] = value;
+  }
+  return info;
+});
+
+const pretty = winston.format.combine(
+  winston.format.colorize(),
+  winston.format.printf(({ timestamp, level, message, ...meta }) => {
+    const rest = Object.keys(meta).length > 0 ? ` ${JSON.stringify(meta)}` : '';
+    return `${String(timestamp)} ${level} ${String(message)}${rest}`;
+  }),
+);
+
+/**
+ * JSON lines on stdout (a readable colour format on a terminal unless told otherwise), every record
+ * stamped with the active trace ids and stripped of secrets, and kept in a ring of recent records.
+ */
+export function createLogging(
   config: Pick<LookoutConfig, 'log'>,
   stream: NodeJS.WritableStream = process.stdout,
-): Logger {
-  const pretty =
-    config.log.format === 'pretty' ||
-    (config.log.format === 'auto' && (stream as { isTTY?: boolean }).isTTY === true);
-  const format = pretty
-    ? winston.format.combine(
-        winston.format.timestamp({ format: 'HH:mm:ss.SSS' }),
-        winston.format.colorize(),
-        winston.format.printf(({ timestamp, level, message, ...meta }) => {
-          const rest = Object.keys(meta).length > 0 ? ` ${JSON.stringify(meta)}` : '';
-          return `${String(timestamp)} ${level} ${String(message)}${rest}`;
-        }),
-      )
-    : winston.format.combine(winston.format.timestamp(), winston.format.json());
-  return winston.createLogger({
+): Logging {
+  const isTty = (stream as { isTTY?: boolean }).isTTY === true;
+  const usePretty = config.log.format === 'pretty' || (config.log.format === 'auto' && isTty);
+  const ring = new LogRing(config.log.ringBufferSize);
+  const logger = winston.createLogger({
     level: config.log.level,
-    format,
-    transports: [new winston.transports.Stream({ stream })],
+    format: winston.format.combine(winston.format.timestamp(), traceContext(), redact()),
+    transports: [
+      new winston.transports.Stream({ stream, format: usePretty ? pretty : winston.format.json() }),
+      ring,
+    ],
   });
+  return { logger, ring };
 }

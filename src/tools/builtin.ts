@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type LogRing, logLevelNames } from '../logging/ring.ts';
 import type { SessionRegistry } from '../mcp/sessions.ts';
 import { defineTool } from './api.ts';
 
@@ -8,6 +9,7 @@ export interface BuiltinDeps {
   readonly sessions: SessionRegistry;
   readonly stateless: boolean;
   readonly toolCount: () => number;
+  readonly logRing: LogRing;
 }
 
 /** Lookout's own tools: `echo` for smoke tests and benchmarks, and read-only operations tools. */
@@ -59,6 +61,32 @@ export function builtinTools(deps: BuiltinDeps) {
           sessions: summaries.slice(0, limit).map((s) => ({ ...s, id: `${s.id.slice(0, 8)}…` })),
         });
       },
+    }),
+    defineTool({
+      name: 'lookout.logs.query',
+      title: 'Lookout logs',
+      description: "Lookout's recent log records, newest first, filtered by level and trace id.",
+      input: z.object({
+        level: z
+          .enum(logLevelNames as [string, ...string[]])
+          .optional()
+          .describe('Least severe level to include'),
+        traceId: z
+          .string()
+          .regex(/^[0-9a-f]{32}$/)
+          .optional()
+          .describe('Only records of this trace'),
+        limit: z.int().min(1).max(1000).default(100).describe('Most records to return'),
+      }),
+      annotations: { readOnlyHint: true, openWorldHint: false },
+      handler: ({ level, traceId, limit }) =>
+        JSON.stringify({
+          records: deps.logRing.query({
+            ...(level !== undefined && { level }),
+            ...(traceId !== undefined && { traceId }),
+            limit,
+          }),
+        }),
     }),
   ];
 }

@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { configSchema, type LookoutConfig } from '../../src/config/schema.ts';
-import { createLogger } from '../../src/logging/logger.ts';
+import { createLogging } from '../../src/logging/logger.ts';
 import { type Lookout, type StartOptions, startLookout } from '../../src/main.ts';
 
 export type ConfigOverrides = { [K in keyof LookoutConfig]?: unknown };
@@ -21,7 +21,7 @@ export async function startTestLookout(
   const stream = new PassThrough();
   const logLines: string[] = [];
   stream.on('data', (chunk: Buffer) => logLines.push(...chunk.toString('utf8').split('\n').filter(Boolean)));
-  const lookout = await startLookout(config, { logger: createLogger(config, stream), ...options });
+  const lookout = await startLookout(config, { logging: createLogging(config, stream), ...options });
   return Object.assign(lookout, { logLines });
 }
 
