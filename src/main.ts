@@ -6,6 +6,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { metrics, trace } from '@opentelemetry/api';
 import type { LookoutConfig } from './config/schema.ts';
 import { createApp } from './http/app.ts';
 import { InFlight } from './http/inflight.ts';
@@ -15,6 +16,8 @@ import { createLogging, type Logger, type Logging } from './logging/logger.ts';
 import { McpEndpoint } from './mcp/endpoint.ts';
 import { createProtocolServer } from './mcp/server.ts';
 import { SessionRegistry } from './mcp/sessions.ts';
+import { instrumentationScope } from './telemetry/conventions.ts';
+import { McpServerTelemetry } from './telemetry/mcp-server.ts';
 import type { Definition } from './tools/api.ts';
 import { builtinTools } from './tools/builtin.ts';
 import { Catalog } from './tools/catalog.ts';
@@ -57,11 +60,19 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
   const { logger } = logging;
   const health = new Health();
   const startedAt = Date.now();
+  const catalog = new Catalog();
+  const telemetry = new McpServerTelemetry({
+    tracer: trace.getTracer(instrumentationScope, version),
+    meter: metrics.getMeter(instrumentationScope, version),
+    logger,
+    isKnownTool: (name) => catalog.hasTool(name),
+    isKnownPrompt: (name) => catalog.hasPrompt(name),
+  });
   const sessions = new SessionRegistry({
     max: config.mcp.maxSessions,
     idleTtlSeconds: config.mcp.sessionIdleTtlSeconds,
+    onEnded: (session) => telemetry.sessionEnded(session.createdAt, session.protocolVersion),
   });
-  const catalog = new Catalog();
   const builtins = builtinTools({
     version,
     startedAt,
@@ -83,6 +94,7 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
       maxBodyBytes: config.mcp.maxBodyBytes,
       keepAliveSeconds: config.mcp.sseKeepAliveSeconds,
       createServer: (subscriptions) => createProtocolServer(catalog, identity, subscriptions),
+      telemetry,
     },
     sessions,
   );

@@ -4,6 +4,7 @@ import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcont
 import { type ErrorCode, LookoutError } from '../errors/catalog.ts';
 import { readBody } from '../http/body.ts';
 import { replyError } from '../http/reply.ts';
+import type { McpServerTelemetry } from '../telemetry/mcp-server.ts';
 import { type Classified, classify } from './messages.ts';
 import type { SessionRegistry } from './sessions.ts';
 import { HttpServerTransport } from './transport.ts';
@@ -13,12 +14,24 @@ const defaultHeaderVersion = '2025-03-26';
 /** Batches were dropped from the protocol in 2025-06-18. */
 const batchVersions = new Set(['2024-11-05', '2025-03-26']);
 
+/** The version the SDK's server answers initialize with: the client's, when supported, else the latest. */
+function negotiatedVersion(message: Classified): string {
+  const requested =
+    message.kind === 'request'
+      ? (message.message.params as { protocolVersion?: unknown } | undefined)?.protocolVersion
+      : undefined;
+  return typeof requested === 'string' && SUPPORTED_PROTOCOL_VERSIONS.includes(requested)
+    ? requested
+    : LATEST_PROTOCOL_VERSION;
+}
+
 export interface EndpointOptions {
   readonly stateless: boolean;
   readonly maxBodyBytes: number;
   readonly keepAliveSeconds: number;
   /** Builds a protocol server that records resource subscriptions in the given set. */
   readonly createServer: (subscriptions: Set<string>) => Server;
+  readonly telemetry: McpServerTelemetry;
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
@@ -65,7 +78,10 @@ export class McpEndpoint {
   static async create(options: EndpointOptions, sessions: SessionRegistry): Promise<McpEndpoint> {
     let shared: HttpServerTransport | undefined;
     if (options.stateless) {
-      shared = new HttpServerTransport({ keepAliveSeconds: options.keepAliveSeconds });
+      shared = new HttpServerTransport({
+        keepAliveSeconds: options.keepAliveSeconds,
+        telemetry: options.telemetry,
+      });
       await options.createServer(new Set()).connect(shared);
     }
     return new McpEndpoint(options, sessions, shared);
@@ -113,7 +129,12 @@ export class McpEndpoint {
       if (batch && !batchVersions.has(headerVersion ?? defaultHeaderVersion)) {
         return replyError(res, 'BATCH_NOT_SUPPORTED', { detail: headerVersion ?? defaultHeaderVersion });
       }
-      return this.#shared.receive(messages, res, batch, {});
+      return this.#shared.receive(messages, res, {
+        batch,
+        headers: {},
+        httpVersion: req.httpVersion,
+        protocolVersion: headerVersion ?? defaultHeaderVersion,
+      });
     }
     const sessionId = header(req, 'mcp-session-id');
     if (sessionId === undefined) return replyError(res, 'SESSION_ID_REQUIRED');
@@ -122,12 +143,24 @@ export class McpEndpoint {
     if (batch && !batchVersions.has(session.protocolVersion)) {
       return replyError(res, 'BATCH_NOT_SUPPORTED', { detail: session.protocolVersion });
     }
-    session.transport.receive(messages, res, batch, {});
+    session.transport.receive(messages, res, {
+      batch,
+      headers: {},
+      httpVersion: req.httpVersion,
+      protocolVersion: session.protocolVersion,
+    });
   }
 
   async #initialize(req: IncomingMessage, res: ServerResponse, message: Classified): Promise<void> {
     if (message.kind !== 'request') return;
-    if (this.#shared) return this.#shared.receive([message], res, false, {});
+    if (this.#shared) {
+      return this.#shared.receive([message], res, {
+        batch: false,
+        headers: {},
+        httpVersion: req.httpVersion,
+        protocolVersion: negotiatedVersion(message),
+      });
+    }
     if (header(req, 'mcp-session-id') !== undefined) return replyError(res, 'ALREADY_INITIALIZED');
     if (this.#sessions.isFull) {
       return replyError(res, 'SESSION_LIMIT', {
@@ -135,16 +168,12 @@ export class McpEndpoint {
         headers: { 'retry-after': 5 },
       });
     }
-    // The same choice the SDK's server makes when it answers initialize.
-    const requested = (message.message.params as { protocolVersion?: unknown } | undefined)?.protocolVersion;
-    const protocolVersion =
-      typeof requested === 'string' && SUPPORTED_PROTOCOL_VERSIONS.includes(requested)
-        ? requested
-        : LATEST_PROTOCOL_VERSION;
+    const protocolVersion = negotiatedVersion(message);
     const id = this.#sessions.newId();
     const transport = new HttpServerTransport({
       sessionId: id,
       keepAliveSeconds: this.#options.keepAliveSeconds,
+      telemetry: this.#options.telemetry,
     });
     const subscriptions = new Set<string>();
     const server = this.#options.createServer(subscriptions);
@@ -159,7 +188,12 @@ export class McpEndpoint {
       createdAt: now,
       lastSeen: now,
     });
-    transport.receive([message], res, false, { 'mcp-session-id': id });
+    transport.receive([message], res, {
+      batch: false,
+      headers: { 'mcp-session-id': id },
+      httpVersion: req.httpVersion,
+      protocolVersion,
+    });
   }
 
   get(req: IncomingMessage, res: ServerResponse): void {

@@ -33,8 +33,17 @@ export class SessionRegistry {
   readonly #sweeper: NodeJS.Timeout;
   readonly #now: () => number;
 
-  constructor(options: { max: number; idleTtlSeconds: number; now?: () => number }) {
+  readonly #onEnded: ((session: Session) => void) | undefined;
+
+  constructor(options: {
+    max: number;
+    idleTtlSeconds: number;
+    now?: () => number;
+    /** Called once for each session that ends (deleted, expired or closed). */
+    onEnded?: (session: Session) => void;
+  }) {
     this.#max = options.max;
+    this.#onEnded = options.onEnded;
     this.#idleTtlMs = options.idleTtlSeconds * 1000;
     this.#now = options.now ?? Date.now;
     this.#sweeper = setInterval(() => this.sweep(), Math.min(this.#idleTtlMs / 2, 30_000));
@@ -75,6 +84,7 @@ export class SessionRegistry {
     const session = this.#sessions.get(id);
     if (!session) return false;
     this.#sessions.delete(id);
+    this.#onEnded?.(session);
     await session.server.close();
     return true;
   }

@@ -1,7 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, MessageExtraInfo, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { context } from '@opentelemetry/api';
 import { jsonRpcError } from '../errors/catalog.ts';
+import type { McpServerTelemetry, RequestRecord } from '../telemetry/mcp-server.ts';
 import type { Classified } from './messages.ts';
 import { requestIdKey } from './messages.ts';
 
@@ -78,6 +80,16 @@ class Exchange {
 interface InFlight {
   readonly clientId: RequestId;
   readonly exchange: Exchange;
+  readonly record: RequestRecord;
+}
+
+/** What the HTTP layer knows about one POST. */
+export interface ExchangeInfo {
+  readonly batch: boolean;
+  readonly headers: Record<string, string>;
+  readonly httpVersion: string;
+  /** The version the session negotiated (or, stateless, the request's MCP-Protocol-Version). */
+  readonly protocolVersion: string;
 }
 
 /**
@@ -103,7 +115,10 @@ export class HttpServerTransport implements Transport {
   #keepAlive: NodeJS.Timeout | undefined;
   #closed = false;
 
-  constructor(options: { sessionId?: string; keepAliveSeconds: number }) {
+  readonly #telemetry: McpServerTelemetry;
+
+  constructor(options: { sessionId?: string; keepAliveSeconds: number; telemetry: McpServerTelemetry }) {
+    this.#telemetry = options.telemetry;
     if (options.sessionId !== undefined) {
       this.sessionId = options.sessionId;
       this.#byClientId = new Map();
@@ -125,38 +140,39 @@ export class HttpServerTransport implements Transport {
    * Hands the messages of one POST to the protocol server. Requests are answered on `res`; a POST of
    * only notifications and responses is answered 202 at once.
    */
-  receive(
-    messages: readonly Classified[],
-    res: ServerResponse,
-    batch: boolean,
-    headers: Record<string, string>,
-  ): void {
+  receive(messages: readonly Classified[], res: ServerResponse, info: ExchangeInfo): void {
     let requests = 0;
     for (const m of messages) if (m.kind === 'request') requests++;
     if (requests === 0) {
-      res.writeHead(202, headers).end();
-      for (const m of messages) this.#dispatch(m, undefined);
+      res.writeHead(202, info.headers).end();
+      for (const m of messages) this.#dispatch(m, undefined, info);
       return;
     }
-    const exchange = new Exchange(res, requests, batch, headers);
+    const exchange = new Exchange(res, requests, info.batch, info.headers);
     const ownIds: number[] = [];
     res.once('close', () => {
       // The client went away: abort whatever of this exchange is still running.
       for (const id of ownIds) if (this.#inflight.has(id)) this.#cancel(id, 'client disconnected');
     });
     for (const m of messages) {
-      const ownId = this.#dispatch(m, exchange);
+      const ownId = this.#dispatch(m, exchange, info);
       if (ownId !== undefined) ownIds.push(ownId);
     }
   }
 
-  #dispatch(m: Classified, exchange: Exchange | undefined): number | undefined {
+  #dispatch(m: Classified, exchange: Exchange | undefined, info: ExchangeInfo): number | undefined {
     if (m.kind === 'invalid') return undefined;
     if (m.kind === 'request' && exchange) {
       const ownId = ++this.#nextId;
-      this.#inflight.set(ownId, { clientId: m.message.id, exchange });
+      const record = this.#telemetry.start(
+        m.message,
+        { sessionId: this.sessionId, protocolVersion: info.protocolVersion },
+        info.httpVersion,
+      );
+      this.#inflight.set(ownId, { clientId: m.message.id, exchange, record });
       this.#byClientId?.set(requestIdKey(m.message.id), ownId);
-      this.onmessage?.({ ...m.message, id: ownId });
+      // The handler runs inside the request's span, so its logs and outgoing calls belong to it.
+      context.with(record.context, () => this.onmessage?.({ ...m.message, id: ownId }));
       return ownId;
     }
     if (m.kind === 'notification' && m.message.method === 'notifications/cancelled') {
@@ -178,6 +194,7 @@ export class HttpServerTransport implements Transport {
       method: 'notifications/cancelled',
       params: { requestId: ownId, ...(reason !== undefined && { reason }) },
     });
+    this.#telemetry.end(entry.record, undefined);
     entry.exchange.settle(undefined);
   }
 
@@ -192,7 +209,10 @@ export class HttpServerTransport implements Transport {
   async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
     if ('id' in message && message.id !== undefined && !('method' in message)) {
       const entry = this.#forget(message.id as number);
-      entry?.exchange.settle({ ...message, id: entry.clientId } as JSONRPCMessage);
+      if (!entry) return;
+      const reply = { ...message, id: entry.clientId } as JSONRPCMessage;
+      this.#telemetry.end(entry.record, reply);
+      entry.exchange.settle(reply);
       return;
     }
     const related = options?.relatedRequestId;
@@ -226,7 +246,9 @@ export class HttpServerTransport implements Transport {
     this.#closed = true;
     for (const [ownId, entry] of [...this.#inflight]) {
       this.#forget(ownId);
-      entry.exchange.settle(jsonRpcError('SESSION_CLOSED', entry.clientId) as JSONRPCMessage);
+      const reply = jsonRpcError('SESSION_CLOSED', entry.clientId) as JSONRPCMessage;
+      this.#telemetry.end(entry.record, reply);
+      entry.exchange.settle(reply);
     }
     clearInterval(this.#keepAlive);
     this.#standalone?.end();

@@ -215,6 +215,10 @@ export class Catalog {
     return this.#tools.has(name);
   }
 
+  hasPrompt(name: string): boolean {
+    return this.#prompts.has(name);
+  }
+
   get toolCount(): number {
     return this.#tools.size;
   }

@@ -1,0 +1,215 @@
+import type { JSONRPCMessage, JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
+import {
+  type Attributes,
+  type Context,
+  context,
+  type Histogram,
+  type Link,
+  type Meter,
+  propagation,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type TextMapGetter,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
+import type { Logger } from '../logging/logger.ts';
+import {
+  attr,
+  knownMethods,
+  mcpSpanName,
+  metricNames,
+  operationDurationBuckets,
+  units,
+  values,
+} from './conventions.ts';
+
+/** Reads W3C trace context from a request's `params._meta`, as the MCP semantic conventions propose. */
+const metaGetter: TextMapGetter<Record<string, unknown>> = {
+  keys: (carrier) => Object.keys(carrier),
+  get: (carrier, key) => {
+    const value = carrier[key];
+    return typeof value === 'string' ? value : undefined;
+  },
+};
+
+export interface SessionFacts {
+  readonly sessionId: string | undefined;
+  readonly protocolVersion: string;
+}
+
+/** One MCP request being served: its span, its start time, and what its metric point will carry. */
+export interface RequestRecord {
+  readonly span: Span;
+  readonly context: Context;
+  readonly start: number;
+  readonly method: string;
+  readonly target: string | undefined;
+  readonly metricAttributes: Attributes;
+  readonly sessionId: string | undefined;
+  readonly requestId: string;
+}
+
+export interface McpServerTelemetryOptions {
+  readonly tracer: Tracer;
+  readonly meter: Meter;
+  readonly logger: Logger;
+  /** Tool and prompt names as metric labels only when they are registered; anything else is `_OTHER`. */
+  readonly isKnownTool: (name: string) => boolean;
+  readonly isKnownPrompt: (name: string) => boolean;
+}
+
+type Outcome = 'ok' | 'error' | 'tool_error' | 'cancelled';
+
+function stringParam(message: JSONRPCRequest, key: string): string | undefined {
+  const value = (message.params as Record<string, unknown> | undefined)?.[key];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * The one place each MCP request is wrapped in telemetry: a `mcp.server` span (kind SERVER) named and
+ * attributed per the semantic conventions, a `mcp.server.operation.duration` point, and an access log line.
+ */
+export class McpServerTelemetry {
+  readonly #tracer: Tracer;
+  readonly #logger: Logger;
+  readonly #operationDuration: Histogram;
+  readonly #sessionDuration: Histogram;
+  readonly #isKnownTool: (name: string) => boolean;
+  readonly #isKnownPrompt: (name: string) => boolean;
+
+  constructor(options: McpServerTelemetryOptions) {
+    this.#tracer = options.tracer;
+    this.#logger = options.logger;
+    this.#isKnownTool = options.isKnownTool;
+    this.#isKnownPrompt = options.isKnownPrompt;
+    this.#operationDuration = options.meter.createHistogram(metricNames.serverOperationDuration, {
+      description: 'Duration of MCP requests as observed on the server.',
+      unit: units.seconds,
+      advice: { explicitBucketBoundaries: [...operationDurationBuckets] },
+    });
+    this.#sessionDuration = options.meter.createHistogram(metricNames.serverSessionDuration, {
+      description: 'Duration of MCP sessions as observed on the server.',
+      unit: units.seconds,
+      advice: { explicitBucketBoundaries: [...operationDurationBuckets] },
+    });
+  }
+
+  /** Starts the span of a request; run its handler inside the returned record's context. */
+  start(message: JSONRPCRequest, session: SessionFacts, httpVersion: string): RequestRecord {
+    const method = message.method;
+    const ambient = context.active();
+    const meta = (message.params as { _meta?: Record<string, unknown> } | undefined)?._meta;
+    let parent = ambient;
+    const links: Link[] = [];
+    if (meta && typeof meta.traceparent === 'string') {
+      // The client's MCP span is the parent; the HTTP exchange that carried the message is a link.
+      parent = propagation.extract(ROOT_CONTEXT, meta, metaGetter);
+      const transport = trace.getSpanContext(ambient);
+      if (transport) links.push({ context: transport });
+    }
+    const requestId = String(message.id);
+    const attributes: Attributes = {
+      [attr.mcpMethodName]: method,
+      [attr.jsonrpcRequestId]: requestId,
+      [attr.mcpProtocolVersion]: session.protocolVersion,
+      [attr.networkTransport]: values.tcp,
+      [attr.networkProtocolName]: values.http,
+      [attr.networkProtocolVersion]: httpVersion,
+    };
+    if (session.sessionId !== undefined) attributes[attr.mcpSessionId] = session.sessionId;
+    const metricAttributes: Attributes = {
+      [attr.mcpMethodName]: knownMethods.has(method) ? method : values.other,
+      [attr.mcpProtocolVersion]: session.protocolVersion,
+      [attr.networkTransport]: values.tcp,
+      [attr.networkProtocolName]: values.http,
+    };
+    let target: string | undefined;
+    if (method === 'tools/call') {
+      target = stringParam(message, 'name');
+      attributes[attr.genAiOperationName] = values.executeTool;
+      metricAttributes[attr.genAiOperationName] = values.executeTool;
+      if (target !== undefined) {
+        attributes[attr.genAiToolName] = target;
+        metricAttributes[attr.genAiToolName] = this.#isKnownTool(target) ? target : values.other;
+      }
+    } else if (method === 'prompts/get') {
+      target = stringParam(message, 'name');
+      if (target !== undefined) {
+        attributes[attr.genAiPromptName] = target;
+        metricAttributes[attr.genAiPromptName] = this.#isKnownPrompt(target) ? target : values.other;
+      }
+    } else if (
+      method.startsWith('resources/') &&
+      method !== 'resources/list' &&
+      method !== 'resources/templates/list'
+    ) {
+      const uri = stringParam(message, 'uri');
+      if (uri !== undefined) attributes[attr.mcpResourceUri] = uri;
+    }
+    const span = this.#tracer.startSpan(
+      mcpSpanName(method, target),
+      { kind: SpanKind.SERVER, attributes, links },
+      parent,
+    );
+    return {
+      span,
+      context: trace.setSpan(parent, span),
+      start: performance.now(),
+      method,
+      target,
+      metricAttributes,
+      sessionId: session.sessionId,
+      requestId,
+    };
+  }
+
+  /** Ends a request's span with the reply's outcome; `reply` is undefined when the client cancelled. */
+  end(record: RequestRecord, reply: JSONRPCMessage | undefined): void {
+    const seconds = (performance.now() - record.start) / 1000;
+    const { span, metricAttributes } = record;
+    let outcome: Outcome;
+    let errorCode: string | undefined;
+    if (reply === undefined) {
+      outcome = 'cancelled';
+      span.setAttribute(attr.lookoutOutcome, values.cancelled);
+    } else if ('error' in reply) {
+      outcome = 'error';
+      errorCode = String(reply.error.code);
+      span.setAttributes({ [attr.errorType]: errorCode, [attr.rpcResponseStatusCode]: errorCode });
+      span.setStatus({ code: SpanStatusCode.ERROR, message: reply.error.message });
+      metricAttributes[attr.errorType] = errorCode;
+      metricAttributes[attr.rpcResponseStatusCode] = errorCode;
+    } else if ((reply as { result?: { isError?: unknown } }).result?.isError === true) {
+      outcome = 'tool_error';
+      span.setAttribute(attr.errorType, values.toolError);
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      metricAttributes[attr.errorType] = values.toolError;
+    } else {
+      outcome = 'ok';
+    }
+    span.end();
+    this.#operationDuration.record(seconds, metricAttributes);
+    context.with(record.context, () => {
+      this.#logger.info('mcp request', {
+        method: record.method,
+        ...(record.target !== undefined && { target: record.target }),
+        id: record.requestId,
+        session: record.sessionId,
+        outcome,
+        ...(errorCode !== undefined && { error_code: errorCode }),
+        duration_ms: Math.round(seconds * 1e6) / 1e3,
+      });
+    });
+  }
+
+  sessionEnded(startedAt: number, protocolVersion: string): void {
+    this.#sessionDuration.record((Date.now() - startedAt) / 1000, {
+      [attr.mcpProtocolVersion]: protocolVersion,
+      [attr.networkTransport]: values.tcp,
+      [attr.networkProtocolName]: values.http,
+    });
+  }
+}
