@@ -1,7 +1,7 @@
 import { trace } from '@opentelemetry/api';
 import winston from 'winston';
 import type { LookoutConfig } from '../config/schema.ts';
-import { redactSecrets } from '../redaction/secrets.ts';
+import { isSecretKeyName, mask, redactSecrets } from '../redaction/secrets.ts';
 import { LogRing } from './ring.ts';
 
 export type Logger = winston.Logger;
@@ -27,9 +27,12 @@ const traceContext = winston.format((info) => {
 /** Masks the values of secret-named keys (authorization, cookie, token, password, api key, …) in metadata. */
 const redact = winston.format((info) => {
   for (const key of Object.keys(info)) {
-    if (key === 'level' || key === 'message') continue;
-    const value = (redactSecrets({ [key]: info[key] }) as Record<string, unknown>)[key];
-    info[key] = value;
+    const value = info[key];
+    if (isSecretKeyName(key)) {
+      if (value !== undefined && value !== '') info[key] = mask;
+    } else if (typeof value === 'object' && value !== null) {
+      info[key] = redactSecrets(value);
+    }
   }
   return info;
 });

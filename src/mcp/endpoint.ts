@@ -82,7 +82,9 @@ export class McpEndpoint {
         keepAliveSeconds: options.keepAliveSeconds,
         telemetry: options.telemetry,
       });
-      await options.createServer(new Set()).connect(shared);
+      const server = options.createServer(new Set());
+      await server.connect(shared);
+      shared.dispatchDirectly(server);
     }
     return new McpEndpoint(options, sessions, shared);
   }
@@ -178,6 +180,7 @@ export class McpEndpoint {
     const subscriptions = new Set<string>();
     const server = this.#options.createServer(subscriptions);
     await server.connect(transport);
+    transport.dispatchDirectly(server);
     const now = Date.now();
     this.#sessions.add({
       id,

@@ -83,6 +83,26 @@ interface InFlight {
   readonly record: RequestRecord;
 }
 
+/**
+ * The SDK Protocol's own dispatch entry points. Its public `onmessage` first tries each incoming message
+ * against three zod schemas (two of which fail for every request, and a failed parse builds an error);
+ * the transport has already classified the message, so it calls the matching entry point directly.
+ */
+interface ProtocolDispatch {
+  _onrequest(message: JSONRPCMessage, extra?: MessageExtraInfo): void;
+  _onnotification(message: JSONRPCMessage): void;
+  _onresponse(message: JSONRPCMessage): void;
+}
+
+function hasDispatch(protocol: unknown): protocol is ProtocolDispatch {
+  const p = protocol as Partial<ProtocolDispatch>;
+  return (
+    typeof p._onrequest === 'function' &&
+    typeof p._onnotification === 'function' &&
+    typeof p._onresponse === 'function'
+  );
+}
+
 /** What the HTTP layer knows about one POST. */
 export interface ExchangeInfo {
   readonly batch: boolean;
@@ -114,6 +134,7 @@ export class HttpServerTransport implements Transport {
   #standalone: ServerResponse | undefined;
   #keepAlive: NodeJS.Timeout | undefined;
   #closed = false;
+  #dispatchTo: ProtocolDispatch | undefined;
 
   readonly #telemetry: McpServerTelemetry;
 
@@ -127,6 +148,24 @@ export class HttpServerTransport implements Transport {
   }
 
   async start(): Promise<void> {}
+
+  /** After `protocol.connect(this)`: deliver classified messages straight to the protocol's handlers. */
+  dispatchDirectly(protocol: unknown): void {
+    if (hasDispatch(protocol)) this.#dispatchTo = protocol;
+  }
+
+  #deliver(kind: 'request' | 'notification' | 'response', message: JSONRPCMessage): void {
+    const target = this.#dispatchTo;
+    if (!target) {
+      this.onmessage?.(message);
+    } else if (kind === 'request') {
+      target._onrequest(message);
+    } else if (kind === 'notification') {
+      target._onnotification(message);
+    } else {
+      target._onresponse(message);
+    }
+  }
 
   get inflightCount(): number {
     return this.#inflight.size;
@@ -162,7 +201,8 @@ export class HttpServerTransport implements Transport {
 
   #dispatch(m: Classified, exchange: Exchange | undefined, info: ExchangeInfo): number | undefined {
     if (m.kind === 'invalid') return undefined;
-    if (m.kind === 'request' && exchange) {
+    if (m.kind === 'request') {
+      if (!exchange) return undefined;
       const ownId = ++this.#nextId;
       const record = this.#telemetry.start(
         m.message,
@@ -172,7 +212,7 @@ export class HttpServerTransport implements Transport {
       this.#inflight.set(ownId, { clientId: m.message.id, exchange, record });
       this.#byClientId?.set(requestIdKey(m.message.id), ownId);
       // The handler runs inside the request's span, so its logs and outgoing calls belong to it.
-      context.with(record.context, () => this.onmessage?.({ ...m.message, id: ownId }));
+      context.with(record.context, () => this.#deliver('request', { ...m.message, id: ownId }));
       return ownId;
     }
     if (m.kind === 'notification' && m.message.method === 'notifications/cancelled') {
@@ -181,7 +221,7 @@ export class HttpServerTransport implements Transport {
       if (ownId !== undefined) this.#cancel(ownId, (m.message.params as { reason?: string }).reason);
       return undefined;
     }
-    this.onmessage?.(m.message);
+    this.#deliver(m.kind, m.message);
     return undefined;
   }
 
@@ -189,7 +229,7 @@ export class HttpServerTransport implements Transport {
   #cancel(ownId: number, reason: string | undefined): void {
     const entry = this.#forget(ownId);
     if (!entry) return;
-    this.onmessage?.({
+    this.#deliver('notification', {
       jsonrpc: '2.0',
       method: 'notifications/cancelled',
       params: { requestId: ownId, ...(reason !== undefined && { reason }) },

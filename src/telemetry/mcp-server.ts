@@ -192,6 +192,7 @@ export class McpServerTelemetry {
     }
     span.end();
     this.#operationDuration.record(seconds, metricAttributes);
+    if (!this.#logger.isInfoEnabled()) return;
     context.with(record.context, () => {
       this.#logger.info('mcp request', {
         method: record.method,

@@ -1,0 +1,19 @@
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { createProtocolServer } from '../../src/mcp/server.ts';
+import { Catalog } from '../../src/tools/catalog.ts';
+
+it('the SDK protocol server still has the dispatch entry points the transport calls directly', () => {
+  const server = createProtocolServer(
+    new Catalog(),
+    { name: 't', version: '0' },
+    new Set(),
+  ) as unknown as Record<string, unknown>;
+  for (const name of ['_onrequest', '_onnotification', '_onresponse']) {
+    assert.equal(
+      typeof server[name],
+      'function',
+      `${name} is gone: the transport would fall back to the slower onmessage`,
+    );
+  }
+});
