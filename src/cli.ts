@@ -2,7 +2,8 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { loadConfig, maskSecrets } from './config/load.ts';
 import { options } from './config/options.ts';
-import { startLookout } from './main.ts';
+import type { Lookout } from './main.ts';
+import { startTelemetry } from './telemetry/bootstrap.ts';
 import { version } from './version.ts';
 
 const usageExit = 2;
@@ -72,7 +73,7 @@ async function main(argv: string[]): Promise<number> {
   const config = result.config;
   // Signals are watched before start-up, so a stop that arrives while starting is not lost.
   let stopSignal: NodeJS.Signals | undefined;
-  let lookout: Awaited<ReturnType<typeof startLookout>> | undefined;
+  let lookout: Lookout | undefined;
   const stop = (signal: NodeJS.Signals) => {
     if (stopSignal && lookout) {
       lookout.logger.warn('second stop signal, exiting now', { signal });
@@ -95,8 +96,11 @@ async function main(argv: string[]): Promise<number> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // Telemetry first: the service's modules (express, winston, http) are imported only after it started.
+  const telemetry = await startTelemetry(config, process.env, version);
   try {
-    lookout = await startLookout(config);
+    const { startLookout } = await import('./main.ts');
+    lookout = await startLookout(config, { telemetry });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     process.stderr.write(`lookout: cannot start: ${(error as Error).message}\n`);

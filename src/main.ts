@@ -1,10 +1,5 @@
 import { once } from 'node:events';
-import {
-  createServer,
-  type Server as HttpServer,
-  type IncomingMessage,
-  type ServerResponse,
-} from 'node:http';
+import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { metrics, trace } from '@opentelemetry/api';
 import type { LookoutConfig } from './config/schema.ts';
@@ -16,6 +11,7 @@ import { createLogging, type Logger, type Logging } from './logging/logger.ts';
 import { McpEndpoint } from './mcp/endpoint.ts';
 import { createProtocolServer } from './mcp/server.ts';
 import { SessionRegistry } from './mcp/sessions.ts';
+import type { TelemetryRuntime } from './telemetry/bootstrap.ts';
 import { instrumentationScope } from './telemetry/conventions.ts';
 import { McpServerTelemetry } from './telemetry/mcp-server.ts';
 import type { Definition } from './tools/api.ts';
@@ -41,15 +37,10 @@ export interface Lookout {
   close(): Promise<void>;
 }
 
-/** What the telemetry bootstrap hands over to the service. */
-export interface TelemetryHandle {
-  readonly metricsHandler?: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
-  shutdown(): Promise<void>;
-}
-
 export interface StartOptions {
   readonly logging?: Logging;
-  readonly telemetry?: TelemetryHandle;
+  /** The running telemetry bootstrap, when the CLI started one (see telemetry/bootstrap.ts). */
+  readonly telemetry?: TelemetryRuntime;
   /** Definitions to serve besides the built-ins and the modules named in config. */
   readonly definitions?: readonly Definition[];
 }
@@ -58,6 +49,7 @@ export interface StartOptions {
 export async function startLookout(config: LookoutConfig, options: StartOptions = {}): Promise<Lookout> {
   const logging = options.logging ?? createLogging(config);
   const { logger } = logging;
+  options.telemetry?.attachLogger(logger);
   const health = new Health();
   const startedAt = Date.now();
   const catalog = new Catalog();

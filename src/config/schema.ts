@@ -27,6 +27,17 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   shutdown: z.strictObject({ drainTimeoutSeconds: positiveInt.default(30) }).prefault({}),
+  telemetry: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      environment: z.string().min(1).default('development'),
+      /** Serve Prometheus metrics at /metrics; on the main port unless a port of its own is given. */
+      prometheus: z.boolean().default(true),
+      metricsPort: port.optional(),
+      /** How often metrics are pushed over OTLP when an OTLP endpoint is configured. */
+      otlpMetricsIntervalSeconds: positiveInt.default(15),
+    })
+    .prefault({}),
 });
 
 export type LookoutConfig = Readonly<z.output<typeof configSchema>>;

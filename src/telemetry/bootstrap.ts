@@ -1,0 +1,51 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { register } from 'node:module';
+import type { LookoutConfig } from '../config/schema.ts';
+import type { Logger } from '../logging/logger.ts';
+
+/** What the telemetry bootstrap hands the service: the Prometheus handler, a logger hook, and shutdown. */
+export interface TelemetryRuntime {
+  readonly enabled: boolean;
+  /** Serves the Prometheus text exposition, when metrics are served on the main port. */
+  readonly metricsHandler?: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  /** Whether OTLP log export is on (the winston bridge then sends records to the SDK). */
+  readonly otlpLogs: boolean;
+  /** From now on, telemetry's own warnings (export failures, drops) go to this logger, rate-limited. */
+  attachLogger(logger: Logger): void;
+  /** Flushes and stops every exporter; never rejects. */
+  shutdown(): Promise<void>;
+}
+
+const disabled: TelemetryRuntime = {
+  enabled: false,
+  otlpLogs: false,
+  attachLogger: () => {},
+  shutdown: () => Promise.resolve(),
+};
+
+function writeStartupError(message: string): void {
+  process.stderr.write(
+    `${JSON.stringify({ level: 'error', message, timestamp: new Date().toISOString(), component: 'telemetry' })}\n`,
+  );
+}
+
+/**
+ * Starts OpenTelemetry before anything instrumented is imported: call it, then import the service.
+ * It registers the ESM loader hook (so express, winston and friends can be patched when they load) and
+ * starts the NodeSDK. A broken telemetry setup is logged and the service runs without telemetry.
+ */
+export async function startTelemetry(
+  config: LookoutConfig,
+  env: Readonly<Record<string, string | undefined>>,
+  version: string,
+): Promise<TelemetryRuntime> {
+  if (!config.telemetry.enabled || env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return disabled;
+  try {
+    register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
+    const { startSdk } = await import('./sdk.ts');
+    return await startSdk(config, env, version);
+  } catch (error) {
+    writeStartupError(`telemetry disabled: it could not start (${(error as Error).message})`);
+    return disabled;
+  }
+}
