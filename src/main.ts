@@ -6,6 +6,7 @@ import type { LookoutConfig } from './config/schema.ts';
 import { createApp } from './http/app.ts';
 import { InFlight } from './http/inflight.ts';
 import { isLoopbackAddress } from './http/origin.ts';
+import { capturingTransportContext } from './http/transport-context.ts';
 import { Health } from './lifecycle/health.ts';
 import { createLogging, type Logger, type Logging } from './logging/logger.ts';
 import { McpEndpoint } from './mcp/endpoint.ts';
@@ -103,7 +104,7 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
     metricsHandler: options.telemetry?.metricsHandler,
     drainRetryAfterSeconds: 5,
   });
-  const server: HttpServer = createServer({ keepAliveTimeout: 65_000 }, app);
+  const server: HttpServer = createServer({ keepAliveTimeout: 65_000 }, capturingTransportContext(app));
   server.listen(config.port, config.host);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;

@@ -4,6 +4,7 @@ import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcont
 import { type ErrorCode, LookoutError } from '../errors/catalog.ts';
 import { readBody } from '../http/body.ts';
 import { replyError } from '../http/reply.ts';
+import { transportContextOf } from '../http/transport-context.ts';
 import type { McpServerTelemetry } from '../telemetry/mcp-server.ts';
 import { type Classified, classify } from './messages.ts';
 import type { SessionRegistry } from './sessions.ts';
@@ -135,6 +136,7 @@ export class McpEndpoint {
         batch,
         headers: {},
         httpVersion: req.httpVersion,
+        transportContext: transportContextOf(req),
         protocolVersion: headerVersion ?? defaultHeaderVersion,
       });
     }
@@ -149,6 +151,7 @@ export class McpEndpoint {
       batch,
       headers: {},
       httpVersion: req.httpVersion,
+      transportContext: transportContextOf(req),
       protocolVersion: session.protocolVersion,
     });
   }
@@ -160,6 +163,7 @@ export class McpEndpoint {
         batch: false,
         headers: {},
         httpVersion: req.httpVersion,
+        transportContext: transportContextOf(req),
         protocolVersion: negotiatedVersion(message),
       });
     }
@@ -195,6 +199,7 @@ export class McpEndpoint {
       batch: false,
       headers: { 'mcp-session-id': id },
       httpVersion: req.httpVersion,
+      transportContext: transportContextOf(req),
       protocolVersion,
     });
   }

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, MessageExtraInfo, RequestId } from '@modelcontextprotocol/sdk/types.js';
-import { context } from '@opentelemetry/api';
+import { type Context, context } from '@opentelemetry/api';
 import { jsonRpcError } from '../errors/catalog.ts';
 import type { McpServerTelemetry, RequestRecord } from '../telemetry/mcp-server.ts';
 import type { Classified } from './messages.ts';
@@ -110,6 +110,8 @@ export interface ExchangeInfo {
   readonly httpVersion: string;
   /** The version the session negotiated (or, stateless, the request's MCP-Protocol-Version). */
   readonly protocolVersion: string;
+  /** The HTTP exchange's trace context (its server span, when HTTP is instrumented). */
+  readonly transportContext: Context;
 }
 
 /**
@@ -208,6 +210,7 @@ export class HttpServerTransport implements Transport {
         m.message,
         { sessionId: this.sessionId, protocolVersion: info.protocolVersion },
         info.httpVersion,
+        info.transportContext,
       );
       this.#inflight.set(ownId, { clientId: m.message.id, exchange, record });
       this.#byClientId?.set(requestIdKey(m.message.id), ownId);

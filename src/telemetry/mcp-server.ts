@@ -98,16 +98,20 @@ export class McpServerTelemetry {
   }
 
   /** Starts the span of a request; run its handler inside the returned record's context. */
-  start(message: JSONRPCRequest, session: SessionFacts, httpVersion: string): RequestRecord {
+  start(
+    message: JSONRPCRequest,
+    session: SessionFacts,
+    httpVersion: string,
+    transportContext: Context,
+  ): RequestRecord {
     const method = message.method;
-    const ambient = context.active();
     const meta = (message.params as { _meta?: Record<string, unknown> } | undefined)?._meta;
-    let parent = ambient;
+    let parent = transportContext;
     const links: Link[] = [];
     if (meta && typeof meta.traceparent === 'string') {
       // The client's MCP span is the parent; the HTTP exchange that carried the message is a link.
       parent = propagation.extract(ROOT_CONTEXT, meta, metaGetter);
-      const transport = trace.getSpanContext(ambient);
+      const transport = trace.getSpanContext(transportContext);
       if (transport) links.push({ context: transport });
     }
     const requestId = String(message.id);

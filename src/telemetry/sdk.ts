@@ -207,6 +207,8 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
         return untracedPaths.some((p) => path === p || path.startsWith(p.endsWith('/') ? p : `${p}?`));
       },
     },
+    // Route handlers only: a span per middleware would outnumber the spans that matter.
+    '@opentelemetry/instrumentation-express': { ignoreLayersType: ['middleware' as never] },
     // Lookout stamps trace ids on log lines itself; the instrumentation only forwards records to the SDK.
     '@opentelemetry/instrumentation-winston': { disableLogCorrelation: true, disableLogSending: !otlpLogs },
   });

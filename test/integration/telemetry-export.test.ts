@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { attr, metricNames, operationDurationBuckets } from '../../src/telemetry/conventions.ts';
+import { connectClient, openSession, rpc } from '../support/lookout.ts';
+import { attribute, OtlpReceiver } from '../support/otlp-receiver.ts';
+import { type LookoutProcess, spawnLookout } from '../support/process.ts';
+
+const clientTraceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+const clientSpanId = '00f067aa0ba902b7';
+
+describe('a real Lookout process exports to Prometheus and OTLP at once', () => {
+  const receiver = new OtlpReceiver();
+  let lookout: LookoutProcess;
+  let exitCode: number | null;
+  let metricsText = '';
+  const echoCalls = 5;
+
+  before(async () => {
+    const endpoint = await receiver.start();
+    lookout = await spawnLookout(['--otlp-metrics-interval', '1'], {
+      OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_BSP_SCHEDULE_DELAY: '100',
+      OTEL_BLRP_SCHEDULE_DELAY: '100',
+      OTEL_RESOURCE_ATTRIBUTES: 'team=observability',
+    });
+    const client = await connectClient(lookout.url);
+    for (let i = 0; i < echoCalls; i++) await client.callTool({ name: 'echo', arguments: { text: `n${i}` } });
+    await client.callTool({ name: 'no-such-tool', arguments: {} }).catch(() => undefined);
+    await client.close();
+    const session = await openSession(lookout.url);
+    await rpc(
+      lookout.url,
+      {
+        jsonrpc: '2.0',
+        id: 'traced',
+        method: 'tools/call',
+        params: {
+          name: 'echo',
+          arguments: { text: 'x' },
+          _meta: { traceparent: `00-${clientTraceId}-${clientSpanId}-01` },
+        },
+      },
+      { 'mcp-session-id': session },
+    );
+    metricsText = await (await fetch(new URL('/metrics', lookout.url))).text();
+    // Let one periodic metric export go out, then stop: shutdown flushes traces and logs.
+    await new Promise((r) => setTimeout(r, 1500));
+    exitCode = await lookout.stop();
+  });
+  after(() => receiver.close());
+
+  it('exits 0 after flushing', () => {
+    assert.equal(exitCode, 0, lookout.stderr.join(''));
+  });
+
+  it('serves the naming contract on /metrics in Prometheus text format', () => {
+    assert.match(metricsText, /# TYPE mcp_server_operation_duration histogram/);
+    assert.match(metricsText, /# TYPE http_server_request_duration histogram/);
+    assert.match(metricsText, /# TYPE nodejs_eventloop_delay_p99 gauge|# TYPE v8js_memory_heap_used gauge/);
+    const echoCount = metricsText.match(
+      /mcp_server_operation_duration_count\{[^}]*gen_ai_tool_name="echo"[^}]*mcp_method_name="tools\/call"[^}]*\} (\d+)|mcp_server_operation_duration_count\{[^}]*mcp_method_name="tools\/call"[^}]*gen_ai_tool_name="echo"[^}]*\} (\d+)/,
+    );
+    assert.ok(echoCount, metricsText.slice(0, 2000));
+    assert.equal(Number(echoCount[1] ?? echoCount[2]), echoCalls + 1);
+    for (const bound of operationDurationBuckets.slice(0, 4)) {
+      assert.ok(metricsText.includes(`le="${bound}"`), `bucket ${bound} below 10 ms`);
+    }
+    assert.doesNotMatch(
+      metricsText,
+      /mcp_session_id|jsonrpc_request_id/,
+      'no session or request ids as labels',
+    );
+  });
+
+  it('exports mcp.server spans named and attributed per the semantic conventions', () => {
+    const echo = receiver.spans.filter((s) => s.name === 'tools/call echo');
+    assert.equal(echo.length, echoCalls + 1);
+    const span = echo[0];
+    assert.ok(span);
+    assert.equal(span.kind, 2, 'SPAN_KIND_SERVER');
+    assert.equal(attribute(span.attributes, attr.mcpMethodName), 'tools/call');
+    assert.equal(attribute(span.attributes, attr.genAiToolName), 'echo');
+    assert.equal(attribute(span.attributes, attr.genAiOperationName), 'execute_tool');
+    assert.equal(attribute(span.attributes, attr.mcpProtocolVersion), '2025-11-25');
+    assert.equal(attribute(span.attributes, attr.networkTransport), 'tcp');
+    assert.ok(attribute(span.attributes, attr.mcpSessionId));
+    assert.ok(attribute(span.attributes, attr.jsonrpcRequestId) !== undefined);
+    const unknown = receiver.spans.find((s) => s.name === 'tools/call no-such-tool');
+    assert.equal(attribute(unknown?.attributes, attr.errorType), '-32602');
+    assert.equal(unknown?.status?.code, 2, 'STATUS_CODE_ERROR');
+  });
+
+  it('parents a span on params._meta.traceparent and links the HTTP span that carried it', () => {
+    const traced = receiver.spans.find((s) => attribute(s.attributes, attr.jsonrpcRequestId) === 'traced');
+    assert.ok(traced);
+    assert.equal(traced.traceId, clientTraceId);
+    assert.equal(traced.parentSpanId, clientSpanId);
+    const link = traced.links?.[0];
+    assert.ok(link, 'a link to the HTTP server span');
+    const http = receiver.spans.find((s) => s.spanId === link.spanId);
+    assert.ok(http, 'the linked span was exported');
+    assert.equal(http.kind, 2);
+    assert.match(http.name, /^POST/);
+  });
+
+  it('makes other mcp.server spans children of their HTTP server span', () => {
+    const span = receiver.spans.find((s) => s.name === 'tools/call echo' && s.traceId !== clientTraceId);
+    const parent = receiver.spans.find((s) => s.spanId === span?.parentSpanId);
+    assert.ok(parent);
+    assert.match(parent.name, /POST/);
+    assert.ok(!receiver.spans.some((s) => /\/metrics|\/health/.test(s.name)), '/metrics is not traced');
+  });
+
+  it('carries the resource: service name, version, instance id, environment, and OTEL_RESOURCE_ATTRIBUTES', () => {
+    const resource = receiver.resources[0];
+    assert.equal(attribute(resource, 'service.name'), 'lookout');
+    assert.ok(attribute(resource, 'service.version'));
+    assert.ok(attribute(resource, 'service.instance.id'));
+    assert.equal(attribute(resource, 'deployment.environment.name'), 'development');
+    assert.equal(attribute(resource, 'team'), 'observability');
+  });
+
+  it('pushes the MCP operation histogram over OTLP with counts equal to the calls made', () => {
+    const metric = receiver.lastMetric(metricNames.serverOperationDuration);
+    const point = metric?.histogram?.dataPoints.find(
+      (p) =>
+        attribute(p.attributes, attr.genAiToolName) === 'echo' &&
+        attribute(p.attributes, attr.mcpMethodName) === 'tools/call',
+    );
+    assert.ok(point, 'an echo data point');
+    assert.equal(Number(point.count), echoCalls + 1);
+    const unknown = metric?.histogram?.dataPoints.find(
+      (p) => attribute(p.attributes, attr.genAiToolName) === '_OTHER',
+    );
+    assert.ok(unknown, 'an unknown tool is recorded as _OTHER');
+  });
+
+  it('exports winston log records over OTLP with the ids of the span they were written in', () => {
+    const access = receiver.logs.filter((l) => l.body?.stringValue === 'mcp request');
+    assert.ok(access.length >= echoCalls);
+    for (const record of access) assert.match(record.traceId ?? '', /^[0-9a-f]{32}$/);
+    const traced = access.find((l) => l.traceId === clientTraceId);
+    assert.ok(traced, 'the access line of the _meta-parented call is in its trace');
+  });
+
+  it('stamps trace_id, span_id and trace_flags on every stdout line written inside a request', () => {
+    const records = lookout.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const insideRequests = records.filter((r) => r.message === 'mcp request');
+    assert.ok(insideRequests.length >= echoCalls + 2);
+    for (const r of insideRequests) {
+      assert.match(String(r.trace_id), /^[0-9a-f]{32}$/);
+      assert.match(String(r.span_id), /^[0-9a-f]{16}$/);
+      assert.equal(r.trace_flags, '01');
+    }
+    const exportedIds = new Set(receiver.spans.map((s) => s.spanId));
+    for (const r of insideRequests)
+      assert.ok(exportedIds.has(String(r.span_id)), 'the line names an exported span');
+  });
+});

@@ -1,0 +1,91 @@
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** OTLP/JSON as the exporters send it (only the parts the tests read). */
+export interface OtlpAttribute {
+  key: string;
+  value: { stringValue?: string; intValue?: string | number; boolValue?: boolean; doubleValue?: number };
+}
+export interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind: number;
+  attributes: OtlpAttribute[];
+  links?: { traceId: string; spanId: string }[];
+  status?: { code?: number; message?: string };
+}
+export interface OtlpLogRecord {
+  body?: { stringValue?: string };
+  traceId?: string;
+  spanId?: string;
+  severityText?: string;
+}
+export interface OtlpMetric {
+  name: string;
+  histogram?: { dataPoints: { attributes: OtlpAttribute[]; count: string | number }[] };
+  sum?: { dataPoints: { attributes: OtlpAttribute[]; asInt?: string | number; asDouble?: number }[] };
+}
+
+export function attribute(
+  attributes: OtlpAttribute[] | undefined,
+  key: string,
+): string | number | boolean | undefined {
+  const value = attributes?.find((a) => a.key === key)?.value;
+  if (!value) return undefined;
+  if (value.intValue !== undefined) return Number(value.intValue);
+  return value.stringValue ?? value.boolValue ?? value.doubleValue;
+}
+
+/** A real OTLP/HTTP (JSON) endpoint on 127.0.0.1 that decodes and keeps what it receives. */
+export class OtlpReceiver {
+  readonly spans: OtlpSpan[] = [];
+  readonly logs: OtlpLogRecord[] = [];
+  /** Every metrics export, in order; a cumulative metric's last export holds its totals. */
+  readonly metricExports: OtlpMetric[][] = [];
+  readonly resources: OtlpAttribute[][] = [];
+  #server: Server | undefined;
+
+  async start(): Promise<string> {
+    this.#server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        if (req.url === '/v1/traces') {
+          for (const r of body.resourceSpans) {
+            this.resources.push(r.resource.attributes);
+            for (const s of r.scopeSpans) this.spans.push(...s.spans);
+          }
+        } else if (req.url === '/v1/logs') {
+          for (const r of body.resourceLogs) for (const s of r.scopeLogs) this.logs.push(...s.logRecords);
+        } else if (req.url === '/v1/metrics') {
+          this.metricExports.push(
+            body.resourceMetrics.flatMap((r: { scopeMetrics: { metrics: OtlpMetric[] }[] }) =>
+              r.scopeMetrics.flatMap((s) => s.metrics),
+            ),
+          );
+        }
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    this.#server.listen(0, '127.0.0.1');
+    await once(this.#server, 'listening');
+    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+  }
+
+  /** The latest exported version of a metric. */
+  lastMetric(name: string): OtlpMetric | undefined {
+    for (let i = this.metricExports.length - 1; i >= 0; i--) {
+      const metric = this.metricExports[i]?.find((m) => m.name === name);
+      if (metric) return metric;
+    }
+    return undefined;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
+  }
+}
