@@ -133,7 +133,9 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
         await inFlight.idle();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         await endpoint.close();
-        server.closeIdleConnections();
+        // Nothing is in flight and the standalone streams are ended: what is left are idle keep-alive
+        // connections, which would otherwise hold the listener open until they time out.
+        server.closeAllConnections();
         await closed;
         health.phase = 'stopped';
         logger.info('stopped');

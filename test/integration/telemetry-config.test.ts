@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { connectClient } from '../support/lookout.ts';
+import { spawnLookout } from '../support/process.ts';
+
+async function echoes(url: string): Promise<void> {
+  const client = await connectClient(url);
+  const result = await client.callTool({ name: 'echo', arguments: { text: 'still serving' } });
+  assert.deepEqual(result.content, [{ type: 'text', text: 'still serving' }]);
+  await client.close();
+}
+
+describe('telemetry never stops the service', () => {
+  it('broken telemetry config: logs an error and serves without telemetry', async () => {
+    const lookout = await spawnLookout([], {
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'carrier-pigeon',
+    });
+    await echoes(lookout.url);
+    assert.match(lookout.stderr.join(''), /telemetry disabled: .*carrier-pigeon/);
+    assert.equal((await fetch(new URL('/metrics', lookout.url))).status, 404);
+    assert.equal(await lookout.stop(), 0);
+  });
+
+  it('OTEL_SDK_DISABLED=true: serves without telemetry, and says nothing about it', async () => {
+    const lookout = await spawnLookout([], { OTEL_SDK_DISABLED: 'true' });
+    await echoes(lookout.url);
+    assert.equal(lookout.stderr.join(''), '');
+    assert.equal((await fetch(new URL('/metrics', lookout.url))).status, 404);
+    assert.equal(await lookout.stop(), 0);
+  });
+
+  it('serves /metrics on a port of its own when asked', async () => {
+    const { createServer } = await import('node:net');
+    const probe = createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => probe.once('listening', r));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
+    const lookout = await spawnLookout(['--metrics-port', String(port)]);
+    await echoes(lookout.url);
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    assert.match(metrics, /mcp_server_operation_duration_count/);
+    assert.equal((await fetch(new URL('/metrics', lookout.url))).status, 404);
+    assert.equal(await lookout.stop(), 0);
+  });
+
+  it('health probes answer with per-check JSON', async () => {
+    const lookout = await spawnLookout([], { OTEL_SDK_DISABLED: 'true' });
+    for (const probe of ['live', 'ready', 'startup']) {
+      const res = await fetch(new URL(`/health/${probe}`, lookout.url));
+      assert.equal(res.status, 200, probe);
+      const body = (await res.json()) as { status: string; checks: Record<string, { status: string }> };
+      assert.equal(body.status, 'ok');
+      assert.ok(Object.keys(body.checks).length > 0);
+    }
+    assert.equal(await lookout.stop(), 0);
+  });
+});

@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { context, metrics, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import {
+  AggregationTemporality,
+  DataPointType,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics';
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { z } from 'zod';
+import { defineTool, ToolError } from '../../src/index.ts';
+import type { Lookout } from '../../src/main.ts';
+import { attr, metricNames } from '../../src/telemetry/conventions.ts';
+import { connectClient, openSession, rpc, startTestLookout } from '../support/lookout.ts';
+
+const spans = new InMemorySpanExporter();
+const metricExporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+const reader = new PeriodicExportingMetricReader({
+  exporter: metricExporter,
+  exportIntervalMillis: 3_600_000,
+});
+
+const failing = defineTool({
+  name: 'fails',
+  description: 'Always a tool error.',
+  input: z.object({}),
+  handler: () => {
+    throw new ToolError('nope');
+  },
+});
+
+describe('mcp.server spans and metrics (in-memory exporters)', () => {
+  let lookout: Lookout;
+
+  before(async () => {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    trace.setGlobalTracerProvider(
+      new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: spans })] }),
+    );
+    metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
+    lookout = await startTestLookout({}, { definitions: [failing] });
+    const client = await connectClient(lookout.url);
+    await client.callTool({ name: 'echo', arguments: { text: 'a' } });
+    await client.callTool({ name: 'echo', arguments: { text: 'b' } });
+    await client.callTool({ name: 'fails', arguments: {} });
+    await client.listTools();
+    await client.close();
+    const session = await openSession(lookout.url);
+    await rpc(
+      lookout.url,
+      { jsonrpc: '2.0', id: 'u', method: 'tools/call', params: { name: 'ghost' } },
+      { 'mcp-session-id': session },
+    );
+    await rpc(lookout.url, { jsonrpc: '2.0', id: 'm', method: 'no/such' }, { 'mcp-session-id': session });
+    await rpc(
+      lookout.url,
+      { jsonrpc: '2.0', id: 'p', method: 'tools/call', params: { name: 'echo', arguments: { text: 7 } } },
+      { 'mcp-session-id': session },
+    );
+  });
+  after(async () => {
+    await lookout.close();
+    trace.disable();
+    metrics.disable();
+    context.disable();
+    propagation.disable();
+  });
+
+  const named = (name: string) => spans.getFinishedSpans().filter((s) => s.name === name);
+
+  it('a successful tool call: SERVER span, semconv attributes, status unset', () => {
+    const [span] = named('tools/call echo');
+    assert.ok(span);
+    assert.equal(span.kind, SpanKind.SERVER);
+    assert.equal(span.attributes[attr.mcpMethodName], 'tools/call');
+    assert.equal(span.attributes[attr.genAiToolName], 'echo');
+    assert.equal(span.attributes[attr.genAiOperationName], 'execute_tool');
+    assert.equal(span.attributes[attr.mcpProtocolVersion], '2025-11-25');
+    assert.equal(span.attributes[attr.networkTransport], 'tcp');
+    assert.equal(span.attributes[attr.networkProtocolName], 'http');
+    assert.ok(typeof span.attributes[attr.mcpSessionId] === 'string');
+    assert.ok(typeof span.attributes[attr.jsonrpcRequestId] === 'string');
+    assert.equal(span.attributes[attr.errorType], undefined);
+    assert.equal(span.status.code, SpanStatusCode.UNSET);
+  });
+
+  it('a tool error: error.type tool_error, status ERROR', () => {
+    const [span] = named('tools/call fails');
+    assert.equal(span?.attributes[attr.errorType], 'tool_error');
+    assert.equal(span?.status.code, SpanStatusCode.ERROR);
+    assert.equal(span?.attributes[attr.rpcResponseStatusCode], undefined);
+  });
+
+  it('an unknown tool: error.type and rpc.response.status_code -32602, status ERROR with the message', () => {
+    const [span] = named('tools/call ghost');
+    assert.equal(span?.attributes[attr.errorType], '-32602');
+    assert.equal(span?.attributes[attr.rpcResponseStatusCode], '-32602');
+    assert.equal(span?.status.code, SpanStatusCode.ERROR);
+    assert.match(span?.status.message ?? '', /Unknown tool: ghost/);
+  });
+
+  it('a protocol error (unknown method): -32601, span named by the method alone', () => {
+    const [span] = named('no/such');
+    assert.equal(span?.attributes[attr.errorType], '-32601');
+    assert.equal(span?.attributes[attr.jsonrpcRequestId], 'm');
+  });
+
+  it('invalid arguments: -32602', () => {
+    const span = spans.getFinishedSpans().find((s) => s.attributes[attr.jsonrpcRequestId] === 'p');
+    assert.equal(span?.attributes[attr.errorType], '-32602');
+  });
+
+  it('spans without a tool target are named by the method', () => {
+    assert.equal(named('tools/list').length, 1);
+    assert.equal(named('initialize').length, 2);
+  });
+
+  it('counts one histogram point per request, per method and tool; unknown tools as _OTHER', async () => {
+    await reader.forceFlush();
+    const exported = metricExporter.getMetrics().at(-1);
+    const metric = exported?.scopeMetrics
+      .flatMap((s) => s.metrics)
+      .find((m) => m.descriptor.name === metricNames.serverOperationDuration);
+    assert.ok(metric);
+    assert.equal(metric.dataPointType, DataPointType.HISTOGRAM);
+    const count = (method: string, tool?: string) =>
+      metric.dataPoints
+        .filter(
+          (p) =>
+            p.attributes[attr.mcpMethodName] === method &&
+            (tool === undefined || p.attributes[attr.genAiToolName] === tool),
+        )
+        .reduce((n, p) => n + (p.value as { count: number }).count, 0);
+    assert.equal(count('tools/call', 'echo'), 3, 'two calls and one with invalid arguments');
+    assert.equal(count('tools/call', 'fails'), 1);
+    assert.equal(count('tools/call', '_OTHER'), 1);
+    assert.equal(count('tools/list'), 1);
+    assert.equal(count('initialize'), 2);
+    assert.equal(count('_OTHER'), 1, 'the unknown method is bounded too');
+    for (const point of metric.dataPoints) {
+      assert.equal(point.attributes[attr.mcpSessionId], undefined);
+      assert.equal(point.attributes[attr.jsonrpcRequestId], undefined);
+    }
+  });
+});
