@@ -73,6 +73,8 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
     stateless: config.mcp.stateless,
     toolCount: () => catalog.toolCount,
     logRing: logging.ring,
+    telemetryStatus: () =>
+      options.telemetry?.sampling() ?? { sampler: 'telemetry not started (library use)' },
   });
   for (const definition of builtins) catalog.add(definition);
   for (const definition of options.definitions ?? []) catalog.add(definition);

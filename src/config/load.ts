@@ -65,6 +65,8 @@ function coerce(spec: OptionSpec, raw: string | boolean): unknown {
   switch (spec.kind) {
     case 'integer':
       return /^[+-]?\d+$/.test(text) ? Number(text) : raw;
+    case 'number':
+      return text !== '' && Number.isFinite(Number(text)) ? Number(text) : raw;
     case 'boolean':
       if (/^(true|1|yes|on)$/i.test(text)) return true;
       if (/^(false|0|no|off)$/i.test(text)) return false;

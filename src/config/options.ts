@@ -2,7 +2,7 @@
  * Every config key that can also be set from the environment or the command line. The loader, `--help`
  * and the README's config reference all follow this table.
  */
-export type OptionKind = 'string' | 'integer' | 'boolean' | 'list';
+export type OptionKind = 'string' | 'integer' | 'number' | 'boolean' | 'list';
 
 export interface OptionSpec {
   /** Dotted path in the config object. */
@@ -152,6 +152,22 @@ export const options: readonly OptionSpec[] = [
     kind: 'integer',
     form: 'positive integer (seconds)',
     help: 'OTLP metric push interval, when an OTLP endpoint is set (default 15)',
+  },
+  {
+    key: 'telemetry.sampling.targetPerSecond',
+    env: 'LOOKOUT_SAMPLING_TARGET',
+    flag: 'sampling-target',
+    kind: 'number',
+    form: 'positive number (traces per second)',
+    help: 'Sampled traces per second to aim for, per sampling key (default 10)',
+  },
+  {
+    key: 'telemetry.sampling.globalCeilingPerSecond',
+    env: 'LOOKOUT_SAMPLING_CEILING',
+    flag: 'sampling-ceiling',
+    kind: 'number',
+    form: 'positive number (traces per second)',
+    help: 'Sampled traces per second for all keys together, at most (default 100)',
   },
   {
     key: 'shutdown.drainTimeoutSeconds',

@@ -3,6 +3,19 @@ import { z } from 'zod';
 const port = z.int().min(0).max(65535);
 const positiveInt = z.int().positive();
 
+/** A sampling rule: what it matches (all given fields must match; none = everything) and how it samples. */
+const samplingRule = z.strictObject({
+  method: z.string().min(1).optional(),
+  tool: z.string().min(1).optional(),
+  route: z.string().startsWith('/').optional(),
+  transport: z.enum(['sse', 'json']).optional(),
+  sample: z.union([
+    z.enum(['always', 'never']),
+    z.strictObject({ ratio: z.number().min(0).max(1) }),
+    z.strictObject({ targetPerSecond: z.number().positive() }),
+  ]),
+});
+
 export const logLevels = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'] as const;
 
 export const configSchema = z.strictObject({
@@ -36,6 +49,21 @@ export const configSchema = z.strictObject({
       metricsPort: port.optional(),
       /** How often metrics are pushed over OTLP when an OTLP endpoint is configured. */
       otlpMetricsIntervalSeconds: positiveInt.default(15),
+      sampling: z
+        .strictObject({
+          targetPerSecond: z.number().positive().default(10),
+          globalCeilingPerSecond: z.number().positive().default(100),
+          floorProbability: z.number().min(0).max(1).default(0.001),
+          burst: z.number().min(0).default(10),
+          windowSeconds: positiveInt.default(10),
+          maxKeys: positiveInt.default(200),
+          rules: z.array(samplingRule).default([]),
+          /** Export an MCP request that failed (JSON-RPC error or tool error) even when it was not sampled. */
+          keepErrors: z.boolean().default(true),
+          /** Export an MCP request at least this slow even when it was not sampled (0 = off). */
+          keepSlowerThanSeconds: z.number().min(0).default(1),
+        })
+        .prefault({}),
     })
     .prefault({}),
 });

@@ -10,6 +10,8 @@ export interface TelemetryRuntime {
   readonly metricsHandler?: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   /** Whether OTLP log export is on (the winston bridge then sends records to the SDK). */
   readonly otlpLogs: boolean;
+  /** The head sampler's state per key, for the lookout.telemetry.status tool. */
+  sampling(): unknown;
   /** From now on, telemetry's own warnings (export failures, drops) go to this logger, rate-limited. */
   attachLogger(logger: Logger): void;
   /** Flushes and stops every exporter; never rejects. */
@@ -19,6 +21,7 @@ export interface TelemetryRuntime {
 const disabled: TelemetryRuntime = {
   enabled: false,
   otlpLogs: false,
+  sampling: () => ({ sampler: 'telemetry disabled' }),
   attachLogger: () => {},
   shutdown: () => Promise.resolve(),
 };

@@ -3,7 +3,12 @@ import { createServer } from 'node:http';
 import { type Counter, type DiagLogger, DiagLogLevel, diag, logs, metrics } from '@opentelemetry/api';
 import { logs as legacyLogsApi } from '@opentelemetry/api-logs';
 import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node';
-import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
+import {
+  type ExportResult,
+  ExportResultCode,
+  getNumberFromEnv,
+  hrTimeToMilliseconds,
+} from '@opentelemetry/core';
 import { OTLPLogExporter as OTLPJsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { OTLPLogExporter as OTLPProtoLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import { OTLPMetricExporter as OTLPJsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
@@ -21,11 +26,14 @@ import {
   type ViewOptions,
 } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import { NoopSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace';
+import { BatchSpanProcessor, NoopSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace';
 import type { LookoutConfig } from '../config/schema.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { TelemetryRuntime } from './bootstrap.ts';
 import { attr, instrumentationScope, metricNames, operationDurationBuckets, units } from './conventions.ts';
+import { DeferredRootProcessor } from './sampling/deferred-export.ts';
+import { ProvisionalRoots } from './sampling/provisional.ts';
+import { AdaptiveSampler } from './sampling/sampler.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 type Signal = 'traces' | 'metrics' | 'logs';
@@ -140,6 +148,18 @@ function countMetricSeries(resourceMetrics: {
   return n;
 }
 
+/** The batch processor NodeSDK would build, given the SDK's meter provider for its drop counts. */
+function batchProcessorFromEnv(exporter: SpanExporter): BatchSpanProcessor {
+  return new BatchSpanProcessor({
+    exporter,
+    selfObsMeterProvider: metrics.getMeterProvider(),
+    maxQueueSize: getNumberFromEnv('OTEL_BSP_MAX_QUEUE_SIZE'),
+    scheduledDelayMillis: getNumberFromEnv('OTEL_BSP_SCHEDULE_DELAY'),
+    exportTimeoutMillis: getNumberFromEnv('OTEL_BSP_EXPORT_TIMEOUT'),
+    maxExportBatchSize: getNumberFromEnv('OTEL_BSP_MAX_EXPORT_BATCH_SIZE'),
+  });
+}
+
 function histogramView(instrumentName: string): ViewOptions {
   return {
     instrumentName,
@@ -175,6 +195,22 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
       }),
     );
   }
+  // Lookout's adaptive sampler, unless the operator chose a standard one with OTEL_TRACES_SAMPLER.
+  const roots = new ProvisionalRoots();
+  const sampler = env.OTEL_TRACES_SAMPLER
+    ? undefined
+    : new AdaptiveSampler({ ...config.telemetry.sampling, mcpPath: config.mcp.path }, roots);
+  const { keepErrors, keepSlowerThanSeconds } = config.telemetry.sampling;
+  const deferred = sampler
+    ? new DeferredRootProcessor(
+        roots,
+        (root) => sampler.decideExchange(root.spanContext().traceId),
+        (span) =>
+          (keepErrors && span.attributes[attr.errorType] !== undefined) ||
+          (keepSlowerThanSeconds > 0 && hrTimeToMilliseconds(span.duration) >= keepSlowerThanSeconds * 1000),
+      )
+    : undefined;
+
   let traceExporter: SpanExporter | undefined;
   if (traces) {
     const exporter: SpanExporter =
@@ -224,8 +260,13 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
       }),
     ),
     instrumentations,
+    ...(sampler ? { sampler } : {}),
     // Spans are always made (their ids go on log lines); they leave the process only with an exporter.
-    ...(traceExporter ? { traceExporter } : { spanProcessors: [new NoopSpanProcessor()] }),
+    ...(deferred
+      ? { spanProcessors: [deferred] }
+      : traceExporter
+        ? { traceExporter }
+        : { spanProcessors: [new NoopSpanProcessor()] }),
     logRecordProcessors: logExporter ? [new BatchLogRecordProcessor({ exporter: logExporter })] : [],
     metricReaders: readers,
     views: [
@@ -239,6 +280,8 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
   // @opentelemetry/api's where the SDK registers it; without this, records are dropped silently.
   legacyLogsApi.setGlobalLoggerProvider(logs.getLoggerProvider() as never);
   accounting.startCounting();
+  if (sampler) sampler.instrument(metrics.getMeter(instrumentationScope));
+  if (deferred && traceExporter) deferred.attach(batchProcessorFromEnv(traceExporter));
 
   let metricsHandler: TelemetryRuntime['metricsHandler'];
   let metricsServer: ReturnType<typeof createServer> | undefined;
@@ -258,6 +301,10 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
   return {
     enabled: true,
     otlpLogs,
+    sampling: () =>
+      sampler
+        ? { sampler: sampler.toString(), pendingExchanges: roots.pending, keys: sampler.snapshot() }
+        : { sampler: `OTEL_TRACES_SAMPLER=${env.OTEL_TRACES_SAMPLER}` },
     metricsHandler,
     attachLogger: (logger) => accounting.attach(logger),
     async shutdown() {

@@ -10,6 +10,8 @@ export interface BuiltinDeps {
   readonly stateless: boolean;
   readonly toolCount: () => number;
   readonly logRing: LogRing;
+  /** The telemetry's sampling state, when telemetry runs. */
+  readonly telemetryStatus: () => unknown;
 }
 
 /** Lookout's own tools: `echo` for smoke tests and benchmarks, and read-only operations tools. */
@@ -87,6 +89,15 @@ export function builtinTools(deps: BuiltinDeps) {
             limit,
           }),
         }),
+    }),
+    defineTool({
+      name: 'lookout.telemetry.status',
+      title: 'Lookout telemetry status',
+      description:
+        'The head sampler: per sampling key its arrival rate, current probability, and traces sampled and dropped.',
+      input: z.object({}),
+      annotations: { readOnlyHint: true, openWorldHint: false },
+      handler: () => JSON.stringify(deps.telemetryStatus()),
     }),
   ];
 }

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { attr, metricNames, operationDurationBuckets } from '../../src/telemetry/conventions.ts';
 import { connectClient, openSession, rpc } from '../support/lookout.ts';
@@ -13,6 +16,7 @@ describe('a real Lookout process exports to Prometheus and OTLP at once', () => 
   let lookout: LookoutProcess;
   let exitCode: number | null;
   let metricsText = '';
+  let samplerStatus: { keys?: { key: string; probability: number; sampled: number }[] } = {};
   const echoCalls = 5;
 
   before(async () => {
@@ -27,6 +31,8 @@ describe('a real Lookout process exports to Prometheus and OTLP at once', () => 
     const client = await connectClient(lookout.url);
     for (let i = 0; i < echoCalls; i++) await client.callTool({ name: 'echo', arguments: { text: `n${i}` } });
     await client.callTool({ name: 'no-such-tool', arguments: {} }).catch(() => undefined);
+    const status = await client.callTool({ name: 'lookout.telemetry.status', arguments: {} });
+    samplerStatus = JSON.parse((status.content as { text: string }[])[0]?.text ?? '{}');
     await client.close();
     const session = await openSession(lookout.url);
     await rpc(
@@ -49,6 +55,18 @@ describe('a real Lookout process exports to Prometheus and OTLP at once', () => 
     exitCode = await lookout.stop();
   });
   after(() => receiver.close());
+
+  it('shows the head sampler per key in lookout.telemetry.status; a rare key is sampled at 100 %', () => {
+    const echo = samplerStatus.keys?.find((k) => k.key === 'tools/call echo');
+    assert.ok(echo, JSON.stringify(samplerStatus));
+    assert.equal(echo.probability, 1);
+    assert.equal(echo.sampled, echoCalls);
+    assert.match(
+      metricsText,
+      /lookout_sampler_probability\{[^}]*lookout_sampler_key="tools\/call echo"[^}]*\} 1/,
+    );
+    assert.match(metricsText, /lookout_sampler_decisions_total\{[^}]*lookout_sampler_decision="sampled"/);
+  });
 
   it('exits 0 after flushing', () => {
     assert.equal(exitCode, 0, lookout.stderr.join(''));
@@ -156,5 +174,42 @@ describe('a real Lookout process exports to Prometheus and OTLP at once', () => 
     const exportedIds = new Set(receiver.spans.map((s) => s.spanId));
     for (const r of insideRequests)
       assert.ok(exportedIds.has(String(r.span_id)), 'the line names an exported span');
+  });
+});
+
+describe('sampling rules from the config file reach the exported traces', () => {
+  it('a never rule drops the whole exchange of that tool; other tools are exported', async () => {
+    const receiver = new OtlpReceiver();
+    const endpoint = await receiver.start();
+    const dir = mkdtempSync(join(tmpdir(), 'lookout-sampling-'));
+    const config = join(dir, 'lookout.yaml');
+    writeFileSync(config, 'telemetry:\n  sampling:\n    rules:\n      - tool: echo\n        sample: never\n');
+    const lookout = await spawnLookout(['--config', config], {
+      OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_BSP_SCHEDULE_DELAY: '100',
+    });
+    const client = await connectClient(lookout.url);
+    for (let i = 0; i < 3; i++) await client.callTool({ name: 'echo', arguments: { text: 'dropped' } });
+    await client.callTool({ name: 'lookout.health', arguments: {} });
+    await client.close();
+    assert.equal(await lookout.stop(), 0);
+    await receiver.close();
+    assert.equal(receiver.spans.filter((s) => s.name === 'tools/call echo').length, 0);
+    const health = receiver.spans.find((s) => s.name === 'tools/call lookout.health');
+    assert.ok(health, 'the other tool is exported');
+    const healthTrace = receiver.spans.filter((s) => s.traceId === health.traceId).map((s) => s.name);
+    assert.ok(
+      healthTrace.some((n) => n.startsWith('POST')),
+      'with the HTTP span that carried it',
+    );
+    const echoLines = lookout.lines
+      .map((l) => JSON.parse(l) as { target?: string; trace_id?: string })
+      .filter((r) => r.target === 'echo');
+    assert.equal(echoLines.length, 3, 'access lines are written whatever is sampled');
+    for (const line of echoLines) {
+      const leaked = receiver.spans.filter((s) => s.traceId === line.trace_id).map((s) => s.name);
+      assert.deepEqual(leaked, [], 'no span of a dropped trace was exported');
+    }
   });
 });

@@ -1,0 +1,338 @@
+import {
+  type Attributes,
+  type Context,
+  isSpanContextValid,
+  type Link,
+  type Meter,
+  type SpanKind,
+  TraceFlags,
+  type TraceState,
+  trace,
+} from '@opentelemetry/api';
+import { type Sampler, SamplingDecision, type SamplingResult } from '@opentelemetry/sdk-trace';
+import { attr, values } from '../conventions.ts';
+import { type ProvisionalRoots, provisionalAttribute } from './provisional.ts';
+import { SlidingRate } from './rates.ts';
+import { isSampled, randomnessOf, thresholdFor, withThreshold } from './threshold.ts';
+
+export type SampleMode = 'always' | 'never' | { ratio: number } | { targetPerSecond: number };
+
+export interface SamplingRule {
+  readonly method?: string | undefined;
+  readonly tool?: string | undefined;
+  readonly route?: string | undefined;
+  /** `sse`: the standalone GET stream of the MCP endpoint; `json`: POSTs to it. */
+  readonly transport?: 'sse' | 'json' | undefined;
+  readonly sample: SampleMode;
+}
+
+export interface SamplingSettings {
+  /** Sampled traces per second to aim for, per key, unless a rule says otherwise. */
+  readonly targetPerSecond: number;
+  /** Sampled traces per second, all keys together, at most. */
+  readonly globalCeilingPerSecond: number;
+  /** The probability never goes below this for adaptive keys. */
+  readonly floorProbability: number;
+  /** Samples a key may take in one bucket beyond its target before its probability is recomputed at once. */
+  readonly burst: number;
+  readonly windowSeconds: number;
+  /** Keys tracked at most; any further key is counted as `_OTHER`. */
+  readonly maxKeys: number;
+  readonly rules: readonly SamplingRule[];
+  readonly mcpPath: string;
+}
+
+interface Subject {
+  readonly key: string;
+  readonly method?: string | undefined;
+  readonly tool?: string | undefined;
+  readonly route?: string | undefined;
+  readonly transport?: 'sse' | 'json' | undefined;
+}
+
+interface KeyState {
+  readonly key: string;
+  readonly mode: SampleMode;
+  readonly rate: SlidingRate;
+  probability: number;
+  sampled: number;
+  dropped: number;
+  /** Sampled in the current bucket, for the burst check. */
+  bucketSampled: number;
+  bucketIndex: number;
+}
+
+export interface KeyStatus {
+  readonly key: string;
+  readonly mode: string;
+  readonly ratePerSecond: number;
+  readonly probability: number;
+  readonly sampled: number;
+  readonly dropped: number;
+}
+
+const bucketsPerWindow = 10;
+
+function matches(rule: SamplingRule, subject: Subject): boolean {
+  return (
+    (rule.method === undefined || rule.method === subject.method) &&
+    (rule.tool === undefined || rule.tool === subject.tool) &&
+    (rule.route === undefined || rule.route === subject.route) &&
+    (rule.transport === undefined || rule.transport === subject.transport)
+  );
+}
+
+function modeName(mode: SampleMode): string {
+  if (typeof mode === 'string') return mode;
+  return 'ratio' in mode ? `ratio ${mode.ratio}` : `target ${mode.targetPerSecond}/s`;
+}
+
+/**
+ * A parent-based head sampler that, for traces it starts, holds a target number of sampled traces per
+ * second per key (MCP method + tool, or HTTP route) under a global ceiling, with consistent
+ * probability decisions (`ot=th` in tracestate). Rare keys are sampled at 100 %.
+ */
+export class AdaptiveSampler implements Sampler {
+  readonly #settings: SamplingSettings;
+  readonly #roots: ProvisionalRoots;
+  readonly #now: () => number;
+  readonly #keys = new Map<string, KeyState>();
+  readonly #bucketMs: number;
+  #nextRecompute = 0;
+  #sampledTotal = 0;
+  #droppedTotal = 0;
+
+  constructor(settings: SamplingSettings, roots: ProvisionalRoots, now: () => number = Date.now) {
+    this.#settings = settings;
+    this.#roots = roots;
+    this.#now = now;
+    this.#bucketMs = (settings.windowSeconds * 1000) / bucketsPerWindow;
+  }
+
+  shouldSample(
+    context: Context,
+    traceId: string,
+    spanName: string,
+    _spanKind: SpanKind,
+    attributes: Attributes,
+    links: Link[],
+  ): SamplingResult {
+    const parent = trace.getSpanContext(context);
+    const method = attributes[attr.mcpMethodName];
+    if (typeof method === 'string') {
+      // An MCP request: decided here when it arrived under a provisional HTTP root.
+      const root = this.#provisionalRootOf(context, links);
+      if (root !== undefined)
+        return this.#decideForRoot(root, this.#mcpSubject(method, attributes), traceId, parent);
+    }
+    if (parent && isSpanContextValid(parent)) {
+      return {
+        decision:
+          parent.traceFlags & TraceFlags.SAMPLED
+            ? SamplingDecision.RECORD_AND_SAMPLED
+            : SamplingDecision.NOT_RECORD,
+      };
+    }
+    if (typeof method === 'string')
+      return this.#decide(this.#mcpSubject(method, attributes), traceId, undefined).result;
+    const httpMethod = attributes['http.request.method'];
+    const path = attributes['url.path'];
+    if (typeof httpMethod === 'string' && typeof path === 'string') {
+      if (path === this.#settings.mcpPath && httpMethod === 'POST') {
+        return {
+          decision: SamplingDecision.RECORD_AND_SAMPLED,
+          attributes: { [provisionalAttribute]: true },
+        };
+      }
+      const transport = path === this.#settings.mcpPath ? (httpMethod === 'GET' ? 'sse' : 'json') : undefined;
+      return this.#decide({ key: `${httpMethod} ${path}`, route: path, transport }, traceId, undefined)
+        .result;
+    }
+    return this.#decide({ key: spanName }, traceId, undefined).result;
+  }
+
+  /** Decides for an exchange of the MCP endpoint in which no MCP request was decided (refused, or only notifications). */
+  decideExchange(traceId: string): boolean {
+    const subject = {
+      key: `POST ${this.#settings.mcpPath}`,
+      route: this.#settings.mcpPath,
+      transport: 'json' as const,
+    };
+    return this.#decide(subject, traceId, undefined).result.decision === SamplingDecision.RECORD_AND_SAMPLED;
+  }
+
+  /** The provisional HTTP root an MCP span belongs to: its parent, or the HTTP span it links to. */
+  #provisionalRootOf(context: Context, links: Link[]): string | undefined {
+    const parent = trace.getSpanContext(context);
+    if (parent && !parent.isRemote) return this.#roots.get(parent.spanId) ? parent.spanId : undefined;
+    const linked = links[0]?.context.spanId;
+    return linked !== undefined && this.#roots.get(linked) ? linked : undefined;
+  }
+
+  #mcpSubject(method: string, attributes: Attributes): Subject {
+    const tool = attributes[attr.genAiToolName] ?? attributes[attr.genAiPromptName];
+    const target = typeof tool === 'string' ? tool : undefined;
+    return {
+      key: target === undefined ? method : `${method} ${target}`,
+      method,
+      tool: target,
+      route: this.#settings.mcpPath,
+      transport: 'json',
+    };
+  }
+
+  #decideForRoot(
+    root: string,
+    subject: Subject,
+    traceId: string,
+    parent: ReturnType<typeof trace.getSpanContext>,
+  ): SamplingResult {
+    if (parent?.isRemote && isSpanContextValid(parent)) {
+      // The client sent its own trace context: its decision stands, for the MCP span and the exchange.
+      const keep = (parent.traceFlags & TraceFlags.SAMPLED) !== 0;
+      this.#roots.decide(root, keep, 0n);
+      return { decision: keep ? SamplingDecision.RECORD_AND_SAMPLED : SamplingDecision.NOT_RECORD };
+    }
+    const { result, threshold } = this.#decide(subject, traceId, parent?.traceState);
+    const sampled = result.decision === SamplingDecision.RECORD_AND_SAMPLED;
+    this.#roots.decide(root, sampled, threshold);
+    // Recorded though not sampled, so that the export side can still keep it if it fails or is slow.
+    return sampled ? result : { decision: SamplingDecision.RECORD };
+  }
+
+  /** Decides for a subject with the consistent-probability rule, and counts it. */
+  #decide(
+    subject: Subject,
+    traceId: string,
+    traceState: TraceState | undefined,
+  ): { result: SamplingResult; threshold: bigint } {
+    const now = this.#now();
+    const state = this.#stateFor(subject, now);
+    state.rate.add(now);
+    if (now >= this.#nextRecompute) this.#recompute(now);
+    const bucket = Math.floor(now / this.#bucketMs);
+    if (bucket !== state.bucketIndex) {
+      state.bucketIndex = bucket;
+      state.bucketSampled = 0;
+    }
+    const threshold = thresholdFor(state.probability);
+    if (isSampled(randomnessOf(traceId, traceState), threshold)) {
+      state.sampled++;
+      this.#sampledTotal++;
+      state.bucketSampled++;
+      if (typeof state.mode === 'object' && 'targetPerSecond' in state.mode) this.#checkBurst(state, now);
+      const result = {
+        decision: SamplingDecision.RECORD_AND_SAMPLED,
+        traceState: withThreshold(traceState, threshold),
+      };
+      return { result, threshold };
+    }
+    state.dropped++;
+    this.#droppedTotal++;
+    return { result: { decision: SamplingDecision.NOT_RECORD }, threshold };
+  }
+
+  #stateFor(subject: Subject, now: number): KeyState {
+    let state = this.#keys.get(subject.key);
+    if (state) return state;
+    const overflow = this.#keys.size >= this.#settings.maxKeys;
+    const key = overflow ? values.other : subject.key;
+    state = this.#keys.get(key);
+    if (state) return state;
+    const rule = overflow ? undefined : this.#settings.rules.find((r) => matches(r, subject));
+    const mode: SampleMode = rule?.sample ?? { targetPerSecond: this.#settings.targetPerSecond };
+    state = {
+      key,
+      mode,
+      rate: new SlidingRate(this.#settings.windowSeconds, bucketsPerWindow, now),
+      probability: this.#fixedProbability(mode) ?? 1,
+      sampled: 0,
+      dropped: 0,
+      bucketSampled: 0,
+      bucketIndex: Math.floor(now / this.#bucketMs),
+    };
+    this.#keys.set(key, state);
+    return state;
+  }
+
+  #fixedProbability(mode: SampleMode): number | undefined {
+    if (mode === 'always') return 1;
+    if (mode === 'never') return 0;
+    return 'ratio' in mode ? mode.ratio : undefined;
+  }
+
+  /** A key sampling faster than its target plus the burst allowance gets its probability cut at once. */
+  #checkBurst(state: KeyState, now: number): void {
+    const target = (state.mode as { targetPerSecond: number }).targetPerSecond;
+    const allowance = (target * this.#bucketMs) / 1000 + this.#settings.burst;
+    if (state.bucketSampled <= allowance) return;
+    const { count, elapsedMs } = state.rate.current(now);
+    const instantRate = (count * 1000) / elapsedMs;
+    state.probability = Math.min(
+      state.probability,
+      Math.max(this.#settings.floorProbability, target / instantRate),
+    );
+  }
+
+  /** Once a bucket: each adaptive key's probability from its rate, then all scaled under the ceiling. */
+  #recompute(now: number): void {
+    this.#nextRecompute = now + this.#bucketMs;
+    const { floorProbability, globalCeilingPerSecond } = this.#settings;
+    let expected = 0;
+    const adaptive: { state: KeyState; rate: number }[] = [];
+    for (const state of this.#keys.values()) {
+      const rate = state.rate.perSecond(now);
+      const fixed = this.#fixedProbability(state.mode);
+      if (fixed !== undefined) {
+        state.probability = fixed;
+        continue;
+      }
+      const target = (state.mode as { targetPerSecond: number }).targetPerSecond;
+      state.probability = rate <= target ? 1 : Math.max(floorProbability, target / rate);
+      expected += state.probability * rate;
+      adaptive.push({ state, rate });
+    }
+    if (expected > globalCeilingPerSecond) {
+      const scale = globalCeilingPerSecond / expected;
+      for (const { state } of adaptive)
+        state.probability = Math.max(floorProbability, state.probability * scale);
+    }
+  }
+
+  snapshot(): KeyStatus[] {
+    const now = this.#now();
+    return [...this.#keys.values()].map((s) => ({
+      key: s.key,
+      mode: modeName(s.mode),
+      ratePerSecond: Math.round(s.rate.perSecond(now) * 100) / 100,
+      probability: s.probability,
+      sampled: s.sampled,
+      dropped: s.dropped,
+    }));
+  }
+
+  /** `lookout.sampler.probability` per key and `lookout.sampler.decisions` by outcome. */
+  instrument(meter: Meter): void {
+    meter
+      .createObservableGauge('lookout.sampler.probability', {
+        description: 'Current head-sampling probability per sampling key.',
+        unit: '1',
+      })
+      .addCallback((result) => {
+        for (const s of this.#keys.values()) result.observe(s.probability, { 'lookout.sampler.key': s.key });
+      });
+    meter
+      .createObservableCounter('lookout.sampler.decisions', {
+        description: 'Head-sampling decisions made for traces Lookout starts.',
+        unit: '{decision}',
+      })
+      .addCallback((result) => {
+        result.observe(this.#sampledTotal, { 'lookout.sampler.decision': 'sampled' });
+        result.observe(this.#droppedTotal, { 'lookout.sampler.decision': 'dropped' });
+      });
+  }
+
+  toString(): string {
+    return `AdaptiveSampler{target=${this.#settings.targetPerSecond}/s per key, ceiling=${this.#settings.globalCeilingPerSecond}/s}`;
+  }
+}
