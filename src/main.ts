@@ -14,11 +14,13 @@ import { createProtocolServer } from './mcp/server.ts';
 import { SessionRegistry } from './mcp/sessions.ts';
 import type { TelemetryRuntime } from './telemetry/bootstrap.ts';
 import { instrumentationScope } from './telemetry/conventions.ts';
+import { McpClientTelemetry } from './telemetry/mcp-client.ts';
 import { McpServerTelemetry } from './telemetry/mcp-server.ts';
 import type { Definition } from './tools/api.ts';
 import { builtinTools } from './tools/builtin.ts';
 import { Catalog } from './tools/catalog.ts';
 import { loadDefinitions } from './tools/load.ts';
+import { Gateway } from './upstreams/gateway.ts';
 import { version } from './version.ts';
 
 export interface Lookout {
@@ -82,6 +84,18 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
     for (const definition of await loadDefinitions(modulePath)) catalog.add(definition);
   }
 
+  const gateway = new Gateway(config, {
+    catalog,
+    logger,
+    health,
+    telemetry: new McpClientTelemetry(
+      trace.getTracer(instrumentationScope, version),
+      metrics.getMeter(instrumentationScope, version),
+    ),
+    meter: metrics.getMeter(instrumentationScope, version),
+  });
+  await gateway.start();
+
   const identity = { name: 'lookout', version };
   const endpoint = await McpEndpoint.create(
     {
@@ -135,6 +149,7 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
         await inFlight.idle();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         await endpoint.close();
+        await gateway.close();
         // Nothing is in flight and the standalone streams are ended: what is left are idle keep-alive
         // connections, which would otherwise hold the listener open until they time out.
         server.closeAllConnections();

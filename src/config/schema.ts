@@ -16,6 +16,53 @@ const samplingRule = z.strictObject({
   ]),
 });
 
+const seconds = z.number().positive();
+
+/** An upstream MCP server whose tools Lookout serves under its name. */
+const upstreamSchema = z
+  .strictObject({
+    name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only'),
+    transport: z.enum(['stdio', 'http']),
+    command: z.string().min(1).optional(),
+    args: z.array(z.string()).default([]),
+    env: z.record(z.string(), z.string()).default({}),
+    cwd: z.string().optional(),
+    url: z.url().optional(),
+    headers: z.record(z.string(), z.string()).default({}),
+    tools: z
+      .strictObject({ allow: z.array(z.string()).optional(), deny: z.array(z.string()).default([]) })
+      .prefault({}),
+    timeouts: z
+      .strictObject({ connectSeconds: seconds.default(10), requestSeconds: seconds.default(30) })
+      .prefault({}),
+    retry: z.strictObject({ attempts: z.int().min(0).max(10).default(2) }).prefault({}),
+    breaker: z
+      .strictObject({
+        consecutiveFailures: positiveInt.default(5),
+        halfOpenAfterSeconds: seconds.default(30),
+      })
+      .prefault({}),
+    concurrency: z
+      .strictObject({ limit: positiveInt.default(32), queue: z.int().min(0).default(64) })
+      .prefault({}),
+    restart: z
+      .strictObject({
+        maxRestarts: positiveInt.default(5),
+        windowSeconds: seconds.default(300),
+        holdSeconds: seconds.default(60),
+        initialBackoffSeconds: seconds.default(0.25),
+        maxBackoffSeconds: seconds.default(30),
+      })
+      .prefault({}),
+    /** Lookout is not ready while a required upstream is down. */
+    required: z.boolean().default(false),
+  })
+  .refine((u) => (u.transport === 'stdio' ? u.command !== undefined : u.url !== undefined), {
+    message: 'a stdio upstream needs command, an http upstream needs url',
+  });
+
+export type UpstreamConfig = z.output<typeof upstreamSchema>;
+
 export const logLevels = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'] as const;
 
 export const configSchema = z.strictObject({
@@ -32,6 +79,18 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   tools: z.array(z.string().min(1)).default([]),
+  upstreams: z
+    .array(upstreamSchema)
+    .default([])
+    .refine((list) => new Set(list.map((u) => u.name)).size === list.length, {
+      message: 'upstream names must be unique',
+    }),
+  gateway: z
+    .strictObject({
+      /** Between an upstream's name and its tool's: `<upstream><separator><tool>`. */
+      separator: z.string().min(1).max(8).default('__'),
+    })
+    .prefault({}),
   log: z
     .strictObject({
       level: z.enum(logLevels).default('info'),

@@ -13,6 +13,8 @@ export const JsonRpcCode = {
   SessionNotFound: -32001,
   ServerBusy: -32002,
   Unavailable: -32003,
+  UpstreamUnavailable: -32010,
+  UpstreamTimeout: -32011,
 } as const;
 
 interface CatalogEntry {
@@ -95,6 +97,9 @@ export const errorCatalog = {
     http: 200,
     message: 'Session closed before the reply',
   },
+  UPSTREAM_UNAVAILABLE: { rpc: JsonRpcCode.UpstreamUnavailable, http: 200, message: 'Upstream unavailable' },
+  UPSTREAM_TIMEOUT: { rpc: JsonRpcCode.UpstreamTimeout, http: 200, message: 'Upstream timed out' },
+  UPSTREAM_BUSY: { rpc: JsonRpcCode.ServerBusy, http: 200, message: 'Upstream busy' },
   DRAINING: { rpc: JsonRpcCode.Unavailable, http: 503, message: 'Server is shutting down' },
   INTERNAL: { rpc: JsonRpcCode.InternalError, http: 500, message: 'Internal error' },
 } as const satisfies Record<string, CatalogEntry>;

@@ -24,6 +24,9 @@ export const attr = {
   /** Lookout's: why an operation ended without a reply (cancelled by the client, session closed). */
   lookoutOutcome: 'lookout.outcome',
   lookoutExportSignal: 'lookout.telemetry.signal',
+  /** The configured name of the upstream MCP server a client span or metric is about. */
+  lookoutUpstream: 'lookout.upstream',
+  lookoutBreakerState: 'lookout.breaker.state',
 } as const;
 
 export const values = {
@@ -52,6 +55,9 @@ export const metricNames = {
   /** Spans, metric points and log records the exporters could not deliver. */
   telemetryExportFailures: 'lookout.telemetry.export.failures',
   telemetryExportedItems: 'lookout.telemetry.exported',
+  upstreamRestarts: 'lookout.upstream.restarts',
+  upstreamBreakerState: 'lookout.upstream.breaker.state',
+  upstreamQueueDepth: 'lookout.upstream.queue.depth',
 } as const;
 
 export const units = { seconds: 's', items: '{item}' } as const;

@@ -147,6 +147,8 @@ function optional<K extends string, V>(key: K, value: V | undefined): Partial<Re
 /** Tools, resources and prompts served by one Lookout, each compiled once when registered. */
 export class Catalog {
   readonly #tools = new Map<string, ToolEntry>();
+  /** Tool names per group (an upstream), so a group's tools can be replaced together. */
+  readonly #groups = new Map<string, string[]>();
   readonly #resources = new Map<string, ResourceDefinition>();
   readonly #templates: TemplateEntry[] = [];
   readonly #prompts = new Map<string, PromptEntry>();
@@ -201,6 +203,29 @@ export class Catalog {
         this.#changed('prompts');
         return;
     }
+  }
+
+  /**
+   * Replaces the tools of a group (an upstream's) in one step, telling clients once. A name already
+   * served by another group or by Lookout itself is skipped and reported: the first to claim it keeps it.
+   */
+  replaceGroup(group: string, entries: readonly ToolEntry[]): string[] {
+    for (const name of this.#groups.get(group) ?? []) this.#tools.delete(name);
+    const names: string[] = [];
+    const skipped: string[] = [];
+    for (const entry of entries) {
+      const name = entry.descriptor.name;
+      if (this.#tools.has(name)) {
+        skipped.push(name);
+        continue;
+      }
+      this.#tools.set(name, entry);
+      names.push(name);
+    }
+    this.#groups.set(group, names);
+    this.#toolList = undefined;
+    this.#changed('tools');
+    return skipped;
   }
 
   addTool(entry: ToolEntry): void {

@@ -1,0 +1,112 @@
+import {
+  type Attributes,
+  type Context,
+  context,
+  type Histogram,
+  type Meter,
+  propagation,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
+import {
+  attr,
+  mcpSpanName,
+  metricNames,
+  operationDurationBuckets,
+  semconvDurationBuckets,
+  units,
+  values,
+} from './conventions.ts';
+
+export interface UpstreamFacts {
+  readonly name: string;
+  readonly address?: string | undefined;
+  readonly port?: number | undefined;
+  readonly protocolVersion?: string | undefined;
+  readonly transport: 'stdio' | 'http';
+}
+
+export interface ClientCall {
+  readonly span: Span;
+  readonly context: Context;
+  readonly start: number;
+  readonly attributes: Attributes;
+  /** `params._meta` entries carrying this call's trace context to the upstream. */
+  readonly meta: Record<string, string>;
+}
+
+/**
+ * A `mcp.client` span (kind CLIENT) and a `mcp.client.operation.duration` point for each call Lookout
+ * makes to an upstream MCP server, with the trace context injected into the request's `params._meta`.
+ */
+export class McpClientTelemetry {
+  readonly #tracer: Tracer;
+  readonly #duration: Histogram;
+  readonly #sessionDuration: Histogram;
+
+  constructor(tracer: Tracer, meter: Meter) {
+    this.#tracer = tracer;
+    this.#duration = meter.createHistogram(metricNames.clientOperationDuration, {
+      description: 'Duration of MCP requests Lookout sends to upstream servers.',
+      unit: units.seconds,
+      advice: { explicitBucketBoundaries: [...operationDurationBuckets] },
+    });
+    this.#sessionDuration = meter.createHistogram(metricNames.clientSessionDuration, {
+      description: 'Duration of Lookout sessions with upstream servers.',
+      unit: units.seconds,
+      advice: { explicitBucketBoundaries: [...semconvDurationBuckets] },
+    });
+  }
+
+  start(
+    method: string,
+    target: string | undefined,
+    upstream: UpstreamFacts,
+    knownTarget: boolean,
+  ): ClientCall {
+    const attributes: Attributes = {
+      [attr.mcpMethodName]: method,
+      [attr.lookoutUpstream]: upstream.name,
+      [attr.networkTransport]: upstream.transport === 'stdio' ? 'pipe' : values.tcp,
+    };
+    if (upstream.protocolVersion !== undefined)
+      attributes[attr.mcpProtocolVersion] = upstream.protocolVersion;
+    if (upstream.address !== undefined) attributes[attr.serverAddress] = upstream.address;
+    if (upstream.port !== undefined) attributes[attr.serverPort] = upstream.port;
+    if (method === 'tools/call' && target !== undefined) {
+      attributes[attr.genAiToolName] = target;
+      attributes[attr.genAiOperationName] = values.executeTool;
+    }
+    const span = this.#tracer.startSpan(mcpSpanName(method, target), { kind: SpanKind.CLIENT, attributes });
+    const callContext = trace.setSpan(context.active(), span);
+    const meta: Record<string, string> = {};
+    propagation.inject(callContext, meta);
+    const metricAttributes: Attributes = { ...attributes };
+    if (!knownTarget && target !== undefined) metricAttributes[attr.genAiToolName] = values.other;
+    return { span, context: callContext, start: performance.now(), attributes: metricAttributes, meta };
+  }
+
+  /** Ends a call: `errorType` is a JSON-RPC code, `tool_error`, `timeout` or another low-cardinality class. */
+  end(call: ClientCall, errorType: string | undefined, message?: string): void {
+    const { span, attributes } = call;
+    if (errorType !== undefined) {
+      span.setAttribute(attr.errorType, errorType);
+      if (/^-?\d+$/.test(errorType)) span.setAttribute(attr.rpcResponseStatusCode, errorType);
+      span.setStatus({ code: SpanStatusCode.ERROR, ...(message !== undefined && { message }) });
+      attributes[attr.errorType] = errorType;
+    }
+    span.end();
+    this.#duration.record((performance.now() - call.start) / 1000, attributes);
+  }
+
+  sessionEnded(startedAt: number, upstream: UpstreamFacts, errorType?: string): void {
+    this.#sessionDuration.record((Date.now() - startedAt) / 1000, {
+      [attr.lookoutUpstream]: upstream.name,
+      ...(upstream.protocolVersion !== undefined && { [attr.mcpProtocolVersion]: upstream.protocolVersion }),
+      ...(errorType !== undefined && { [attr.errorType]: errorType }),
+    });
+  }
+}

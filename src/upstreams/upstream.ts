@@ -1,0 +1,356 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import {
+  type CallToolResult,
+  CallToolResultSchema,
+  ErrorCode,
+  McpError,
+  type Progress,
+  type Tool,
+  ToolListChangedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import { context } from '@opentelemetry/api';
+import {
+  BrokenCircuitError,
+  BulkheadRejectedError,
+  bulkhead,
+  CircuitState,
+  ConsecutiveBreaker,
+  circuitBreaker,
+  ExponentialBackoff,
+  handleWhen,
+  type IPolicy,
+  retry,
+  wrap,
+} from 'cockatiel';
+import type { UpstreamConfig } from '../config/schema.ts';
+import { LookoutError } from '../errors/catalog.ts';
+import type { Logger } from '../logging/logger.ts';
+import { values } from '../telemetry/conventions.ts';
+import type { McpClientTelemetry, UpstreamFacts } from '../telemetry/mcp-client.ts';
+
+export type UpstreamState = 'starting' | 'ready' | 'down' | 'holding' | 'closed';
+
+export interface CallOptions {
+  readonly signal: AbortSignal;
+  readonly onprogress?: (progress: Progress) => void;
+  /** Safe to repeat (read-only or idempotent): only such calls are retried. */
+  readonly idempotent: boolean;
+}
+
+/** A failure of the upstream itself (down, timed out, connection lost) — what the breaker counts. */
+function isUpstreamFailure(error: unknown): boolean {
+  if (error instanceof LookoutError)
+    return error.catalogCode === 'UPSTREAM_TIMEOUT' || error.catalogCode === 'UPSTREAM_UNAVAILABLE';
+  if (error instanceof McpError)
+    return error.code === ErrorCode.RequestTimeout || error.code === ErrorCode.ConnectionClosed;
+  return !(error instanceof Error && error.name === 'AbortError');
+}
+
+/**
+ * One upstream MCP server: its connection (a supervised child process over stdio, or Streamable HTTP),
+ * its tool list, and the resilience policies every call goes through (bulkhead, circuit breaker, and
+ * retries for safe calls). A lost connection is re-established with exponential backoff and jitter;
+ * too many restarts in a window hold it down for a while (crash-loop protection).
+ */
+export class Upstream {
+  readonly name: string;
+  readonly facts: UpstreamFacts;
+  readonly #config: UpstreamConfig;
+  readonly #logger: Logger;
+  readonly #telemetry: McpClientTelemetry;
+  readonly #onToolsChanged: () => void;
+  readonly #onRestart: () => void;
+  readonly #breaker;
+  readonly #bulkhead;
+  readonly #policy: IPolicy;
+  readonly #safePolicy: IPolicy;
+  #client: Client | undefined;
+  #state: UpstreamState = 'starting';
+  #tools: Tool[] = [];
+  #restartTimes: number[] = [];
+  #attempt = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #connectedAt = 0;
+  #protocolVersion: string | undefined;
+
+  constructor(
+    config: UpstreamConfig,
+    deps: {
+      logger: Logger;
+      telemetry: McpClientTelemetry;
+      onToolsChanged: () => void;
+      onRestart: () => void;
+    },
+  ) {
+    this.name = config.name;
+    this.#config = config;
+    this.#logger = deps.logger;
+    this.#telemetry = deps.telemetry;
+    this.#onToolsChanged = deps.onToolsChanged;
+    this.#onRestart = deps.onRestart;
+    const url = config.url === undefined ? undefined : new URL(config.url);
+    this.facts = {
+      name: config.name,
+      transport: config.transport,
+      ...(url && { address: url.hostname, port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)) }),
+    };
+    this.#breaker = circuitBreaker(handleWhen(isUpstreamFailure), {
+      halfOpenAfter: config.breaker.halfOpenAfterSeconds * 1000,
+      breaker: new ConsecutiveBreaker(config.breaker.consecutiveFailures),
+    });
+    this.#breaker.onStateChange((state) =>
+      this.#logger.warn('upstream circuit breaker', { upstream: this.name, state: CircuitState[state] }),
+    );
+    this.#bulkhead = bulkhead(config.concurrency.limit, config.concurrency.queue);
+    this.#policy = wrap(this.#bulkhead, this.#breaker);
+    const retries = retry(handleWhen(isUpstreamFailure), {
+      maxAttempts: config.retry.attempts,
+      backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 1000 }),
+    });
+    this.#safePolicy = wrap(retries, this.#bulkhead, this.#breaker);
+  }
+
+  get state(): UpstreamState {
+    return this.#state;
+  }
+
+  get tools(): readonly Tool[] {
+    return this.#tools;
+  }
+
+  /** 0 closed, 1 open, 2 half-open, 3 isolated: as cockatiel numbers them. */
+  get breakerState(): number {
+    return this.#breaker.state;
+  }
+
+  get queueDepth(): number {
+    return this.#config.concurrency.queue - this.#bulkhead.queueSlots;
+  }
+
+  /** Connects; when that fails, keeps trying in the background (start-up does not wait for it). */
+  async start(): Promise<void> {
+    await this.#connect();
+  }
+
+  #transport(): Transport {
+    const config = this.#config;
+    if (config.transport === 'http') {
+      return new StreamableHTTPClientTransport(new URL(config.url as string), {
+        requestInit: { headers: config.headers },
+      });
+    }
+    const transport = new StdioClientTransport({
+      command: config.command as string,
+      args: config.args,
+      env: { ...getDefaultEnvironment(), ...config.env },
+      ...(config.cwd !== undefined && { cwd: config.cwd }),
+      stderr: 'pipe',
+    });
+    let partial = '';
+    transport.stderr?.on('data', (chunk: Buffer) => {
+      const lines = (partial + chunk.toString('utf8')).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines)
+        if (line.trim()) this.#logger.info('upstream stderr', { upstream: this.name, line });
+    });
+    return transport;
+  }
+
+  async #connect(): Promise<void> {
+    if (this.#state === 'closed') return;
+    const client = new Client({ name: 'lookout', version: '0' }, { capabilities: {} });
+    const transport = this.#transport();
+    try {
+      await client.connect(transport, { timeout: this.#config.timeouts.connectSeconds * 1000 });
+      client.setNotificationHandler(ToolListChangedNotificationSchema, () => this.#refreshTools(client));
+      this.#tools = (
+        await client.listTools(undefined, { timeout: this.#config.timeouts.requestSeconds * 1000 })
+      ).tools;
+    } catch (error) {
+      await client.close().catch(() => undefined);
+      this.#logger.warn('upstream connection failed', {
+        upstream: this.name,
+        error: (error as Error).message,
+      });
+      this.#lost();
+      return;
+    }
+    // close() may have been called while connecting.
+    if ((this.#state as UpstreamState) === 'closed') {
+      await client.close();
+      return;
+    }
+    this.#client = client;
+    this.#state = 'ready';
+    this.#attempt = 0;
+    this.#connectedAt = Date.now();
+    this.#protocolVersion = (transport as { protocolVersion?: string }).protocolVersion;
+    client.onclose = () => {
+      if (this.#client !== client) return;
+      this.#client = undefined;
+      this.#telemetry.sessionEnded(
+        this.#connectedAt,
+        this.#facts(),
+        this.#state === 'closed' ? undefined : 'connection_lost',
+      );
+      if (this.#state !== 'closed') {
+        this.#logger.warn('upstream connection lost', { upstream: this.name });
+        this.#lost();
+      }
+    };
+    this.#logger.info('upstream ready', { upstream: this.name, tools: this.#tools.length });
+    this.#onToolsChanged();
+  }
+
+  async #refreshTools(client: Client): Promise<void> {
+    try {
+      this.#tools = (
+        await client.listTools(undefined, { timeout: this.#config.timeouts.requestSeconds * 1000 })
+      ).tools;
+      this.#onToolsChanged();
+    } catch (error) {
+      this.#logger.warn('upstream tool list refresh failed', {
+        upstream: this.name,
+        error: (error as Error).message,
+      });
+    }
+  }
+
+  /** Schedules a reconnect: exponential backoff with jitter, or a hold after too many restarts. */
+  #lost(): void {
+    if (this.#state === 'closed') return;
+    const { maxRestarts, windowSeconds, holdSeconds, initialBackoffSeconds, maxBackoffSeconds } =
+      this.#config.restart;
+    const now = Date.now();
+    this.#restartTimes = this.#restartTimes.filter((t) => now - t < windowSeconds * 1000);
+    let delayMs: number;
+    if (this.#restartTimes.length >= maxRestarts) {
+      this.#state = 'holding';
+      this.#restartTimes = [];
+      delayMs = holdSeconds * 1000;
+      this.#logger.error('upstream crash loop: holding before the next restart', {
+        upstream: this.name,
+        holdSeconds,
+      });
+    } else {
+      this.#state = 'down';
+      const base = Math.min(maxBackoffSeconds, initialBackoffSeconds * 2 ** this.#attempt) * 1000;
+      delayMs = base * (0.5 + Math.random());
+      this.#attempt++;
+    }
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#restartTimes.push(Date.now());
+      this.#onRestart();
+      void this.#connect();
+    }, delayMs);
+    this.#timer.unref();
+  }
+
+  #facts(): UpstreamFacts {
+    return this.#protocolVersion === undefined
+      ? this.facts
+      : { ...this.facts, protocolVersion: this.#protocolVersion };
+  }
+
+  /** Calls one of the upstream's tools through the policies, in a `mcp.client` span. */
+  async callTool(name: string, args: unknown, options: CallOptions): Promise<CallToolResult> {
+    const call = this.#telemetry.start(
+      'tools/call',
+      name,
+      this.#facts(),
+      this.#tools.some((t) => t.name === name),
+    );
+    const policy = options.idempotent ? this.#safePolicy : this.#policy;
+    try {
+      const result = await context.with(call.context, () =>
+        policy.execute(() => this.#send(name, args, call.meta, options), options.signal),
+      );
+      this.#telemetry.end(call, result.isError === true ? values.toolError : undefined);
+      return result;
+    } catch (error) {
+      const mapped = this.#mapError(error);
+      this.#telemetry.end(call, errorTypeOf(mapped), mapped.message);
+      throw mapped;
+    }
+  }
+
+  async #send(
+    name: string,
+    args: unknown,
+    meta: Record<string, string>,
+    options: CallOptions,
+  ): Promise<CallToolResult> {
+    const client = this.#client;
+    if (!client || this.#state !== 'ready') {
+      throw new LookoutError('UPSTREAM_UNAVAILABLE', `${this.name} is ${this.#state}`, {
+        upstream: this.name,
+      });
+    }
+    return (await client.callTool(
+      { name, arguments: args as Record<string, unknown>, _meta: meta },
+      CallToolResultSchema,
+      {
+        signal: options.signal,
+        timeout: this.#config.timeouts.requestSeconds * 1000,
+        ...(options.onprogress && { onprogress: options.onprogress, resetTimeoutOnProgress: true }),
+      },
+    )) as CallToolResult;
+  }
+
+  /** Upstream failures become catalog errors that name the upstream; its own JSON-RPC errors pass through. */
+  #mapError(error: unknown): Error {
+    if (error instanceof LookoutError) return error;
+    if (error instanceof BrokenCircuitError) {
+      return new LookoutError('UPSTREAM_UNAVAILABLE', `${this.name}: circuit open after repeated failures`, {
+        upstream: this.name,
+      });
+    }
+    if (error instanceof BulkheadRejectedError) {
+      return new LookoutError('UPSTREAM_BUSY', `${this.name}: too many calls in flight`, {
+        upstream: this.name,
+      });
+    }
+    if (error instanceof McpError) {
+      if (error.code === ErrorCode.RequestTimeout) {
+        return new LookoutError(
+          'UPSTREAM_TIMEOUT',
+          `${this.name} did not answer within ${this.#config.timeouts.requestSeconds} s`,
+          {
+            upstream: this.name,
+          },
+        );
+      }
+      if (error.code === ErrorCode.ConnectionClosed) {
+        return new LookoutError('UPSTREAM_UNAVAILABLE', `${this.name}: connection closed`, {
+          upstream: this.name,
+        });
+      }
+      return new McpError(
+        error.code,
+        `${this.name}: ${error.message.replace(/^MCP error -?\d+: /, '')}`,
+        error.data,
+      );
+    }
+    return new LookoutError('UPSTREAM_UNAVAILABLE', `${this.name}: ${(error as Error).message}`, {
+      upstream: this.name,
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#state = 'closed';
+    clearTimeout(this.#timer);
+    const client = this.#client;
+    this.#client = undefined;
+    await client?.close();
+  }
+}
+
+function errorTypeOf(error: Error): string {
+  const code = (error as { code?: unknown }).code;
+  if (error instanceof LookoutError && error.catalogCode === 'UPSTREAM_TIMEOUT') return 'timeout';
+  return typeof code === 'number' ? String(code) : values.other;
+}
