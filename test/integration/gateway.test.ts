@@ -1,0 +1,307 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import type { Lookout } from '../../src/main.ts';
+import { connectClient, startTestLookout } from '../support/lookout.ts';
+
+const node = process.execPath;
+const everything = fileURLToPath(
+  new URL('../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url),
+);
+const fixture = fileURLToPath(new URL('../fixtures/upstream-server.ts', import.meta.url));
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/** Node processes started by this test process (upstreams), by pid. */
+function childNodeProcesses(): string[] {
+  try {
+    return execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l.includes('upstream-server') || l.includes('server-everything'));
+  } catch {
+    return [];
+  }
+}
+
+const text = (result: Record<string, unknown>) =>
+  (result.content as { text: string }[] | undefined)?.[0]?.text;
+
+describe('gateway to real upstream MCP servers', () => {
+  const spans = new InMemorySpanExporter();
+  let httpUpstream: ChildProcess;
+  let lookout: Lookout & { logLines: string[] };
+
+  before(async () => {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    trace.setGlobalTracerProvider(
+      new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: spans })] }),
+    );
+    const port = await freePort();
+    httpUpstream = spawn(node, [everything, 'streamableHttp'], {
+      env: { ...process.env, PORT: String(port) },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    await new Promise<void>((resolve) =>
+      httpUpstream.stderr?.on('data', (d: Buffer) => d.toString().includes('listening') && resolve()),
+    );
+    lookout = await startTestLookout({
+      log: { level: 'info', format: 'json' },
+      upstreams: [
+        {
+          name: 'ev',
+          transport: 'stdio',
+          command: node,
+          args: [everything, 'stdio'],
+          tools: { deny: ['get-env'] },
+        },
+        { name: 'evh', transport: 'http', url: `http://127.0.0.1:${port}/mcp` },
+        { name: 'fx', transport: 'stdio', command: node, args: [fixture] },
+      ],
+    });
+  });
+  after(async () => {
+    await lookout.close();
+    httpUpstream.kill('SIGTERM');
+    trace.disable();
+    propagation.disable();
+    context.disable();
+  });
+
+  it('serves every upstream tool under <upstream>__<tool>, minus denied ones', async () => {
+    const client = await connectClient(lookout.url);
+    const names = (await client.listTools()).tools.map((t) => t.name);
+    for (const name of ['ev__echo', 'ev__get-sum', 'evh__echo', 'fx__report_meta', 'echo'])
+      assert.ok(names.includes(name), name);
+    assert.ok(!names.includes('ev__get-env'), 'denied tool is not served');
+    await client.close();
+  });
+
+  it('routes a call to the stdio and to the HTTP upstream', async () => {
+    const client = await connectClient(lookout.url);
+    assert.equal(
+      text(await client.callTool({ name: 'ev__echo', arguments: { message: 'over stdio' } })),
+      'Echo: over stdio',
+    );
+    assert.equal(
+      text(await client.callTool({ name: 'evh__echo', arguments: { message: 'over http' } })),
+      'Echo: over http',
+    );
+    const sum = await client.callTool({ name: 'evh__get-sum', arguments: { a: 2, b: 3 } });
+    assert.match(text(sum) ?? '', /5/);
+    await client.close();
+  });
+
+  it('relays progress notifications from the upstream', async () => {
+    const client = await connectClient(lookout.url);
+    for (const upstream of ['ev', 'evh']) {
+      const progress: number[] = [];
+      const result = await client.callTool(
+        { name: `${upstream}__trigger-long-running-operation`, arguments: { duration: 0.3, steps: 3 } },
+        undefined,
+        { onprogress: (p) => progress.push(p.progress) },
+      );
+      assert.match(text(result) ?? '', /completed/i);
+      assert.deepEqual(progress, [1, 2, 3], upstream);
+    }
+    await client.close();
+  });
+
+  it('relays cancellation to the upstream', async () => {
+    const client = await connectClient(lookout.url);
+    const controller = new AbortController();
+    let progressed = false;
+    const call = client.callTool({ name: 'fx__slow', arguments: { ms: 20_000 } }, undefined, {
+      signal: controller.signal,
+      onprogress: () => {
+        progressed = true;
+      },
+    });
+    while (!progressed) await new Promise((r) => setTimeout(r, 10));
+    controller.abort();
+    await assert.rejects(call);
+    for (let i = 0; i < 200 && !lookout.logLines.some((l) => l.includes('slow: cancelled')); i++)
+      await new Promise((r) => setTimeout(r, 10));
+    assert.ok(
+      lookout.logLines.some((l) => l.includes('slow: cancelled') && l.includes('"upstream":"fx"')),
+      'the upstream saw the cancellation',
+    );
+    await client.close();
+  });
+
+  it("propagates an upstream's list_changed to connected clients", async () => {
+    const client = await connectClient(lookout.url);
+    const changed = new Promise<void>((resolve) =>
+      client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()),
+    );
+    // The standalone stream must be open for the notification to have somewhere to go.
+    await new Promise((r) => setTimeout(r, 200));
+    await client.callTool({ name: 'fx__add_tool', arguments: {} });
+    await changed;
+    const names = (await client.listTools()).tools.map((t) => t.name);
+    assert.ok(names.includes('fx__added'));
+    assert.equal(text(await client.callTool({ name: 'fx__added', arguments: {} })), 'added');
+    await client.close();
+  });
+
+  it('carries the trace: server span → client span → the traceparent the upstream received', async () => {
+    spans.reset();
+    const client = await connectClient(lookout.url);
+    const meta = JSON.parse(
+      text(await client.callTool({ name: 'fx__report_meta', arguments: {} })) ?? '{}',
+    ) as { traceparent?: string };
+    await client.close();
+    const server = spans.getFinishedSpans().find((s) => s.name === 'tools/call fx__report_meta');
+    const clientSpan = spans.getFinishedSpans().find((s) => s.name === 'tools/call report_meta');
+    assert.ok(server && clientSpan);
+    assert.equal(server.kind, SpanKind.SERVER);
+    assert.equal(clientSpan.kind, SpanKind.CLIENT);
+    assert.equal(clientSpan.parentSpanContext?.spanId, server.spanContext().spanId);
+    assert.equal(clientSpan.attributes['lookout.upstream'], 'fx');
+    assert.equal(clientSpan.attributes['network.transport'], 'pipe');
+    assert.equal(
+      meta.traceparent,
+      `00-${clientSpan.spanContext().traceId}-${clientSpan.spanContext().spanId}-01`,
+    );
+    const httpClient = spans
+      .getFinishedSpans()
+      .find((s) => s.name === 'tools/call echo' && s.kind === SpanKind.CLIENT);
+    assert.ok(!httpClient || httpClient.attributes['server.address'] === '127.0.0.1');
+  });
+});
+
+describe('gateway failure handling', () => {
+  it('times out a hung upstream, opens, half-opens and closes its breaker, and leaves the others alone', {
+    timeout: 60_000,
+  }, async () => {
+    const lookout = await startTestLookout({
+      upstreams: [
+        {
+          name: 'stuck',
+          transport: 'stdio',
+          command: node,
+          args: [fixture],
+          timeouts: { requestSeconds: 0.4 },
+          retry: { attempts: 0 },
+          breaker: { consecutiveFailures: 2, halfOpenAfterSeconds: 1 },
+        },
+        { name: 'fine', transport: 'stdio', command: node, args: [fixture] },
+      ],
+    });
+    try {
+      const client = await connectClient(lookout.url);
+      for (let i = 0; i < 2; i++) {
+        const started = Date.now();
+        await assert.rejects(
+          client.callTool({ name: 'stuck__hang', arguments: {} }),
+          (error: Error & { code?: number }) => {
+            assert.equal(error.code, -32011);
+            assert.match(error.message, /stuck did not answer within 0.4 s/);
+            return true;
+          },
+        );
+        assert.ok(Date.now() - started < 2000, 'no hang past the timeout');
+      }
+      const openedAt = Date.now();
+      await assert.rejects(
+        client.callTool({ name: 'stuck__report_meta', arguments: {} }),
+        (error: Error & { code?: number }) => {
+          assert.equal(error.code, -32010);
+          assert.match(error.message, /stuck: circuit open/);
+          return true;
+        },
+      );
+      assert.ok(Date.now() - openedAt < 200, 'an open breaker fails fast');
+      assert.equal(
+        text(await client.callTool({ name: 'fine__add_tool', arguments: {} })),
+        'ok',
+        'the other upstream is unaffected',
+      );
+      await new Promise((r) => setTimeout(r, 1100));
+      const healed = await client.callTool({ name: 'stuck__report_meta', arguments: {} });
+      assert.ok(
+        text(healed)?.startsWith('{'),
+        'half-open lets a call through; its success closes the breaker',
+      );
+      await client.callTool({ name: 'stuck__report_meta', arguments: {} });
+      await client.close();
+    } finally {
+      await lookout.close();
+    }
+  });
+
+  it('restarts a crashing stdio upstream with backoff, then holds it (crash loop); readiness follows a required upstream', {
+    timeout: 60_000,
+  }, async () => {
+    const lookout = await startTestLookout({
+      log: { level: 'info', format: 'json' },
+      upstreams: [
+        {
+          name: 'crashy',
+          transport: 'stdio',
+          command: node,
+          args: [fixture],
+          env: { FIXTURE_EXIT_AFTER_MS: '150' },
+          required: true,
+          restart: {
+            maxRestarts: 3,
+            windowSeconds: 60,
+            holdSeconds: 30,
+            initialBackoffSeconds: 0.05,
+            maxBackoffSeconds: 1,
+          },
+        },
+      ],
+    });
+    try {
+      let ready: { status: string; checks: Record<string, { status: string; detail?: string }> } | undefined;
+      for (let i = 0; i < 100; i++) {
+        ready = (await (await fetch(new URL('/health/ready', lookout.url))).json()) as typeof ready;
+        if (ready?.checks['upstream:crashy']?.detail === 'holding') break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(ready?.checks['upstream:crashy']?.detail, 'holding');
+      assert.equal(ready?.status, 'fail', 'a required upstream that is down fails readiness');
+      const lines = lookout.logLines.map((l) => JSON.parse(l) as { message: string; upstream?: string });
+      const lost = lines.filter(
+        (l) => l.message === 'upstream connection lost' && l.upstream === 'crashy',
+      ).length;
+      const ready_ = lines.filter((l) => l.message === 'upstream ready' && l.upstream === 'crashy').length;
+      assert.ok(ready_ >= 3, `restarted (${ready_} starts)`);
+      assert.ok(lost >= 3, `${lost} exits seen`);
+      assert.ok(lines.some((l) => l.message === 'upstream crash loop: holding before the next restart'));
+      const client = await connectClient(lookout.url);
+      await assert.rejects(client.callTool({ name: 'crashy__report_meta', arguments: {} }), /crashy/);
+      await client.close();
+    } finally {
+      await lookout.close();
+    }
+  });
+
+  it('leaves no upstream process behind after shutdown', async () => {
+    const lookout = await startTestLookout({
+      upstreams: [
+        { name: 'a', transport: 'stdio', command: node, args: [fixture] },
+        { name: 'b', transport: 'stdio', command: node, args: [fixture] },
+      ],
+    });
+    assert.ok(childNodeProcesses().length >= 2, 'the upstreams run as child processes');
+    await lookout.close();
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(childNodeProcesses(), []);
+  });
+});
