@@ -19,12 +19,18 @@ function entryFor(upstream: Upstream, tool: Tool, servedName: string): ToolEntry
   return {
     descriptor: { ...tool, name: servedName },
     // The upstream validates its own arguments; its answer, error or not, is relayed as it is.
-    call: (args, ctx) =>
-      upstream.callTool(tool.name, args, {
+    call: async (args, ctx) => {
+      // Relayed notifications are sent before the result, so that none arrives after it.
+      const relayed: Promise<void>[] = [];
+      const result = await upstream.callTool(tool.name, args, {
         signal: ctx.signal,
         idempotent,
-        onprogress: (p) => void ctx.progress(p.progress, p.total, p.message),
-      }),
+        onprogress: (p) => relayed.push(ctx.progress(p.progress, p.total, p.message)),
+        onlog: (log) => relayed.push(ctx.log(log.level, log.data, log.logger ?? upstream.name)),
+      });
+      await Promise.all(relayed);
+      return result;
+    },
   };
 }
 

@@ -6,12 +6,14 @@ import {
   type CallToolResult,
   CallToolResultSchema,
   ErrorCode,
+  type LoggingMessageNotification,
+  LoggingMessageNotificationSchema,
   McpError,
   type Progress,
   type Tool,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import { context } from '@opentelemetry/api';
+import { context, propagation } from '@opentelemetry/api';
 import {
   BrokenCircuitError,
   BulkheadRejectedError,
@@ -36,8 +38,40 @@ export type UpstreamState = 'starting' | 'ready' | 'down' | 'holding' | 'closed'
 export interface CallOptions {
   readonly signal: AbortSignal;
   readonly onprogress?: (progress: Progress) => void;
+  /** Receives the upstream's log messages while the call runs. */
+  readonly onlog?: (params: LoggingMessageNotification['params']) => void;
   /** Safe to repeat (read-only or idempotent): only such calls are retried. */
   readonly idempotent: boolean;
+}
+
+/** fetch with the active trace context in the `traceparent`/`tracestate` headers of each request. */
+const tracedFetch: typeof fetch = (input, init) => {
+  const headers = new Headers(init?.headers);
+  propagation.inject(context.active(), headers, { set: (carrier, key, value) => carrier.set(key, value) });
+  return fetch(input, { ...init, headers });
+};
+
+/**
+ * The SDK's client hands a notification to its handler a microtask later but settles a response at
+ * once, and forgets a request's progress handler when it settles: a last progress notification that
+ * arrives right before the response would be lost. A response that follows notifications is therefore
+ * delivered after them.
+ */
+function deliverNotificationsFirst(transport: Transport): void {
+  const deliver = transport.onmessage;
+  if (!deliver) return;
+  let notified = false;
+  transport.onmessage = (message, extra) => {
+    const isNotification = 'method' in message && !('id' in message);
+    const isResponse = !('method' in message);
+    if (isNotification) notified = true;
+    if (isResponse && notified) {
+      notified = false;
+      setImmediate(() => deliver(message, extra));
+      return;
+    }
+    deliver(message, extra);
+  };
 }
 
 /** A failure of the upstream itself (down, timed out, connection lost) — what the breaker counts. */
@@ -75,6 +109,7 @@ export class Upstream {
   #timer: NodeJS.Timeout | undefined;
   #connectedAt = 0;
   #protocolVersion: string | undefined;
+  readonly #logRelays = new Set<(params: LoggingMessageNotification['params']) => void>();
 
   constructor(
     config: UpstreamConfig,
@@ -140,6 +175,7 @@ export class Upstream {
     if (config.transport === 'http') {
       return new StreamableHTTPClientTransport(new URL(config.url as string), {
         requestInit: { headers: config.headers },
+        fetch: tracedFetch,
       });
     }
     const transport = new StdioClientTransport({
@@ -165,7 +201,9 @@ export class Upstream {
     const transport = this.#transport();
     try {
       await client.connect(transport, { timeout: this.#config.timeouts.connectSeconds * 1000 });
+      deliverNotificationsFirst(transport);
       client.setNotificationHandler(ToolListChangedNotificationSchema, () => this.#refreshTools(client));
+      client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => this.#relayLog(n.params));
       this.#tools = (
         await client.listTools(undefined, { timeout: this.#config.timeouts.requestSeconds * 1000 })
       ).tools;
@@ -203,6 +241,16 @@ export class Upstream {
     };
     this.#logger.info('upstream ready', { upstream: this.name, tools: this.#tools.length });
     this.#onToolsChanged();
+  }
+
+  /** An upstream's log message goes to Lookout's log and to the clients with a call to it in flight. */
+  #relayLog(params: LoggingMessageNotification['params']): void {
+    this.#logger.info('upstream log', {
+      upstream: this.name,
+      upstream_level: params.level,
+      data: params.data,
+    });
+    for (const relay of this.#logRelays) relay(params);
   }
 
   async #refreshTools(client: Client): Promise<void> {
@@ -265,6 +313,8 @@ export class Upstream {
       this.#tools.some((t) => t.name === name),
     );
     const policy = options.idempotent ? this.#safePolicy : this.#policy;
+    const relay = options.onlog;
+    if (relay) this.#logRelays.add(relay);
     try {
       const result = await context.with(call.context, () =>
         policy.execute(() => this.#send(name, args, call.meta, options), options.signal),
@@ -275,6 +325,8 @@ export class Upstream {
       const mapped = this.#mapError(error);
       this.#telemetry.end(call, errorTypeOf(mapped), mapped.message);
       throw mapped;
+    } finally {
+      if (relay) this.#logRelays.delete(relay);
     }
   }
 
@@ -345,6 +397,7 @@ export class Upstream {
     clearTimeout(this.#timer);
     const client = this.#client;
     this.#client = undefined;
+    if (client) this.#telemetry.sessionEnded(this.#connectedAt, this.#facts());
     await client?.close();
   }
 }

@@ -4,7 +4,10 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  LoggingMessageNotificationSchema,
+  ToolListChangedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -43,6 +46,7 @@ const text = (result: Record<string, unknown>) =>
 describe('gateway to real upstream MCP servers', () => {
   const spans = new InMemorySpanExporter();
   let httpUpstream: ChildProcess;
+  let httpFixture: ChildProcess;
   let lookout: Lookout & { logLines: string[] };
 
   before(async () => {
@@ -59,6 +63,13 @@ describe('gateway to real upstream MCP servers', () => {
     await new Promise<void>((resolve) =>
       httpUpstream.stderr?.on('data', (d: Buffer) => d.toString().includes('listening') && resolve()),
     );
+    const fixturePort = await freePort();
+    httpFixture = spawn(node, [fixture, '--http', String(fixturePort)], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    await new Promise<void>((resolve) =>
+      httpFixture.stderr?.on('data', (d: Buffer) => d.toString().includes('listening') && resolve()),
+    );
     lookout = await startTestLookout({
       log: { level: 'info', format: 'json' },
       upstreams: [
@@ -71,12 +82,14 @@ describe('gateway to real upstream MCP servers', () => {
         },
         { name: 'evh', transport: 'http', url: `http://127.0.0.1:${port}/mcp` },
         { name: 'fx', transport: 'stdio', command: node, args: [fixture] },
+        { name: 'fxh', transport: 'http', url: `http://127.0.0.1:${fixturePort}/mcp` },
       ],
     });
   });
   after(async () => {
     await lookout.close();
     httpUpstream.kill('SIGTERM');
+    httpFixture.kill('SIGTERM');
     trace.disable();
     propagation.disable();
     context.disable();
@@ -177,10 +190,42 @@ describe('gateway to real upstream MCP servers', () => {
       meta.traceparent,
       `00-${clientSpan.spanContext().traceId}-${clientSpan.spanContext().spanId}-01`,
     );
-    const httpClient = spans
-      .getFinishedSpans()
-      .find((s) => s.name === 'tools/call echo' && s.kind === SpanKind.CLIENT);
-    assert.ok(!httpClient || httpClient.attributes['server.address'] === '127.0.0.1');
+  });
+
+  it('also sends the traceparent header to an HTTP upstream, and names its address', async () => {
+    spans.reset();
+    const client = await connectClient(lookout.url);
+    const seen = JSON.parse(
+      text(await client.callTool({ name: 'fxh__report_meta', arguments: {} })) ?? '{}',
+    ) as {
+      traceparent?: string;
+      header?: string;
+    };
+    await client.close();
+    const clientSpan = spans.getFinishedSpans().find((s) => s.name === 'tools/call report_meta');
+    assert.ok(clientSpan);
+    const expected = `00-${clientSpan.spanContext().traceId}-${clientSpan.spanContext().spanId}-01`;
+    assert.equal(seen.traceparent, expected);
+    assert.equal(seen.header, expected);
+    assert.equal(clientSpan.attributes['server.address'], '127.0.0.1');
+    assert.equal(typeof clientSpan.attributes['server.port'], 'number');
+    assert.equal(clientSpan.attributes['network.transport'], 'tcp');
+  });
+
+  it("relays an upstream's log messages to the client whose call is running", async () => {
+    const client = await connectClient(lookout.url);
+    const logged: unknown[] = [];
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+      logged.push(n.params.data);
+    });
+    for (const upstream of ['fx', 'fxh']) {
+      assert.equal(
+        text(await client.callTool({ name: `${upstream}__log_something`, arguments: {} })),
+        'logged',
+      );
+    }
+    assert.deepEqual(logged, ['from upstream', 'from upstream']);
+    await client.close();
   });
 });
 
