@@ -35,9 +35,26 @@ interface TemplateEntry {
   readonly descriptor: ResourceTemplate;
 }
 
-interface PromptEntry {
-  readonly definition: PromptDefinition;
+/** A prompt as the MCP layer sees it: Lookout's own (compiled from a definition) or an upstream's. */
+export interface PromptEntry {
   readonly descriptor: Prompt;
+  get(args: Record<string, string> | undefined, context: HandlerContext): Promise<GetPromptResult>;
+  readonly complete?: Readonly<Record<string, Completer>> | undefined;
+}
+
+/** What a group (an upstream) contributes to the catalog. */
+export interface GroupContents {
+  readonly tools: readonly ToolEntry[];
+  readonly resources: readonly ResourceDefinition[];
+  readonly templates: readonly ResourceTemplateDefinition[];
+  readonly prompts: readonly PromptEntry[];
+}
+
+interface GroupNames {
+  readonly tools: string[];
+  readonly resources: string[];
+  readonly templates: TemplateEntry[];
+  readonly prompts: string[];
 }
 
 const completionLimit = 100;
@@ -128,6 +145,54 @@ function contentsOf(
   return value;
 }
 
+/** Sets a key unless it is taken; says whether it was set. */
+function claim<V>(map: Map<string, V>, key: string, value: V): boolean {
+  if (map.has(key)) return false;
+  map.set(key, value);
+  return true;
+}
+
+function compilePrompt(definition: PromptDefinition): PromptEntry {
+  return {
+    descriptor: {
+      name: definition.name,
+      ...optional('title', definition.title),
+      ...optional('description', definition.description),
+      ...optional('arguments', promptArgumentsOf(definition.args)),
+    },
+    complete: definition.complete,
+    async get(args, context) {
+      let parsedArgs: Record<string, unknown> = {};
+      if (definition.args) {
+        const parsed = definition.args.safeParse(args ?? {});
+        if (!parsed.success) {
+          const { text, issues } = describeIssues(parsed.error);
+          throw new LookoutError('INVALID_ARGUMENTS', `prompt ${definition.name}: ${text}`, { issues });
+        }
+        parsedArgs = parsed.data;
+      }
+      const result = await definition.get(parsedArgs, context);
+      if (typeof result === 'string')
+        return { messages: [{ role: 'user', content: { type: 'text', text: result } }] };
+      return result;
+    },
+  };
+}
+
+function templateEntryOf(definition: ResourceTemplateDefinition): TemplateEntry {
+  return {
+    definition,
+    template: new UriTemplate(definition.uriTemplate),
+    descriptor: {
+      uriTemplate: definition.uriTemplate,
+      name: definition.name,
+      ...optional('title', definition.title),
+      ...optional('description', definition.description),
+      ...optional('mimeType', definition.mimeType),
+    },
+  };
+}
+
 function promptArgumentsOf(args: PromptDefinition['args']): Prompt['arguments'] {
   if (!args) return undefined;
   return Object.entries(args.shape).map(([name, schema]) => {
@@ -147,8 +212,8 @@ function optional<K extends string, V>(key: K, value: V | undefined): Partial<Re
 /** Tools, resources and prompts served by one Lookout, each compiled once when registered. */
 export class Catalog {
   readonly #tools = new Map<string, ToolEntry>();
-  /** Tool names per group (an upstream), so a group's tools can be replaced together. */
-  readonly #groups = new Map<string, string[]>();
+  /** What each group (an upstream) claimed, so it can be replaced together. */
+  readonly #groups = new Map<string, GroupNames>();
   readonly #resources = new Map<string, ResourceDefinition>();
   readonly #templates: TemplateEntry[] = [];
   readonly #prompts = new Map<string, PromptEntry>();
@@ -176,56 +241,62 @@ export class Catalog {
         this.#changed('resources');
         return;
       case 'resourceTemplate':
-        this.#templates.push({
-          definition,
-          template: new UriTemplate(definition.uriTemplate),
-          descriptor: {
-            uriTemplate: definition.uriTemplate,
-            name: definition.name,
-            ...optional('title', definition.title),
-            ...optional('description', definition.description),
-            ...optional('mimeType', definition.mimeType),
-          },
-        });
+        this.#templates.push(templateEntryOf(definition));
         this.#changed('resources');
         return;
       case 'prompt':
         if (this.#prompts.has(definition.name)) throw new Error(`duplicate prompt name: ${definition.name}`);
-        this.#prompts.set(definition.name, {
-          definition: definition as PromptDefinition,
-          descriptor: {
-            name: definition.name,
-            ...optional('title', definition.title),
-            ...optional('description', definition.description),
-            ...optional('arguments', promptArgumentsOf(definition.args)),
-          },
-        });
+        this.#prompts.set(definition.name, compilePrompt(definition as PromptDefinition));
         this.#changed('prompts');
         return;
     }
   }
 
   /**
-   * Replaces the tools of a group (an upstream's) in one step, telling clients once. A name already
-   * served by another group or by Lookout itself is skipped and reported: the first to claim it keeps it.
+   * Replaces what the groups (upstreams) serve in one step, telling clients once per list. The groups
+   * claim names in the order given; a tool or prompt name, or a resource URI, already served by Lookout
+   * or by an earlier group is skipped and reported.
    */
-  replaceGroup(group: string, entries: readonly ToolEntry[]): string[] {
-    for (const name of this.#groups.get(group) ?? []) this.#tools.delete(name);
-    const names: string[] = [];
+  replaceGroups(groups: readonly (readonly [string, GroupContents])[]): string[] {
+    for (const [group] of groups) this.#release(group);
     const skipped: string[] = [];
-    for (const entry of entries) {
-      const name = entry.descriptor.name;
-      if (this.#tools.has(name)) {
-        skipped.push(name);
-        continue;
+    for (const [group, contents] of groups) {
+      const claimed: GroupNames = { tools: [], resources: [], templates: [], prompts: [] };
+      for (const entry of contents.tools) {
+        if (claim(this.#tools, entry.descriptor.name, entry)) claimed.tools.push(entry.descriptor.name);
+        else skipped.push(`${group}: tool ${entry.descriptor.name}`);
       }
-      this.#tools.set(name, entry);
-      names.push(name);
+      for (const resource of contents.resources) {
+        if (claim(this.#resources, resource.uri, resource)) claimed.resources.push(resource.uri);
+        else skipped.push(`${group}: resource ${resource.uri}`);
+      }
+      for (const template of contents.templates) {
+        const entry = templateEntryOf(template);
+        this.#templates.push(entry);
+        claimed.templates.push(entry);
+      }
+      for (const prompt of contents.prompts) {
+        if (claim(this.#prompts, prompt.descriptor.name, prompt))
+          claimed.prompts.push(prompt.descriptor.name);
+        else skipped.push(`${group}: prompt ${prompt.descriptor.name}`);
+      }
+      this.#groups.set(group, claimed);
     }
-    this.#groups.set(group, names);
     this.#toolList = undefined;
     this.#changed('tools');
+    this.#changed('resources');
+    this.#changed('prompts');
     return skipped;
+  }
+
+  #release(group: string): void {
+    const previous = this.#groups.get(group);
+    if (!previous) return;
+    for (const name of previous.tools) this.#tools.delete(name);
+    for (const uri of previous.resources) this.#resources.delete(uri);
+    for (const name of previous.prompts) this.#prompts.delete(name);
+    for (const entry of previous.templates) this.#templates.splice(this.#templates.indexOf(entry), 1);
+    this.#groups.delete(group);
   }
 
   addTool(entry: ToolEntry): void {
@@ -293,24 +364,14 @@ export class Catalog {
     return { prompts: [...this.#prompts.values()].map((p) => p.descriptor) };
   }
 
-  async getPrompt(name: string, args: unknown, context: HandlerContext): Promise<GetPromptResult> {
+  getPrompt(
+    name: string,
+    args: Record<string, string> | undefined,
+    context: HandlerContext,
+  ): Promise<GetPromptResult> {
     const prompt = this.#prompts.get(name);
     if (!prompt) throw new LookoutError('UNKNOWN_PROMPT', name);
-    const { definition } = prompt;
-    let parsedArgs: Record<string, unknown> = {};
-    if (definition.args) {
-      const parsed = definition.args.safeParse(args ?? {});
-      if (!parsed.success) {
-        const { text, issues } = describeIssues(parsed.error);
-        throw new LookoutError('INVALID_ARGUMENTS', `prompt ${name}: ${text}`, { issues });
-      }
-      parsedArgs = parsed.data;
-    }
-    const result = await definition.get(parsedArgs, context);
-    if (typeof result === 'string') {
-      return { messages: [{ role: 'user', content: { type: 'text', text: result } }] };
-    }
-    return result;
+    return prompt.get(args, context);
   }
 
   async complete(
@@ -322,7 +383,7 @@ export class Catalog {
     if (ref.type === 'ref/prompt' && ref.name !== undefined) {
       const prompt = this.#prompts.get(ref.name);
       if (!prompt) throw new LookoutError('UNKNOWN_PROMPT', ref.name);
-      completer = prompt.definition.complete?.[argument.name];
+      completer = prompt.complete?.[argument.name];
     } else if (ref.type === 'ref/resource' && ref.uri !== undefined) {
       const entry = this.#templates.find((t) => t.definition.uriTemplate === ref.uri);
       if (!entry && !this.#resources.has(ref.uri)) throw new LookoutError('UNKNOWN_RESOURCE', ref.uri);

@@ -1,11 +1,12 @@
-import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Meter } from '@opentelemetry/api';
 import type { LookoutConfig, UpstreamConfig } from '../config/schema.ts';
 import type { Health } from '../lifecycle/health.ts';
 import type { Logger } from '../logging/logger.ts';
 import { attr, metricNames } from '../telemetry/conventions.ts';
 import type { McpClientTelemetry } from '../telemetry/mcp-client.ts';
-import type { Catalog, ToolEntry } from '../tools/catalog.ts';
+import type { ResourceDefinition, ResourceTemplateDefinition } from '../tools/api.ts';
+import type { Catalog, GroupContents, PromptEntry, ToolEntry } from '../tools/catalog.ts';
 import { Upstream } from './upstream.ts';
 
 function allowed(config: UpstreamConfig, tool: string): boolean {
@@ -34,15 +35,51 @@ function entryFor(upstream: Upstream, tool: Tool, servedName: string): ToolEntry
   };
 }
 
+/** An upstream's resource keeps its URI (a URI names the resource everywhere); its name is namespaced. */
+function resourceFor(upstream: Upstream, resource: Resource, servedName: string): ResourceDefinition {
+  return {
+    ...resource,
+    kind: 'resource',
+    name: servedName,
+    read: async (ctx) => (await upstream.readResource(resource.uri, ctx.signal)).contents,
+  };
+}
+
+function templateFor(
+  upstream: Upstream,
+  template: ResourceTemplate,
+  servedName: string,
+): ResourceTemplateDefinition {
+  return {
+    ...template,
+    kind: 'resourceTemplate',
+    name: servedName,
+    read: async (uri, _variables, ctx) => (await upstream.readResource(uri, ctx.signal)).contents,
+  };
+}
+
+function promptFor(upstream: Upstream, prompt: Prompt, servedName: string): PromptEntry {
+  return {
+    descriptor: { ...prompt, name: servedName },
+    get: (args, ctx) => upstream.getPrompt(prompt.name, args, ctx.signal),
+  };
+}
+
 /** The upstream MCP servers of one Lookout, their tools in its catalog, their health and metrics. */
 export class Gateway {
   readonly #upstreams: Upstream[];
+  readonly #config: LookoutConfig;
+  readonly #catalog: Catalog;
+  readonly #logger: Logger;
 
   constructor(
     config: LookoutConfig,
     deps: { catalog: Catalog; logger: Logger; telemetry: McpClientTelemetry; health: Health; meter: Meter },
   ) {
     const { catalog, logger, health, meter } = deps;
+    this.#config = config;
+    this.#catalog = catalog;
+    this.#logger = logger;
     const restarts = meter.createCounter(metricNames.upstreamRestarts, {
       description: 'Restarts (reconnects) of upstream MCP servers.',
       unit: '{restart}',
@@ -52,19 +89,7 @@ export class Gateway {
         logger,
         telemetry: deps.telemetry,
         onRestart: () => restarts.add(1, { [attr.lookoutUpstream]: upstreamConfig.name }),
-        onToolsChanged: () => {
-          const entries = upstream.tools
-            .filter((tool) => allowed(upstreamConfig, tool.name))
-            .map((tool) =>
-              entryFor(upstream, tool, `${upstreamConfig.name}${config.gateway.separator}${tool.name}`),
-            );
-          const skipped = catalog.replaceGroup(upstreamConfig.name, entries);
-          if (skipped.length > 0)
-            logger.warn('upstream tools skipped: names already served', {
-              upstream: upstreamConfig.name,
-              skipped,
-            });
-        },
+        onToolsChanged: () => this.#publish(),
       });
       health.addDependency({
         name: `upstream:${upstreamConfig.name}`,
@@ -88,6 +113,33 @@ export class Gateway {
       .addCallback((result) => {
         for (const u of this.#upstreams) result.observe(u.queueDepth, { [attr.lookoutUpstream]: u.name });
       });
+  }
+
+  /**
+   * Puts every upstream's tools, resources and prompts in the catalog, in config order, so that when
+   * two upstreams serve the same resource URI the one listed first keeps it whatever connected first.
+   */
+  #publish(): void {
+    const separator = this.#config.gateway.separator;
+    const groups = this.#upstreams.map((upstream, i) => {
+      const upstreamConfig = this.#config.upstreams[i] as UpstreamConfig;
+      const served = (name: string) => `${upstream.name}${separator}${name}`;
+      const contents: GroupContents = {
+        tools: upstream.tools
+          .filter((tool) => allowed(upstreamConfig, tool.name))
+          .map((tool) => entryFor(upstream, tool, served(tool.name))),
+        resources: upstream.resources.map((resource) =>
+          resourceFor(upstream, resource, served(resource.name)),
+        ),
+        templates: upstream.resourceTemplates.map((template) =>
+          templateFor(upstream, template, served(template.name)),
+        ),
+        prompts: upstream.prompts.map((prompt) => promptFor(upstream, prompt, served(prompt.name))),
+      };
+      return [upstream.name, contents] as const;
+    });
+    const skipped = this.#catalog.replaceGroups(groups);
+    if (skipped.length > 0) this.#logger.warn('upstream entries skipped: already served', { skipped });
   }
 
   /** Connects every upstream; one that cannot be reached keeps retrying without holding up the others. */

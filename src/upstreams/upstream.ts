@@ -6,10 +6,17 @@ import {
   type CallToolResult,
   CallToolResultSchema,
   ErrorCode,
+  type GetPromptResult,
   type LoggingMessageNotification,
   LoggingMessageNotificationSchema,
   McpError,
   type Progress,
+  type Prompt,
+  PromptListChangedNotificationSchema,
+  type ReadResourceResult,
+  type Resource,
+  ResourceListChangedNotificationSchema,
+  type ResourceTemplate,
   type Tool,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -104,6 +111,9 @@ export class Upstream {
   #client: Client | undefined;
   #state: UpstreamState = 'starting';
   #tools: Tool[] = [];
+  #resources: Resource[] = [];
+  #templates: ResourceTemplate[] = [];
+  #prompts: Prompt[] = [];
   #restartTimes: number[] = [];
   #attempt = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -156,6 +166,18 @@ export class Upstream {
     return this.#tools;
   }
 
+  get resources(): readonly Resource[] {
+    return this.#resources;
+  }
+
+  get resourceTemplates(): readonly ResourceTemplate[] {
+    return this.#templates;
+  }
+
+  get prompts(): readonly Prompt[] {
+    return this.#prompts;
+  }
+
   /** 0 closed, 1 open, 2 half-open, 3 isolated: as cockatiel numbers them. */
   get breakerState(): number {
     return this.#breaker.state;
@@ -202,11 +224,15 @@ export class Upstream {
     try {
       await client.connect(transport, { timeout: this.#config.timeouts.connectSeconds * 1000 });
       deliverNotificationsFirst(transport);
-      client.setNotificationHandler(ToolListChangedNotificationSchema, () => this.#refreshTools(client));
+      for (const schema of [
+        ToolListChangedNotificationSchema,
+        ResourceListChangedNotificationSchema,
+        PromptListChangedNotificationSchema,
+      ]) {
+        client.setNotificationHandler(schema, () => this.#refreshCatalog(client));
+      }
       client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => this.#relayLog(n.params));
-      this.#tools = (
-        await client.listTools(undefined, { timeout: this.#config.timeouts.requestSeconds * 1000 })
-      ).tools;
+      await this.#listAll(client);
     } catch (error) {
       await client.close().catch(() => undefined);
       this.#logger.warn('upstream connection failed', {
@@ -253,14 +279,26 @@ export class Upstream {
     for (const relay of this.#logRelays) relay(params);
   }
 
-  async #refreshTools(client: Client): Promise<void> {
+  /** What the upstream serves: tools, and resources, templates and prompts when it has them. */
+  async #listAll(client: Client): Promise<void> {
+    const options = { timeout: this.#config.timeouts.requestSeconds * 1000 };
+    const capabilities = client.getServerCapabilities() ?? {};
+    this.#tools = capabilities.tools ? (await client.listTools(undefined, options)).tools : [];
+    this.#resources = capabilities.resources
+      ? (await client.listResources(undefined, options)).resources
+      : [];
+    this.#templates = capabilities.resources
+      ? (await client.listResourceTemplates(undefined, options)).resourceTemplates
+      : [];
+    this.#prompts = capabilities.prompts ? (await client.listPrompts(undefined, options)).prompts : [];
+  }
+
+  async #refreshCatalog(client: Client): Promise<void> {
     try {
-      this.#tools = (
-        await client.listTools(undefined, { timeout: this.#config.timeouts.requestSeconds * 1000 })
-      ).tools;
+      await this.#listAll(client);
       this.#onToolsChanged();
     } catch (error) {
-      this.#logger.warn('upstream tool list refresh failed', {
+      this.#logger.warn('upstream list refresh failed', {
         upstream: this.name,
         error: (error as Error).message,
       });
@@ -330,18 +368,60 @@ export class Upstream {
     }
   }
 
+  /** Reads a resource (safe: retried like other safe calls), in a `mcp.client` span. */
+  readResource(uri: string, signal: AbortSignal): Promise<ReadResourceResult> {
+    return this.#request('resources/read', undefined, signal, (client, meta, timeout) =>
+      client.readResource({ uri, _meta: meta }, { signal, timeout }),
+    );
+  }
+
+  getPrompt(
+    name: string,
+    args: Record<string, string> | undefined,
+    signal: AbortSignal,
+  ): Promise<GetPromptResult> {
+    return this.#request('prompts/get', name, signal, (client, meta, timeout) =>
+      client.getPrompt({ name, ...(args && { arguments: args }), _meta: meta }, { signal, timeout }),
+    );
+  }
+
+  async #request<T>(
+    method: string,
+    target: string | undefined,
+    signal: AbortSignal,
+    send: (client: Client, meta: Record<string, string>, timeout: number) => Promise<T>,
+  ): Promise<T> {
+    const call = this.#telemetry.start(method, target, this.#facts(), true);
+    const timeout = this.#config.timeouts.requestSeconds * 1000;
+    try {
+      const result = await context.with(call.context, () =>
+        this.#safePolicy.execute(() => send(this.#readyClient(), call.meta, timeout), signal),
+      );
+      this.#telemetry.end(call, undefined);
+      return result;
+    } catch (error) {
+      const mapped = this.#mapError(error);
+      this.#telemetry.end(call, errorTypeOf(mapped), mapped.message);
+      throw mapped;
+    }
+  }
+
+  #readyClient(): Client {
+    if (!this.#client || this.#state !== 'ready') {
+      throw new LookoutError('UPSTREAM_UNAVAILABLE', `${this.name} is ${this.#state}`, {
+        upstream: this.name,
+      });
+    }
+    return this.#client;
+  }
+
   async #send(
     name: string,
     args: unknown,
     meta: Record<string, string>,
     options: CallOptions,
   ): Promise<CallToolResult> {
-    const client = this.#client;
-    if (!client || this.#state !== 'ready') {
-      throw new LookoutError('UPSTREAM_UNAVAILABLE', `${this.name} is ${this.#state}`, {
-        upstream: this.name,
-      });
-    }
+    const client = this.#readyClient();
     return (await client.callTool(
       { name, arguments: args as Record<string, unknown>, _meta: meta },
       CallToolResultSchema,

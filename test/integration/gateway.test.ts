@@ -104,6 +104,25 @@ describe('gateway to real upstream MCP servers', () => {
     await client.close();
   });
 
+  it("serves upstreams' prompts (namespaced) and resources and templates (under their own URIs)", async () => {
+    const client = await connectClient(lookout.url);
+    const prompts = (await client.listPrompts()).prompts.map((p) => p.name);
+    assert.ok(prompts.includes('ev__args-prompt') && prompts.includes('evh__simple-prompt'), prompts.join());
+    const prompt = await client.getPrompt({ name: 'ev__args-prompt', arguments: { city: 'Lyon' } });
+    assert.match(JSON.stringify(prompt.messages), /Lyon/);
+    const resources = (await client.listResources()).resources;
+    const doc = resources.find((r) => r.uri === 'demo://resource/static/document/features.md');
+    assert.ok(doc, resources.map((r) => r.uri).join());
+    assert.equal(doc.name, 'ev__features.md', 'the first upstream to serve a URI keeps it');
+    const read = await client.readResource({ uri: doc.uri });
+    assert.equal(read.contents[0]?.uri, doc.uri);
+    const templates = (await client.listResourceTemplates()).resourceTemplates.map((t) => t.uriTemplate);
+    assert.ok(templates.includes('demo://resource/dynamic/text/{resourceId}'));
+    const dynamic = await client.readResource({ uri: 'demo://resource/dynamic/text/7' });
+    assert.match(JSON.stringify(dynamic.contents), /7/);
+    await client.close();
+  });
+
   it('routes a call to the stdio and to the HTTP upstream', async () => {
     const client = await connectClient(lookout.url);
     assert.equal(
