@@ -1,18 +1,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { it } from 'node:test';
 import { openSession, rpc } from '../support/lookout.ts';
+import { freePort } from '../support/ports.ts';
 import { spawnLookout } from '../support/process.ts';
-
-/** A port that was free a moment ago: nothing listens there. */
-async function closedPort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 function rssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -22,7 +13,7 @@ function rssMiB(pid: number): number {
 it('with the collector unreachable, calls still succeed, memory stays bounded, failures are counted', {
   timeout: 120_000,
 }, async () => {
-  const port = await closedPort();
+  const port = await freePort();
   const lookout = await spawnLookout(['--otlp-metrics-interval', '1'], {
     OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
     OTEL_EXPORTER_OTLP_TIMEOUT: '500',

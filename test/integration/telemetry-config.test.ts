@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { connectClient } from '../support/lookout.ts';
+import { freePort } from '../support/ports.ts';
 import { spawnLookout } from '../support/process.ts';
 
 async function echoes(url: string): Promise<void> {
@@ -31,11 +32,7 @@ describe('telemetry never stops the service', () => {
   });
 
   it('serves /metrics on a port of its own when asked', async () => {
-    const { createServer } = await import('node:net');
-    const probe = createServer().listen(0, '127.0.0.1');
-    await new Promise((r) => probe.once('listening', r));
-    const port = (probe.address() as { port: number }).port;
-    await new Promise((r) => probe.close(r));
+    const port = await freePort();
     const lookout = await spawnLookout(['--metrics-port', String(port)]);
     await echoes(lookout.url);
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
