@@ -3,7 +3,9 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { metrics, trace } from '@opentelemetry/api';
 import type { LookoutConfig } from './config/schema.ts';
+import { ClientRateLimit, ConcurrencyGate } from './http/admission.ts';
 import { createApp } from './http/app.ts';
+import { Authenticator, requiredScopes } from './http/auth.ts';
 import { InFlight } from './http/inflight.ts';
 import { isLoopbackAddress } from './http/origin.ts';
 import { capturingTransportContext } from './http/transport-context.ts';
@@ -13,7 +15,7 @@ import { McpEndpoint } from './mcp/endpoint.ts';
 import { createProtocolServer } from './mcp/server.ts';
 import { SessionRegistry } from './mcp/sessions.ts';
 import type { TelemetryRuntime } from './telemetry/bootstrap.ts';
-import { instrumentationScope } from './telemetry/conventions.ts';
+import { attr, instrumentationScope, metricNames } from './telemetry/conventions.ts';
 import { McpClientTelemetry } from './telemetry/mcp-client.ts';
 import { McpServerTelemetry } from './telemetry/mcp-server.ts';
 import type { Definition } from './tools/api.ts';
@@ -97,18 +99,38 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
   await gateway.start();
 
   const identity = { name: 'lookout', version };
+  const toolPolicy = {
+    scopesFor: (tool: string) => requiredScopes(config.auth.toolScopes, tool),
+    timeoutSecondsFor: (tool: string) =>
+      config.admission.toolTimeouts[tool] ?? config.admission.toolTimeoutSeconds,
+  };
   const endpoint = await McpEndpoint.create(
     {
       stateless: config.mcp.stateless,
       maxBodyBytes: config.mcp.maxBodyBytes,
       keepAliveSeconds: config.mcp.sseKeepAliveSeconds,
-      createServer: (subscriptions) => createProtocolServer(catalog, identity, subscriptions),
+      createServer: (subscriptions) => createProtocolServer(catalog, identity, subscriptions, toolPolicy),
       telemetry,
     },
     sessions,
   );
   catalog.onChange((list) => endpoint.broadcast(`notifications/${list}/list_changed`));
   const inFlight = new InFlight();
+  const authenticator = new Authenticator(config.auth);
+  if (!authenticator.enabled && !isLoopbackAddress(config.host)) {
+    logger.warn(
+      'no authentication configured on a non-loopback interface: anyone who can reach it can call every tool',
+      {
+        host: config.host,
+      },
+    );
+  }
+  const rejections = metrics
+    .getMeter(instrumentationScope, version)
+    .createCounter(metricNames.admissionRejections, {
+      description: 'Requests refused before reaching the MCP endpoint, by reason.',
+      unit: '{request}',
+    });
   const app = createApp({
     mcpPath: config.mcp.path,
     endpoint,
@@ -116,7 +138,31 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
     logRing: logging.ring,
     health,
     inFlight,
-    loopbackOnly: isLoopbackAddress(config.host),
+    hostPolicy: {
+      loopbackOnly: isLoopbackAddress(config.host),
+      allowedHosts: config.security.allowedHosts,
+      allowedOrigins: config.security.allowedOrigins,
+    },
+    authenticator,
+    authConfig: config.auth,
+    gate: new ConcurrencyGate(
+      config.admission.maxConcurrent,
+      config.admission.queue,
+      config.admission.queueTimeoutSeconds * 1000,
+    ),
+    rateLimit:
+      config.admission.ratePerSecond > 0
+        ? new ClientRateLimit(config.admission.ratePerSecond, config.admission.burst)
+        : undefined,
+    rejected: (reason, req) => {
+      rejections.add(1, { [attr.lookoutAdmissionReason]: reason });
+      logger.warn('request refused', {
+        reason,
+        method: req.method,
+        path: req.path,
+        client: req.socket.remoteAddress,
+      });
+    },
     metricsHandler: options.telemetry?.metricsHandler,
     drainRetryAfterSeconds: 5,
   });

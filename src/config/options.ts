@@ -170,6 +170,22 @@ export const options: readonly OptionSpec[] = [
     help: 'Sampled traces per second for all keys together, at most (default 100)',
   },
   {
+    key: 'admission.maxConcurrent',
+    env: 'LOOKOUT_MAX_CONCURRENT',
+    flag: 'max-concurrent',
+    kind: 'integer',
+    form: 'positive integer',
+    help: 'Requests on /mcp handled at once; more wait in a bounded queue (default 256)',
+  },
+  {
+    key: 'admission.ratePerSecond',
+    env: 'LOOKOUT_RATE_LIMIT',
+    flag: 'rate-limit',
+    kind: 'number',
+    form: 'number >= 0 (requests per second; 0 = off)',
+    help: 'Requests per second per client, with a burst allowance (default 0, off)',
+  },
+  {
     key: 'shutdown.drainTimeoutSeconds',
     env: 'LOOKOUT_DRAIN_TIMEOUT',
     flag: 'drain-timeout',

@@ -99,6 +99,58 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   shutdown: z.strictObject({ drainTimeoutSeconds: positiveInt.default(30) }).prefault({}),
+  security: z
+    .strictObject({
+      /** Host names (with or without port) accepted besides loopback ones; any Host when empty on a non-loopback bind. */
+      allowedHosts: z.array(z.string().min(1)).default([]),
+      /** Origins (scheme://host[:port]) accepted in an Origin header; loopback origins are always accepted on loopback binds. */
+      allowedOrigins: z.array(z.string().min(1)).default([]),
+    })
+    .prefault({}),
+  auth: z
+    .strictObject({
+      /** Static bearer tokens, stored as the hex SHA-256 of the token. */
+      tokens: z
+        .array(
+          z.strictObject({
+            sha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lowercase hex digits'),
+            subject: z.string().min(1),
+            scopes: z.array(z.string()).default([]),
+          }),
+        )
+        .default([]),
+      jwt: z
+        .strictObject({
+          jwksUrl: z.url().optional(),
+          publicKey: z.string().min(1).optional(),
+          algorithms: z.array(z.string()).default(['RS256', 'ES256', 'EdDSA']),
+          issuer: z.string().min(1),
+          audience: z.string().min(1),
+          clockSkewSeconds: z.int().min(0).default(30),
+        })
+        .refine((j) => (j.jwksUrl === undefined) !== (j.publicKey === undefined), {
+          message: 'give exactly one of jwksUrl and publicKey',
+        })
+        .optional(),
+      /** Authorization servers named in the protected-resource metadata (RFC 9728). */
+      authorizationServers: z.array(z.url()).default([]),
+      /** Scopes a tool needs: tool name (or prefix ending in *) → every listed scope. */
+      toolScopes: z.record(z.string(), z.array(z.string())).default({}),
+    })
+    .prefault({}),
+  admission: z
+    .strictObject({
+      /** Requests on /mcp handled at once; more wait in a queue. */
+      maxConcurrent: positiveInt.default(256),
+      queue: z.int().min(0).default(1024),
+      queueTimeoutSeconds: seconds.default(5),
+      /** Requests per second per client (auth subject, else IP); 0 = no limit. */
+      ratePerSecond: z.number().min(0).default(0),
+      burst: positiveInt.default(50),
+      toolTimeoutSeconds: seconds.default(120),
+      toolTimeouts: z.record(z.string(), seconds).default({}),
+    })
+    .prefault({}),
   telemetry: z
     .strictObject({
       enabled: z.boolean().default(true),
@@ -108,6 +160,13 @@ export const configSchema = z.strictObject({
       metricsPort: port.optional(),
       /** How often metrics are pushed over OTLP when an OTLP endpoint is configured. */
       otlpMetricsIntervalSeconds: positiveInt.default(15),
+      /** Record tool arguments and results on spans and log lines (off: they may hold personal data). */
+      recordArguments: z.boolean().default(false),
+      recordResults: z.boolean().default(false),
+      /** Applied to recorded arguments and results: keys whose values are masked, and patterns masked in strings. */
+      redact: z
+        .strictObject({ keys: z.array(z.string()).default([]), patterns: z.array(z.string()).default([]) })
+        .prefault({}),
       sampling: z
         .strictObject({
           targetPerSecond: z.number().positive().default(10),

@@ -15,6 +15,10 @@ export const JsonRpcCode = {
   Unavailable: -32003,
   UpstreamUnavailable: -32010,
   UpstreamTimeout: -32011,
+  ToolTimeout: -32012,
+  Unauthorized: -32040,
+  Forbidden: -32041,
+  RateLimited: -32042,
 } as const;
 
 interface CatalogEntry {
@@ -100,6 +104,11 @@ export const errorCatalog = {
   UPSTREAM_UNAVAILABLE: { rpc: JsonRpcCode.UpstreamUnavailable, http: 200, message: 'Upstream unavailable' },
   UPSTREAM_TIMEOUT: { rpc: JsonRpcCode.UpstreamTimeout, http: 200, message: 'Upstream timed out' },
   UPSTREAM_BUSY: { rpc: JsonRpcCode.ServerBusy, http: 200, message: 'Upstream busy' },
+  UNAUTHORIZED: { rpc: JsonRpcCode.Unauthorized, http: 401, message: 'Unauthorized' },
+  TOOL_FORBIDDEN: { rpc: JsonRpcCode.Forbidden, http: 200, message: 'Forbidden: missing scope' },
+  OVERLOADED: { rpc: JsonRpcCode.ServerBusy, http: 503, message: 'Server overloaded, retry later' },
+  RATE_LIMITED: { rpc: JsonRpcCode.RateLimited, http: 429, message: 'Too many requests, retry later' },
+  TOOL_TIMEOUT: { rpc: JsonRpcCode.ToolTimeout, http: 200, message: 'Tool timed out' },
   DRAINING: { rpc: JsonRpcCode.Unavailable, http: 503, message: 'Server is shutting down' },
   INTERNAL: { rpc: JsonRpcCode.InternalError, http: 500, message: 'Internal error' },
 } as const satisfies Record<string, CatalogEntry>;

@@ -1,11 +1,20 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import type { LookoutConfig } from '../config/schema.ts';
 import type { Health, HealthReport } from '../lifecycle/health.ts';
 import type { Logger } from '../logging/logger.ts';
 import { type LogRing, logLevelNames } from '../logging/ring.ts';
 import type { McpEndpoint } from '../mcp/endpoint.ts';
+import type { ClientRateLimit, ConcurrencyGate } from './admission.ts';
+import {
+  type Authenticator,
+  principalOf,
+  protectedResourceMetadata,
+  resourceOrigin,
+  setPrincipal,
+} from './auth.ts';
 import type { InFlight } from './inflight.ts';
-import { checkLoopbackHostAndOrigin } from './origin.ts';
+import { checkHostAndOrigin, type HostPolicy } from './origin.ts';
 import { replyError } from './reply.ts';
 
 export interface AppOptions {
@@ -15,8 +24,14 @@ export interface AppOptions {
   readonly logRing: LogRing;
   readonly health: Health;
   readonly inFlight: InFlight;
-  /** Bound to a loopback address: refuse foreign Host/Origin headers (DNS rebinding). */
-  readonly loopbackOnly: boolean;
+  /** Which Host and Origin headers are answered (DNS-rebinding defence). */
+  readonly hostPolicy: HostPolicy;
+  readonly authenticator: Authenticator;
+  readonly authConfig: LookoutConfig['auth'];
+  readonly gate: ConcurrencyGate;
+  readonly rateLimit: ClientRateLimit | undefined;
+  /** Counts and logs each refused request, by reason. */
+  readonly rejected: (reason: string, req: Request) => void;
   /** Serves the Prometheus text exposition, when metrics are served on the main port. */
   readonly metricsHandler?: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   readonly drainRetryAfterSeconds: number;
@@ -34,23 +49,64 @@ export function createApp(options: AppOptions): Express {
   app.disable('etag');
   app.set('query parser', 'simple');
 
-  if (options.loopbackOnly) {
-    app.use((req, res, next) => {
-      const verdict = checkLoopbackHostAndOrigin(req.headers.host, req.headers.origin);
-      if (verdict.ok) return next();
-      logger.warn('refused request from a foreign host or origin', { reason: verdict.reason });
-      replyError(res, 'FORBIDDEN_HOST', { detail: verdict.reason });
-    });
+  // In order: Host/Origin check → auth → admission (drain, rate limit, concurrency) → the endpoint.
+  app.use((req, res, next) => {
+    const verdict = checkHostAndOrigin(req.headers.host, req.headers.origin, options.hostPolicy);
+    if (verdict.ok) return next();
+    options.rejected('host_or_origin', req);
+    replyError(res, 'FORBIDDEN_HOST', { detail: verdict.reason });
+  });
+
+  const metadataPath = '/.well-known/oauth-protected-resource';
+  if (options.authenticator.enabled) {
+    const metadata = (req: Request, res: Response) => {
+      res.json(protectedResourceMetadata(req, mcpPath, options.authConfig));
+    };
+    app.get(metadataPath, metadata);
+    app.get(`${metadataPath}${mcpPath}`, metadata);
   }
 
-  app.use(mcpPath, (req, res, next) => {
+  app.use(mcpPath, async (req, res, next) => {
+    const verdict = await options.authenticator.verify(req.headers.authorization);
+    if (verdict.ok) {
+      if (verdict.principal) setPrincipal(req, verdict.principal);
+      return next();
+    }
+    options.rejected('unauthorized', req);
+    const challenge = [
+      `Bearer resource_metadata="${resourceOrigin(req)}${metadataPath}${mcpPath}"`,
+      ...(verdict.error === 'invalid_token' ? [`error="invalid_token"`] : []),
+    ].join(', ');
+    replyError(res, 'UNAUTHORIZED', { detail: verdict.reason, headers: { 'www-authenticate': challenge } });
+  });
+
+  app.use(mcpPath, async (req, res, next) => {
     if (health.draining) {
+      options.rejected('draining', req);
       replyError(res, 'DRAINING', {
         headers: { 'retry-after': options.drainRetryAfterSeconds, connection: 'close' },
       });
       return;
     }
-    if (req.method !== 'GET') inFlight.track(res);
+    if (options.rateLimit) {
+      const key = principalOf(req)?.subject ?? req.socket.remoteAddress ?? 'unknown';
+      const retryAfter = await options.rateLimit.check(key);
+      if (retryAfter !== undefined) {
+        options.rejected('rate_limited', req);
+        replyError(res, 'RATE_LIMITED', { headers: { 'retry-after': retryAfter } });
+        return;
+      }
+    }
+    // A standalone stream lasts as long as the session: it holds no request slot and no drain.
+    if (req.method === 'GET') return next();
+    const admitted = await options.gate.acquire();
+    if (admitted !== 'admitted') {
+      options.rejected(admitted, req);
+      replyError(res, 'OVERLOADED', { headers: { 'retry-after': 1 } });
+      return;
+    }
+    res.once('close', () => options.gate.release());
+    inFlight.track(res);
     next();
   });
   app.post(mcpPath, (req, res) => endpoint.post(req, res));

@@ -1,7 +1,7 @@
 /**
- * DNS-rebinding defence, as a pure check: a server bound to a loopback address answers only requests
- * whose Host (and Origin, when the browser sends one) names a loopback host. The MCP transport spec
- * asks servers to validate Origin; a rebinding page reaches 127.0.0.1 under a foreign Host.
+ * DNS-rebinding defence, as a pure check. On a loopback bind only loopback Host names (and configured
+ * ones) are answered, and an Origin must be a loopback origin (or a configured one): a rebinding page
+ * reaches 127.0.0.1 under a foreign Host and Origin. On other binds the configured allow-lists apply.
  */
 const loopbackNames = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
@@ -16,24 +16,45 @@ function hostnameOf(authority: string): string {
   return (colon === -1 ? authority : authority.slice(0, colon)).toLowerCase();
 }
 
+export interface HostPolicy {
+  readonly loopbackOnly: boolean;
+  readonly allowedHosts: readonly string[];
+  readonly allowedOrigins: readonly string[];
+}
+
 export type HostVerdict = { ok: true } | { ok: false; reason: string };
 
-export function checkLoopbackHostAndOrigin(
+function hostAllowed(host: string, policy: HostPolicy): boolean {
+  const name = hostnameOf(host);
+  const listed = policy.allowedHosts.some(
+    (h) => h.toLowerCase() === host.toLowerCase() || h.toLowerCase() === name,
+  );
+  if (policy.loopbackOnly) return isLoopbackAddress(name) || listed;
+  return policy.allowedHosts.length === 0 || listed;
+}
+
+function originAllowed(origin: string, policy: HostPolicy): boolean {
+  if (policy.allowedOrigins.includes(origin)) return true;
+  let host: string;
+  try {
+    host = new URL(origin).host;
+  } catch {
+    return false;
+  }
+  if (policy.loopbackOnly) return isLoopbackAddress(hostnameOf(host));
+  return policy.allowedOrigins.length === 0;
+}
+
+export function checkHostAndOrigin(
   host: string | undefined,
   origin: string | undefined,
+  policy: HostPolicy,
 ): HostVerdict {
-  if (host === undefined || !isLoopbackAddress(hostnameOf(host))) {
-    return { ok: false, reason: `Host ${JSON.stringify(host ?? '')} is not a loopback name` };
+  if (host === undefined || !hostAllowed(host, policy)) {
+    return { ok: false, reason: `Host ${JSON.stringify(host ?? '')} is not allowed` };
   }
-  if (origin === undefined) return { ok: true };
-  let originHost: string;
-  try {
-    originHost = new URL(origin).host;
-  } catch {
-    return { ok: false, reason: 'Origin is not a URL' };
-  }
-  if (!isLoopbackAddress(hostnameOf(originHost))) {
-    return { ok: false, reason: `Origin ${JSON.stringify(origin)} is not a loopback origin` };
+  if (origin !== undefined && !originAllowed(origin, policy)) {
+    return { ok: false, reason: `Origin ${JSON.stringify(origin)} is not allowed` };
   }
   return { ok: true };
 }

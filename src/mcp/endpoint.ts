@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import { type ErrorCode, LookoutError } from '../errors/catalog.ts';
+import { principalOf } from '../http/auth.ts';
 import { readBody } from '../http/body.ts';
 import { replyError } from '../http/reply.ts';
 import { transportContextOf } from '../http/transport-context.ts';
@@ -137,6 +138,7 @@ export class McpEndpoint {
         headers: {},
         httpVersion: req.httpVersion,
         transportContext: transportContextOf(req),
+        principal: principalOf(req),
         protocolVersion: headerVersion ?? defaultHeaderVersion,
       });
     }
@@ -152,6 +154,7 @@ export class McpEndpoint {
       headers: {},
       httpVersion: req.httpVersion,
       transportContext: transportContextOf(req),
+      principal: principalOf(req),
       protocolVersion: session.protocolVersion,
     });
   }
@@ -164,6 +167,7 @@ export class McpEndpoint {
         headers: {},
         httpVersion: req.httpVersion,
         transportContext: transportContextOf(req),
+        principal: principalOf(req),
         protocolVersion: negotiatedVersion(message),
       });
     }
@@ -200,6 +204,7 @@ export class McpEndpoint {
       headers: { 'mcp-session-id': id },
       httpVersion: req.httpVersion,
       transportContext: transportContextOf(req),
+      principal: principalOf(req),
       protocolVersion,
     });
   }

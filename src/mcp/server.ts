@@ -1,6 +1,11 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { Protocol, type RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import type { LoggingLevel, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import type {
+  CallToolResult,
+  LoggingLevel,
+  ServerNotification,
+  ServerRequest,
+} from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { LookoutError } from '../errors/catalog.ts';
 import type { HandlerContext } from '../tools/api.ts';
@@ -101,10 +106,48 @@ function contextOf(clientLevel: ClientLogLevel, extra: Extra): HandlerContext {
 }
 
 /** Builds the SDK protocol server for one session (or for all requests, in stateless mode). */
+/** Per-call rules applied before a tool runs: who may call it and how long it may take. */
+export interface ToolPolicy {
+  /** Scopes a tool needs, when the request was authenticated. */
+  readonly scopesFor: (tool: string) => readonly string[];
+  readonly timeoutSecondsFor: (tool: string) => number;
+}
+
+/** Runs a tool call with its own deadline: on timeout the handler's signal is aborted and the call fails. */
+async function callWithDeadline(
+  catalog: Catalog,
+  name: string,
+  args: Record<string, unknown> | undefined,
+  context: HandlerContext,
+  seconds: number,
+): Promise<CallToolResult> {
+  const controller = new AbortController();
+  const forward = () => controller.abort(context.signal.reason);
+  context.signal.addEventListener('abort', forward, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new LookoutError('TOOL_TIMEOUT', `${name} took longer than ${seconds} s`);
+      controller.abort(error);
+      reject(error);
+    }, seconds * 1000);
+  });
+  try {
+    return await Promise.race([
+      catalog.callTool(name, args, { ...context, signal: controller.signal }),
+      deadline,
+    ]);
+  } finally {
+    clearTimeout(timer);
+    context.signal.removeEventListener('abort', forward);
+  }
+}
+
 export function createProtocolServer(
   catalog: Catalog,
   identity: ServerIdentity,
   subscriptions: Set<string>,
+  policy: ToolPolicy,
 ): Server {
   const server = new Server(
     { name: identity.name, version: identity.version },
@@ -131,7 +174,19 @@ export function createProtocolServer(
   // SDK's schemas: the catalog validates arguments and builds results itself.
   Protocol.prototype.setRequestHandler.call(server, methodOnly('tools/call'), (request, extra) => {
     const params = paramsOf(paramsSchemas.callTool, request);
-    return catalog.callTool(params.name, params.arguments, contextOf(clientLevel, extra as Extra));
+    const scopes = (extra as Extra).authInfo?.scopes;
+    if (scopes !== undefined) {
+      const missing = policy.scopesFor(params.name).filter((scope) => !scopes.includes(scope));
+      if (missing.length > 0)
+        throw new LookoutError('TOOL_FORBIDDEN', `${params.name} needs ${missing.join(' ')}`);
+    }
+    return callWithDeadline(
+      catalog,
+      params.name,
+      params.arguments,
+      contextOf(clientLevel, extra as Extra),
+      policy.timeoutSecondsFor(params.name),
+    );
   });
   server.setRequestHandler(methodOnly('resources/list'), () => catalog.listResources());
   server.setRequestHandler(methodOnly('resources/templates/list'), () => catalog.listResourceTemplates());

@@ -1,8 +1,10 @@
 import type { ServerResponse } from 'node:http';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, MessageExtraInfo, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { type Context, context } from '@opentelemetry/api';
 import { jsonRpcError } from '../errors/catalog.ts';
+import type { Principal } from '../http/auth.ts';
 import type { McpServerTelemetry, RequestRecord } from '../telemetry/mcp-server.ts';
 import type { Classified } from './messages.ts';
 import { requestIdKey } from './messages.ts';
@@ -103,6 +105,11 @@ function hasDispatch(protocol: unknown): protocol is ProtocolDispatch {
   );
 }
 
+/** The principal as the SDK hands it to handlers (`extra.authInfo`); the token itself is not kept. */
+function authInfoOf(principal: Principal): AuthInfo {
+  return { token: '', clientId: principal.subject, scopes: [...principal.scopes] };
+}
+
 /** What the HTTP layer knows about one POST. */
 export interface ExchangeInfo {
   readonly batch: boolean;
@@ -112,6 +119,8 @@ export interface ExchangeInfo {
   readonly protocolVersion: string;
   /** The HTTP exchange's trace context (its server span, when HTTP is instrumented). */
   readonly transportContext: Context;
+  /** Who sent it, when the request was authenticated. */
+  readonly principal?: Principal | undefined;
 }
 
 /**
@@ -156,12 +165,16 @@ export class HttpServerTransport implements Transport {
     if (hasDispatch(protocol)) this.#dispatchTo = protocol;
   }
 
-  #deliver(kind: 'request' | 'notification' | 'response', message: JSONRPCMessage): void {
+  #deliver(
+    kind: 'request' | 'notification' | 'response',
+    message: JSONRPCMessage,
+    extra?: MessageExtraInfo,
+  ): void {
     const target = this.#dispatchTo;
     if (!target) {
-      this.onmessage?.(message);
+      this.onmessage?.(message, extra);
     } else if (kind === 'request') {
-      target._onrequest(message);
+      target._onrequest(message, extra);
     } else if (kind === 'notification') {
       target._onnotification(message);
     } else {
@@ -211,11 +224,13 @@ export class HttpServerTransport implements Transport {
         { sessionId: this.sessionId, protocolVersion: info.protocolVersion },
         info.httpVersion,
         info.transportContext,
+        info.principal,
       );
       this.#inflight.set(ownId, { clientId: m.message.id, exchange, record });
       this.#byClientId?.set(requestIdKey(m.message.id), ownId);
       // The handler runs inside the request's span, so its logs and outgoing calls belong to it.
-      context.with(record.context, () => this.#deliver('request', { ...m.message, id: ownId }));
+      const extra = info.principal ? { authInfo: authInfoOf(info.principal) } : undefined;
+      context.with(record.context, () => this.#deliver('request', { ...m.message, id: ownId }, extra));
       return ownId;
     }
     if (m.kind === 'notification' && m.message.method === 'notifications/cancelled') {

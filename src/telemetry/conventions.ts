@@ -27,6 +27,9 @@ export const attr = {
   /** The configured name of the upstream MCP server a client span or metric is about. */
   lookoutUpstream: 'lookout.upstream',
   lookoutBreakerState: 'lookout.breaker.state',
+  lookoutAdmissionReason: 'lookout.admission.reason',
+  /** A short hash of the authenticated subject: the subject itself never appears in telemetry. */
+  lookoutSubjectHash: 'lookout.auth.subject_hash',
 } as const;
 
 export const values = {
@@ -56,6 +59,7 @@ export const metricNames = {
   telemetryExportFailures: 'lookout.telemetry.export.failures',
   telemetryExportedItems: 'lookout.telemetry.exported',
   upstreamRestarts: 'lookout.upstream.restarts',
+  admissionRejections: 'lookout.admission.rejections',
   upstreamBreakerState: 'lookout.upstream.breaker.state',
   upstreamQueueDepth: 'lookout.upstream.queue.depth',
 } as const;

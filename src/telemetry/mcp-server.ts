@@ -15,6 +15,7 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
+import { type Principal, subjectHash } from '../http/auth.ts';
 import type { Logger } from '../logging/logger.ts';
 import {
   attr,
@@ -50,6 +51,8 @@ export interface RequestRecord {
   readonly metricAttributes: Attributes;
   readonly sessionId: string | undefined;
   readonly requestId: string;
+  /** The hash of the authenticated subject, when there is one. */
+  readonly subject: string | undefined;
 }
 
 export interface McpServerTelemetryOptions {
@@ -103,6 +106,7 @@ export class McpServerTelemetry {
     session: SessionFacts,
     httpVersion: string,
     transportContext: Context,
+    principal?: Principal,
   ): RequestRecord {
     const method = message.method;
     const meta = (message.params as { _meta?: Record<string, unknown> } | undefined)?._meta;
@@ -124,6 +128,8 @@ export class McpServerTelemetry {
       [attr.networkProtocolVersion]: httpVersion,
     };
     if (session.sessionId !== undefined) attributes[attr.mcpSessionId] = session.sessionId;
+    const subject = principal ? subjectHash(principal.subject) : undefined;
+    if (subject !== undefined) attributes[attr.lookoutSubjectHash] = subject;
     const metricAttributes: Attributes = {
       [attr.mcpMethodName]: knownMethods.has(method) ? method : values.other,
       [attr.mcpProtocolVersion]: session.protocolVersion,
@@ -167,6 +173,7 @@ export class McpServerTelemetry {
       metricAttributes,
       sessionId: session.sessionId,
       requestId,
+      subject,
     };
   }
 
@@ -203,6 +210,7 @@ export class McpServerTelemetry {
         ...(record.target !== undefined && { target: record.target }),
         id: record.requestId,
         session: record.sessionId,
+        ...(record.subject !== undefined && { subject: record.subject }),
         outcome,
         ...(errorCode !== undefined && { error_code: errorCode }),
         duration_ms: Math.round(seconds * 1e6) / 1e3,

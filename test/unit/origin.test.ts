@@ -1,15 +1,17 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { checkLoopbackHostAndOrigin } from '../../src/http/origin.ts';
+import { checkHostAndOrigin, type HostPolicy } from '../../src/http/origin.ts';
 
-it('accepts loopback hosts and origins, with or without a port', () => {
+const loopback: HostPolicy = { loopbackOnly: true, allowedHosts: [], allowedOrigins: [] };
+
+it('on a loopback bind: accepts loopback hosts and origins, with or without a port', () => {
   for (const host of ['localhost', 'localhost:8787', '127.0.0.1:1', '[::1]:8787', 'LOCALHOST']) {
-    assert.deepEqual(checkLoopbackHostAndOrigin(host, undefined), { ok: true }, host);
+    assert.deepEqual(checkHostAndOrigin(host, undefined, loopback), { ok: true }, host);
   }
-  assert.deepEqual(checkLoopbackHostAndOrigin('localhost:8787', 'http://127.0.0.1:3000'), { ok: true });
+  assert.deepEqual(checkHostAndOrigin('localhost:8787', 'http://127.0.0.1:3000', loopback), { ok: true });
 });
 
-it('refuses foreign hosts and origins (DNS rebinding)', () => {
+it('on a loopback bind: refuses foreign hosts and origins (DNS rebinding)', () => {
   for (const [host, origin] of [
     ['evil.example.com', undefined],
     ['localhost.evil.example.com', undefined],
@@ -17,6 +19,26 @@ it('refuses foreign hosts and origins (DNS rebinding)', () => {
     ['localhost:8787', 'https://evil.example.com'],
     ['localhost:8787', 'null'],
   ] as const) {
-    assert.equal(checkLoopbackHostAndOrigin(host, origin).ok, false, `${host} ${origin}`);
+    assert.equal(checkHostAndOrigin(host, origin, loopback).ok, false, `${host} ${origin}`);
   }
+});
+
+it('allow-lists widen a loopback bind and restrict any other', () => {
+  const tunnel: HostPolicy = {
+    loopbackOnly: true,
+    allowedHosts: ['mcp.example.com'],
+    allowedOrigins: ['https://app.example.com'],
+  };
+  assert.equal(checkHostAndOrigin('mcp.example.com', 'https://app.example.com', tunnel).ok, true);
+  assert.equal(checkHostAndOrigin('mcp.example.com', 'https://other.example.com', tunnel).ok, false);
+  const open: HostPolicy = { loopbackOnly: false, allowedHosts: [], allowedOrigins: [] };
+  assert.equal(checkHostAndOrigin('anything.example', 'https://anywhere.example', open).ok, true);
+  const listed: HostPolicy = {
+    loopbackOnly: false,
+    allowedHosts: ['mcp.example.com:443'],
+    allowedOrigins: ['https://app.example.com'],
+  };
+  assert.equal(checkHostAndOrigin('mcp.example.com:443', undefined, listed).ok, true);
+  assert.equal(checkHostAndOrigin('10.0.0.5:8787', undefined, listed).ok, false);
+  assert.equal(checkHostAndOrigin('mcp.example.com', 'https://evil.example', listed).ok, false);
 });

@@ -4,11 +4,10 @@ import { createProtocolServer } from '../../src/mcp/server.ts';
 import { Catalog } from '../../src/tools/catalog.ts';
 
 it('the SDK protocol server still has the dispatch entry points the transport calls directly', () => {
-  const server = createProtocolServer(
-    new Catalog(),
-    { name: 't', version: '0' },
-    new Set(),
-  ) as unknown as Record<string, unknown>;
+  const server = createProtocolServer(new Catalog(), { name: 't', version: '0' }, new Set(), {
+    scopesFor: () => [],
+    timeoutSecondsFor: () => 1,
+  }) as unknown as Record<string, unknown>;
   for (const name of ['_onrequest', '_onnotification', '_onresponse']) {
     assert.equal(
       typeof server[name],
