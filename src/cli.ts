@@ -1,8 +1,12 @@
 #!/usr/bin/env node
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { loadConfig, maskSecrets } from './config/load.ts';
 import { options } from './config/options.ts';
+import { StartupError } from './errors/catalog.ts';
 import type { Lookout } from './main.ts';
+import { generateSigningKeys, keyId, signModule } from './security/signing.ts';
 import { startTelemetry } from './telemetry/bootstrap.ts';
 import { version } from './version.ts';
 
@@ -18,6 +22,8 @@ function helpText(): string {
     `lookout ${version}: an OpenTelemetry-first MCP server and gateway`,
     '',
     'Usage: lookout [options]',
+    '       lookout keygen [--out <dir>]            Make an Ed25519 key pair for signing tool modules',
+    '       lookout sign <module> --key <file>      Sign a tool module (writes <module>.sig)',
     '',
     'Options (flags override environment, which overrides the config file):',
     `  ${'--config <file>'.padEnd(width + 2)}YAML or JSON config file (env LOOKOUT_CONFIG)`,
@@ -44,7 +50,53 @@ function parseCommandLine(argv: string[]) {
   return { values, flags };
 }
 
+/** `lookout keygen [--out <dir>]`: an Ed25519 key pair for signing tool modules. */
+function keygen(argv: string[]): number {
+  const { values } = parseArgs({
+    args: argv,
+    options: { out: { type: 'string', default: '.' } },
+    strict: true,
+  });
+  const keys = generateSigningKeys();
+  const privatePath = join(values.out, 'lookout-signing.key');
+  const publicPath = join(values.out, 'lookout-signing.pub');
+  writeFileSync(privatePath, keys.privateKey, { mode: 0o600, flag: 'wx' });
+  writeFileSync(publicPath, keys.publicKey, { flag: 'wx' });
+  process.stdout.write(
+    `key ${keyId(keys.publicKey)}\nprivate key: ${privatePath} (keep it secret)\npublic key: ${publicPath} (list it under security.signedModules.trustedKeys)\n`,
+  );
+  return 0;
+}
+
+/** `lookout sign <module> --key <private key>`: writes `<module>.sig`. */
+function sign(argv: string[]): number {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { key: { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (positionals.length !== 1 || values.key === undefined) {
+    process.stderr.write('usage: lookout sign <module> --key <private key file>\n');
+    return usageExit;
+  }
+  const signature = signModule(positionals[0] as string, readFileSync(values.key, 'utf8'));
+  process.stdout.write(`${signature}\n`);
+  return 0;
+}
+
+const commands: Record<string, (argv: string[]) => number> = { keygen, sign };
+
 async function main(argv: string[]): Promise<number> {
+  const command = argv[0] === undefined ? undefined : commands[argv[0]];
+  if (command) {
+    try {
+      return command(argv.slice(1));
+    } catch (error) {
+      process.stderr.write(`lookout: ${(error as Error).message}\n`);
+      return usageExit;
+    }
+  }
   let parsed: ReturnType<typeof parseCommandLine>;
   try {
     parsed = parseCommandLine(argv);
@@ -102,9 +154,8 @@ async function main(argv: string[]): Promise<number> {
     const { startLookout } = await import('./main.ts');
     lookout = await startLookout(config, { telemetry });
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
     process.stderr.write(`lookout: cannot start: ${(error as Error).message}\n`);
-    return code === 'ERR_MODULE_NOT_FOUND' || code === 'ERR_INVALID_MODULE' ? usageExit : 1;
+    return error instanceof StartupError ? usageExit : 1;
   }
   if (stopSignal) {
     const signal = stopSignal;

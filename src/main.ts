@@ -83,7 +83,8 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
   for (const definition of builtins) catalog.add(definition);
   for (const definition of options.definitions ?? []) catalog.add(definition);
   for (const modulePath of config.tools) {
-    for (const definition of await loadDefinitions(modulePath)) catalog.add(definition);
+    for (const definition of await loadDefinitions(modulePath, config.security.signedModules))
+      catalog.add(definition);
   }
 
   const gateway = new Gateway(config, {

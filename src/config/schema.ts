@@ -105,6 +105,16 @@ export const configSchema = z.strictObject({
       allowedHosts: z.array(z.string().min(1)).default([]),
       /** Origins (scheme://host[:port]) accepted in an Origin header; loopback origins are always accepted on loopback binds. */
       allowedOrigins: z.array(z.string().min(1)).default([]),
+      /** Tool modules must carry an Ed25519 signature (`<module>.sig`) by one of these keys (PEM, or a path to one). */
+      signedModules: z
+        .strictObject({
+          required: z.boolean().default(false),
+          trustedKeys: z.array(z.string().min(1)).default([]),
+        })
+        .prefault({})
+        .refine((m) => !m.required || m.trustedKeys.length > 0, {
+          message: 'required signatures need at least one trusted key',
+        }),
     })
     .prefault({}),
   auth: z

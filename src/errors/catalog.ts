@@ -135,6 +135,14 @@ export class LookoutError extends Error {
   }
 }
 
+/** A start-up refusal caused by configuration (a module that is missing, unsigned or tampered): exit code 2. */
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartupError';
+  }
+}
+
 export interface JsonRpcErrorBody {
   jsonrpc: '2.0';
   id: string | number | null;

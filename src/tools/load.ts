@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { StartupError } from '../errors/catalog.ts';
+import { verifyModule } from '../security/signing.ts';
 import type { Definition } from './api.ts';
 
 const kinds = new Set(['tool', 'resource', 'resourceTemplate', 'prompt']);
@@ -19,13 +22,30 @@ function collect(value: unknown, into: Definition[]): void {
  * Imports a user's module and returns the definitions it exports: the default export and every named
  * export that is a definition made with defineTool/defineResource/… or an array of them.
  */
-export async function loadDefinitions(modulePath: string): Promise<Definition[]> {
-  const url = pathToFileURL(isAbsolute(modulePath) ? modulePath : resolve(modulePath)).href;
-  const exports = (await import(url)) as Record<string, unknown>;
+export async function loadDefinitions(
+  modulePath: string,
+  signatures: { required: boolean; trustedKeys: readonly string[] },
+): Promise<Definition[]> {
+  const absolute = isAbsolute(modulePath) ? modulePath : resolve(modulePath);
+  if (signatures.required) {
+    const keys = signatures.trustedKeys.map((key) =>
+      key.trimStart().startsWith('-----BEGIN') ? key : readFileSync(key, 'utf8'),
+    );
+    const verdict = verifyModule(absolute, keys);
+    if (!verdict.ok) throw new StartupError(`tool module ${modulePath} refused: ${verdict.reason}`);
+  }
+  let exports: Record<string, unknown>;
+  try {
+    exports = (await import(pathToFileURL(absolute).href)) as Record<string, unknown>;
+  } catch (error) {
+    throw new StartupError(
+      `tool module ${modulePath} could not be loaded: ${(error as Error).message.split('\n')[0]}`,
+    );
+  }
   const definitions: Definition[] = [];
   for (const value of Object.values(exports)) collect(value, definitions);
   if (definitions.length === 0) {
-    throw new Error(`tool module ${modulePath} exports no tools, resources or prompts`);
+    throw new StartupError(`tool module ${modulePath} exports no tools, resources or prompts`);
   }
   return definitions;
 }

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 
@@ -126,5 +127,55 @@ describe('lookout CLI', () => {
     const first = JSON.parse(run.stdout.split('\n')[0] as string);
     assert.equal(first.message, 'lookout listening');
     assert.match(first.url, /^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+  });
+});
+
+describe('signed tool modules', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lookout-signed-'));
+  const zod = pathToFileURL(createRequire(import.meta.url).resolve('zod')).href;
+  const api = new URL('../../src/index.ts', import.meta.url).href;
+  const modulePath = join(dir, 'signed-tools.ts');
+  writeFileSync(
+    modulePath,
+    `import { z } from '${zod}';\nimport { defineTool } from '${api}';\nexport const signed = defineTool({ name: 'signed', description: 'From a signed module.', input: z.object({}), handler: () => 'signed' });\n`,
+  );
+  const config = join(dir, 'lookout.yaml');
+  writeFileSync(
+    config,
+    `tools: [${modulePath}]\nsecurity:\n  signedModules:\n    required: true\n    trustedKeys: [${join(dir, 'lookout-signing.pub')}]\n`,
+  );
+
+  it('keygen makes a key pair and sign writes <module>.sig', async () => {
+    const keygen = await runCli(['keygen', '--out', dir]);
+    assert.equal(keygen.code, 0, keygen.stderr);
+    assert.match(keygen.stdout, /^key [0-9a-f]{16}$/m);
+    const signed = await runCli(['sign', modulePath, '--key', join(dir, 'lookout-signing.key')]);
+    assert.equal(signed.code, 0, signed.stderr);
+    assert.equal(signed.stdout.trim(), `${modulePath}.sig`);
+  });
+
+  it('starts with a module signed by a trusted key', async () => {
+    const run = await runCli(
+      ['--config', config, '--port', '0', '--log-format', 'json'],
+      {},
+      'lookout listening',
+    );
+    assert.equal(run.code, 0, run.stderr);
+  });
+
+  it('refuses to start, exit 2, naming the module, when it was tampered with', async () => {
+    writeFileSync(modulePath, `${readFileSync(modulePath, 'utf8')}// changed\n`);
+    const run = await runCli(['--config', config, '--port', '0']);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /tool module .*signed-tools\.ts refused: signature does not match/);
+  });
+
+  it('refuses an unsigned module', async () => {
+    const unsigned = join(dir, 'unsigned.ts');
+    writeFileSync(unsigned, readFileSync(modulePath, 'utf8'));
+    writeFileSync(config, readFileSync(config, 'utf8').replace(modulePath, unsigned));
+    const run = await runCli(['--config', config, '--port', '0']);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /unsigned\.ts refused: no signature file/);
   });
 });
