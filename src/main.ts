@@ -14,6 +14,7 @@ import { createLogging, type Logger, type Logging } from './logging/logger.ts';
 import { McpEndpoint } from './mcp/endpoint.ts';
 import { createProtocolServer } from './mcp/server.ts';
 import { SessionRegistry } from './mcp/sessions.ts';
+import { createRedactor } from './redaction/secrets.ts';
 import type { TelemetryRuntime } from './telemetry/bootstrap.ts';
 import { attr, instrumentationScope, metricNames } from './telemetry/conventions.ts';
 import { McpClientTelemetry } from './telemetry/mcp-client.ts';
@@ -64,6 +65,11 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
     logger,
     isKnownTool: (name) => catalog.hasTool(name),
     isKnownPrompt: (name) => catalog.hasPrompt(name),
+    record: {
+      arguments: config.telemetry.recordArguments,
+      results: config.telemetry.recordResults,
+      redact: createRedactor(config.telemetry.redact),
+    },
   });
   const sessions = new SessionRegistry({
     max: config.mcp.maxSessions,

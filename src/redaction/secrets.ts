@@ -15,6 +15,29 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /**
+ * A redactor for recorded tool arguments and results: secret-named keys and the configured keys are
+ * masked at any depth, and every match of the configured patterns is masked inside strings.
+ */
+export function createRedactor(options: {
+  keys: readonly string[];
+  patterns: readonly string[];
+}): (value: unknown) => unknown {
+  const keys = new Set(options.keys.map((k) => k.toLowerCase()));
+  const patterns = options.patterns.map((p) => new RegExp(p, 'g'));
+  const walk = (value: unknown): unknown => {
+    if (typeof value === 'string')
+      return patterns.reduce((text, pattern) => text.replace(pattern, mask), value);
+    if (Array.isArray(value)) return value.map(walk);
+    if (typeof value !== 'object' || value === null) return value;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value))
+      out[k] = isSecretKeyName(k) || keys.has(k.toLowerCase()) ? mask : walk(v);
+    return out;
+  };
+  return walk;
+}
+
+/**
  * A copy of `value` with the value of every secret-named key masked, at any depth. `isSecret` can
  * widen what counts as secret (it gets the dotted path). Non-plain objects are kept as they are.
  */

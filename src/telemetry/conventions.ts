@@ -12,6 +12,9 @@ export const attr = {
   genAiToolName: 'gen_ai.tool.name',
   genAiPromptName: 'gen_ai.prompt.name',
   genAiOperationName: 'gen_ai.operation.name',
+  /** Opt-in: they may hold personal data. */
+  genAiToolCallArguments: 'gen_ai.tool.call.arguments',
+  genAiToolCallResult: 'gen_ai.tool.call.result',
   rpcResponseStatusCode: 'rpc.response.status_code',
   errorType: 'error.type',
   networkTransport: 'network.transport',

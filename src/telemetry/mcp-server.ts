@@ -53,6 +53,8 @@ export interface RequestRecord {
   readonly requestId: string;
   /** The hash of the authenticated subject, when there is one. */
   readonly subject: string | undefined;
+  /** The redacted arguments, when recording them was asked for. */
+  readonly recordedArguments: string | undefined;
 }
 
 export interface McpServerTelemetryOptions {
@@ -62,6 +64,8 @@ export interface McpServerTelemetryOptions {
   /** Tool and prompt names as metric labels only when they are registered; anything else is `_OTHER`. */
   readonly isKnownTool: (name: string) => boolean;
   readonly isKnownPrompt: (name: string) => boolean;
+  /** Tool arguments and results are recorded only when asked for, and then redacted. */
+  readonly record?: { arguments: boolean; results: boolean; redact: (value: unknown) => unknown };
 }
 
 type Outcome = 'ok' | 'error' | 'tool_error' | 'cancelled';
@@ -82,12 +86,14 @@ export class McpServerTelemetry {
   readonly #sessionDuration: Histogram;
   readonly #isKnownTool: (name: string) => boolean;
   readonly #isKnownPrompt: (name: string) => boolean;
+  readonly #record: McpServerTelemetryOptions['record'];
 
   constructor(options: McpServerTelemetryOptions) {
     this.#tracer = options.tracer;
     this.#logger = options.logger;
     this.#isKnownTool = options.isKnownTool;
     this.#isKnownPrompt = options.isKnownPrompt;
+    this.#record = options.record;
     this.#operationDuration = options.meter.createHistogram(metricNames.serverOperationDuration, {
       description: 'Duration of MCP requests as observed on the server.',
       unit: units.seconds,
@@ -137,10 +143,18 @@ export class McpServerTelemetry {
       [attr.networkProtocolName]: values.http,
     };
     let target: string | undefined;
+    let recordedArguments: string | undefined;
     if (method === 'tools/call') {
       target = stringParam(message, 'name');
       attributes[attr.genAiOperationName] = values.executeTool;
       metricAttributes[attr.genAiOperationName] = values.executeTool;
+      if (this.#record?.arguments) {
+        const args = (message.params as { arguments?: unknown } | undefined)?.arguments;
+        if (args !== undefined) {
+          recordedArguments = JSON.stringify(this.#record.redact(args));
+          attributes[attr.genAiToolCallArguments] = recordedArguments;
+        }
+      }
       if (target !== undefined) {
         attributes[attr.genAiToolName] = target;
         metricAttributes[attr.genAiToolName] = this.#isKnownTool(target) ? target : values.other;
@@ -174,6 +188,7 @@ export class McpServerTelemetry {
       sessionId: session.sessionId,
       requestId,
       subject,
+      recordedArguments,
     };
   }
 
@@ -201,6 +216,11 @@ export class McpServerTelemetry {
     } else {
       outcome = 'ok';
     }
+    let result: string | undefined;
+    if (this.#record?.results && record.method === 'tools/call' && reply !== undefined && 'result' in reply) {
+      result = JSON.stringify(this.#record.redact(reply.result));
+      span.setAttribute(attr.genAiToolCallResult, result);
+    }
     span.end();
     this.#operationDuration.record(seconds, metricAttributes);
     if (!this.#logger.isInfoEnabled()) return;
@@ -213,6 +233,8 @@ export class McpServerTelemetry {
         ...(record.subject !== undefined && { subject: record.subject }),
         outcome,
         ...(errorCode !== undefined && { error_code: errorCode }),
+        ...(record.recordedArguments !== undefined && { arguments: record.recordedArguments }),
+        ...(result !== undefined && { result }),
         duration_ms: Math.round(seconds * 1e6) / 1e3,
       });
     });

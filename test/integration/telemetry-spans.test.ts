@@ -89,6 +89,13 @@ describe('mcp.server spans and metrics (in-memory exporters)', () => {
     assert.equal(span.status.code, SpanStatusCode.UNSET);
   });
 
+  it('records no tool arguments or results unless asked to', () => {
+    for (const span of spans.getFinishedSpans()) {
+      assert.equal(span.attributes['gen_ai.tool.call.arguments'], undefined);
+      assert.equal(span.attributes['gen_ai.tool.call.result'], undefined);
+    }
+  });
+
   it('a tool error: error.type tool_error, status ERROR', () => {
     const [span] = named('tools/call fails');
     assert.equal(span?.attributes[attr.errorType], 'tool_error');
@@ -145,6 +152,48 @@ describe('mcp.server spans and metrics (in-memory exporters)', () => {
     for (const point of metric.dataPoints) {
       assert.equal(point.attributes[attr.mcpSessionId], undefined);
       assert.equal(point.attributes[attr.jsonrpcRequestId], undefined);
+    }
+  });
+
+  it('when asked, records them redacted, on the span and on the access line', async () => {
+    const signup = defineTool({
+      name: 'signup',
+      description: 'Echoes a sign-up form.',
+      input: z.object({ user: z.string(), password: z.string(), card: z.string() }),
+      handler: ({ user, card }) => `welcome ${user}, card ${card}`,
+    });
+    const recording = await startTestLookout(
+      {
+        log: { level: 'info', format: 'json' },
+        telemetry: {
+          recordArguments: true,
+          recordResults: true,
+          redact: { keys: ['user'], patterns: ['\\d{4}-\\d{4}'] },
+        },
+      },
+      { definitions: [signup] },
+    );
+    try {
+      const client = await connectClient(recording.url);
+      await client.callTool({
+        name: 'signup',
+        arguments: { user: 'ada', password: 'hunter2', card: '1234-5678' },
+      });
+      await client.close();
+      const span = spans.getFinishedSpans().find((s) => s.name === 'tools/call signup');
+      assert.equal(
+        span?.attributes['gen_ai.tool.call.arguments'],
+        '{"user":"***","password":"***","card":"***"}',
+      );
+      assert.equal(
+        span?.attributes['gen_ai.tool.call.result'],
+        '{"content":[{"type":"text","text":"welcome ada, card ***"}]}',
+      );
+      const access = recording.logLines.map((l) => JSON.parse(l)).find((r) => r.target === 'signup');
+      assert.equal(access.arguments, '{"user":"***","password":"***","card":"***"}');
+      assert.ok(!recording.logLines.some((l) => l.includes('hunter2') || l.includes('1234-5678')));
+    } finally {
+      await recording.close();
     }
   });
 });
