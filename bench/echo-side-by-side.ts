@@ -28,6 +28,7 @@ interface Target {
   readonly name: string;
   readonly args: (port: number) => string[];
   readonly sessions: boolean;
+  readonly env?: Record<string, string>;
 }
 
 const targets: Target[] = [
@@ -37,6 +38,12 @@ const targets: Target[] = [
     name: 'lookout',
     args: (port) => ['dist/cli.js', '--port', String(port), '--log-level', 'warn'],
     sessions: true,
+  },
+  {
+    name: 'lookout-no-telemetry',
+    args: (port) => ['dist/cli.js', '--port', String(port), '--log-level', 'warn'],
+    sessions: true,
+    env: { OTEL_SDK_DISABLED: 'true' },
   },
 ];
 
@@ -131,7 +138,7 @@ async function measure(target: Target): Promise<Sample> {
   const port = await freePort();
   const child: ChildProcess = spawn('taskset', ['-c', '0', node, ...target.args(port)], {
     cwd: root,
-    env: { ...process.env, PORT: String(port) },
+    env: { ...process.env, ...target.env, PORT: String(port) },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   try {
@@ -158,7 +165,13 @@ for (let round = 1; round <= rounds; round++) {
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
 const baseline = median((samples.get('express-echo') ?? []).map((s) => s.rps));
 console.log(
   `\ntools/call echo, ${connections} connections, ${seconds}s x ${rounds} rounds, server on CPU 0, wrk on CPU 1`,
@@ -172,6 +185,8 @@ for (const target of targets) {
     `| ${target.name} | ${rps.toFixed(0)} | ${median(s.map((x) => x.p50)).toFixed(2)} | ${median(s.map((x) => x.p99)).toFixed(2)} | ${s.reduce((n, x) => n + x.errors, 0)} | ${(rps / baseline).toFixed(2)}x |`,
   );
 }
-const lookout = median((samples.get('lookout') ?? []).map((s) => s.rps));
 const sdk = median((samples.get('sdk-stateful') ?? []).map((s) => s.rps));
-console.log(`\nlookout / sdk-stateful = ${(lookout / sdk).toFixed(2)}x`);
+for (const name of ['lookout', 'lookout-no-telemetry']) {
+  const rps = median((samples.get(name) ?? []).map((s) => s.rps));
+  console.log(`${name} / sdk-stateful = ${(rps / sdk).toFixed(2)}x`);
+}
