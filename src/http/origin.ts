@@ -3,10 +3,13 @@
  * ones) are answered, and an Origin must be a loopback origin (or a configured one): a rebinding page
  * reaches 127.0.0.1 under a foreign Host and Origin. On other binds the configured allow-lists apply.
  */
-const loopbackNames = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+import { isIPv4 } from 'node:net';
 
+const loopbackNames = new Set(['localhost', '[::1]', '::1']);
+
+/** localhost, ::1, or an IPv4 address in 127.0.0.0/8 — exactly: `127.0.0.1.evil.example` is a DNS name. */
 export function isLoopbackAddress(host: string): boolean {
-  return loopbackNames.has(host) || host.startsWith('127.');
+  return loopbackNames.has(host) || (isIPv4(host) && host.startsWith('127.'));
 }
 
 /** The host part of a Host header value or an origin's authority, without the port. */

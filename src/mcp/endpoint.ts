@@ -41,13 +41,16 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** Does an Accept header admit this media type (wildcards included)? */
+/** Does an Accept header admit this media type (wildcards included; `q=0` means "not this")? */
 function accepts(accept: string | undefined, type: string): boolean {
   if (accept === undefined) return false;
   const major = `${type.slice(0, type.indexOf('/'))}/*`;
   for (const part of accept.split(',')) {
-    const range = part.split(';', 1)[0]?.trim().toLowerCase();
-    if (range === type || range === major || range === '*/*') return true;
+    const [rangeText, ...params] = part.split(';');
+    const range = rangeText?.trim().toLowerCase();
+    if (range !== type && range !== major && range !== '*/*') continue;
+    const q = params.map((p) => p.trim().toLowerCase()).find((p) => p.startsWith('q='));
+    if (q === undefined || Number(q.slice(2)) > 0) return true;
   }
   return false;
 }
@@ -97,6 +100,12 @@ export class McpEndpoint {
       return replyError(res, 'NOT_ACCEPTABLE');
     }
     if (!isJsonContentType(header(req, 'content-type'))) return replyError(res, 'UNSUPPORTED_MEDIA_TYPE');
+    const encoding = header(req, 'content-encoding')?.trim().toLowerCase();
+    if (encoding !== undefined && encoding !== '' && encoding !== 'identity') {
+      return replyError(res, 'UNSUPPORTED_MEDIA_TYPE', {
+        detail: `Content-Encoding ${encoding} is not supported`,
+      });
+    }
     const headerVersion = header(req, 'mcp-protocol-version');
     if (headerVersion !== undefined && !SUPPORTED_PROTOCOL_VERSIONS.includes(headerVersion)) {
       return replyError(res, 'UNSUPPORTED_PROTOCOL_VERSION', {
@@ -121,9 +130,11 @@ export class McpEndpoint {
     const raw: unknown[] = batch ? (parsed as unknown[]) : [parsed];
     if (raw.length === 0) return replyError(res, 'INVALID_REQUEST', { detail: 'empty batch' });
     const messages: Classified[] = raw.map(classify);
-    for (const m of messages) {
-      if (m.kind === 'invalid') return replyError(res, 'INVALID_REQUEST', { id: m.id, detail: m.reason });
-    }
+    // A lone invalid message is refused here; in a batch each invalid entry gets its own error in the
+    // reply array (JSON-RPC 2.0, section 6), which the transport adds.
+    const [single] = messages;
+    if (!batch && single?.kind === 'invalid')
+      return replyError(res, 'INVALID_REQUEST', { id: single.id, detail: single.reason });
     const initialize = messages.find((m) => m.kind === 'request' && m.message.method === 'initialize');
     if (initialize) {
       if (messages.length > 1) return replyError(res, 'INITIALIZE_NOT_ALONE');

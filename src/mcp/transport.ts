@@ -195,8 +195,9 @@ export class HttpServerTransport implements Transport {
    * only notifications and responses is answered 202 at once.
    */
   receive(messages: readonly Classified[], res: ServerResponse, info: ExchangeInfo): void {
+    // Every request gets a reply, and so does every invalid entry of a batch.
     let requests = 0;
-    for (const m of messages) if (m.kind === 'request') requests++;
+    for (const m of messages) if (m.kind === 'request' || m.kind === 'invalid') requests++;
     if (requests === 0) {
       res.writeHead(202, info.headers).end();
       for (const m of messages) this.#dispatch(m, undefined, info);
@@ -215,7 +216,10 @@ export class HttpServerTransport implements Transport {
   }
 
   #dispatch(m: Classified, exchange: Exchange | undefined, info: ExchangeInfo): number | undefined {
-    if (m.kind === 'invalid') return undefined;
+    if (m.kind === 'invalid') {
+      exchange?.settle(jsonRpcError('INVALID_REQUEST', m.id, m.reason) as JSONRPCMessage);
+      return undefined;
+    }
     if (m.kind === 'request') {
       if (!exchange) return undefined;
       const ownId = ++this.#nextId;

@@ -194,3 +194,68 @@ describe('bad input gets the right status and JSON-RPC error, and the server kee
     assert.deepEqual(replies.map((r) => r.id).sort(), [1, 2]);
   });
 });
+
+describe('found by the generated bad-input suite', () => {
+  let lookout: Lookout;
+  before(async () => {
+    lookout = await startTestLookout();
+  });
+  after(() => lookout.close());
+
+  it('refuses DNS names that merely start with 127.', async () => {
+    const { request } = await import('node:http');
+    const status = (headers: Record<string, string>) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(
+          lookout.url,
+          { method: 'POST', headers: { ...mcpHeaders, ...headers } },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.once('error', reject);
+        req.end('{"jsonrpc":"2.0","id":1,"method":"ping"}');
+      });
+    const port = new URL(lookout.url).port;
+    assert.equal(await status({ host: `127.0.0.1.evil.example:${port}` }), 403);
+    assert.equal(await status({ host: `127.0.0.1:${port}`, origin: `http://127.0.0.1.nip.io:${port}` }), 403);
+  });
+
+  it('answers a 2025-03-26 batch with an error per invalid entry and replies for the valid ones', async () => {
+    const session = await openSession(lookout.url, '2025-03-26');
+    const res = await rpc(lookout.url, [{ jsonrpc: '2.0', id: 7, method: 'ping' }, 1], {
+      'mcp-session-id': session,
+    });
+    assert.equal(res.status, 200);
+    const replies = res.body as { id: unknown; result?: unknown; error?: { code: number } }[];
+    assert.equal(replies.length, 2);
+    assert.deepEqual(replies.find((r) => r.id === 7)?.result, {});
+    assert.equal(replies.find((r) => r.id === null)?.error?.code, -32600);
+    const allBad = await rpc(lookout.url, [1, 2], { 'mcp-session-id': session });
+    assert.equal(allBad.status, 200);
+    assert.deepEqual(
+      (allBad.body as { error: { code: number } }[]).map((r) => r.error.code),
+      [-32600, -32600],
+    );
+  });
+
+  it('takes q=0 in Accept as "not acceptable"', async () => {
+    const res = await rpc(
+      lookout.url,
+      { jsonrpc: '2.0', id: 1, method: 'ping' },
+      { accept: 'application/json, text/event-stream;q=0' },
+    );
+    assert.equal(res.status, 406);
+  });
+
+  it('refuses a Content-Encoding it does not decode with 415', async () => {
+    const res = await rpc(
+      lookout.url,
+      { jsonrpc: '2.0', id: 1, method: 'ping' },
+      { 'content-encoding': 'gzip' },
+    );
+    assert.equal(res.status, 415);
+    assert.match((res.body as { error: { message: string } }).error.message, /Content-Encoding gzip/);
+  });
+});

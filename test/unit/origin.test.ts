@@ -15,6 +15,8 @@ it('on a loopback bind: refuses foreign hosts and origins (DNS rebinding)', () =
   for (const [host, origin] of [
     ['evil.example.com', undefined],
     ['localhost.evil.example.com', undefined],
+    ['127.0.0.1.evil.example:8787', undefined],
+    ['localhost:8787', 'http://127.0.0.1.nip.io:8787'],
     [undefined, undefined],
     ['localhost:8787', 'https://evil.example.com'],
     ['localhost:8787', 'null'],
