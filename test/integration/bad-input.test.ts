@@ -1050,6 +1050,9 @@ const categories: [string, Case[]][] = [
   ['batches', batches],
 ];
 
+/** A secret in Lookout's config (an upstream's credentials): no reply may ever contain it. */
+const configuredSecret = 'sekr1t-upstream-credential';
+
 const stackTraces = [/at .*\.(ts|js):\d+/, /Error:\s+at/];
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -1085,6 +1088,7 @@ async function check(c: Case): Promise<void> {
   const res = await send(c.exchange());
   assert.equal(res.status, c.status, res.text);
   for (const pattern of stackTraces) assert.doesNotMatch(res.text, pattern, 'a stack trace in the reply');
+  assert.ok(!res.text.includes(configuredSecret), 'a configured secret in the reply');
   assert.match(res.headers['content-type'] ?? '', /^application\/json\b/, res.text);
   for (const [name, value] of Object.entries(c.headers ?? {})) assert.equal(res.headers[name], value, name);
   const body: unknown = JSON.parse(res.text);
@@ -1104,7 +1108,19 @@ describe('generated bad input: exact statuses and JSON-RPC errors, no stack trac
   let lookout: Lookout;
 
   before(async () => {
-    lookout = await startTestLookout({ mcp: { maxBodyBytes } });
+    lookout = await startTestLookout({
+      mcp: { maxBodyBytes },
+      // An upstream nobody listens for, with credentials in its headers; it stays down and serves nothing.
+      upstreams: [
+        {
+          name: 'vault',
+          transport: 'http',
+          url: 'http://127.0.0.1:9/mcp',
+          headers: { authorization: `Bearer ${configuredSecret}` },
+          timeouts: { connectSeconds: 1 },
+        },
+      ],
+    });
     state.url = new URL(lookout.url);
     state.current = await openSession(lookout.url);
     state.legacy = await openSession(lookout.url, '2025-03-26');
