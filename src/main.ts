@@ -57,11 +57,13 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
   const { logger } = logging;
   options.telemetry?.attachLogger(logger);
   const health = new Health();
+  const tracer = trace.getTracer(instrumentationScope, version);
+  const meter = metrics.getMeter(instrumentationScope, version);
   const startedAt = Date.now();
   const catalog = new Catalog();
   const telemetry = new McpServerTelemetry({
-    tracer: trace.getTracer(instrumentationScope, version),
-    meter: metrics.getMeter(instrumentationScope, version),
+    tracer,
+    meter,
     logger,
     isKnownTool: (name) => catalog.hasTool(name),
     isKnownPrompt: (name) => catalog.hasPrompt(name),
@@ -97,11 +99,8 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
     catalog,
     logger,
     health,
-    telemetry: new McpClientTelemetry(
-      trace.getTracer(instrumentationScope, version),
-      metrics.getMeter(instrumentationScope, version),
-    ),
-    meter: metrics.getMeter(instrumentationScope, version),
+    telemetry: new McpClientTelemetry(tracer, meter),
+    meter,
   });
   await gateway.start();
 
@@ -132,6 +131,23 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
       },
     );
   }
+  const gate = new ConcurrencyGate(
+    config.admission.maxConcurrent,
+    config.admission.queue,
+    config.admission.queueTimeoutSeconds * 1000,
+  );
+  meter
+    .createObservableGauge(metricNames.admissionActive, {
+      description: 'Requests on /mcp being handled.',
+      unit: '{request}',
+    })
+    .addCallback((result) => result.observe(gate.active));
+  meter
+    .createObservableGauge(metricNames.admissionQueued, {
+      description: 'Requests on /mcp waiting for a slot.',
+      unit: '{request}',
+    })
+    .addCallback((result) => result.observe(gate.queued));
   const rejections = metrics
     .getMeter(instrumentationScope, version)
     .createCounter(metricNames.admissionRejections, {
@@ -152,11 +168,7 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
     },
     authenticator,
     authConfig: config.auth,
-    gate: new ConcurrencyGate(
-      config.admission.maxConcurrent,
-      config.admission.queue,
-      config.admission.queueTimeoutSeconds * 1000,
-    ),
+    gate,
     rateLimit:
       config.admission.ratePerSecond > 0
         ? new ClientRateLimit(config.admission.ratePerSecond, config.admission.burst)

@@ -63,6 +63,8 @@ export const metricNames = {
   telemetryExportedItems: 'lookout.telemetry.exported',
   upstreamRestarts: 'lookout.upstream.restarts',
   admissionRejections: 'lookout.admission.rejections',
+  admissionActive: 'lookout.admission.active',
+  admissionQueued: 'lookout.admission.queued',
   upstreamBreakerState: 'lookout.upstream.breaker.state',
   upstreamQueueDepth: 'lookout.upstream.queue.depth',
 } as const;

@@ -147,15 +147,6 @@ export class Gateway {
     await Promise.all(this.#upstreams.map((u) => u.start()));
   }
 
-  status(): { name: string; state: string; tools: number; breaker: number }[] {
-    return this.#upstreams.map((u) => ({
-      name: u.name,
-      state: u.state,
-      tools: u.tools.length,
-      breaker: u.breakerState,
-    }));
-  }
-
   async close(): Promise<void> {
     await Promise.all(this.#upstreams.map((u) => u.close()));
   }

@@ -39,13 +39,18 @@ function pipeline(rules: SamplingRule[], keepOutcome?: (span: ReadableSpan) => b
 }
 
 /** One POST /mcp exchange as the instrumentations make it: HTTP span, a framework span, then the MCP span. */
-function exchange(tracer: ReturnType<typeof pipeline>['tracer'], tool: string | undefined): void {
+/** The HTTP server span of a POST /mcp, as the HTTP instrumentation starts it. */
+function startExchange(tracer: ReturnType<typeof pipeline>['tracer']) {
   const http = tracer.startSpan(
     'POST',
     { kind: SpanKind.SERVER, attributes: { 'http.request.method': 'POST', 'url.path': '/mcp' } },
     ROOT_CONTEXT,
   );
-  const httpContext = trace.setSpan(ROOT_CONTEXT, http);
+  return { http, httpContext: trace.setSpan(ROOT_CONTEXT, http) };
+}
+
+function exchange(tracer: ReturnType<typeof pipeline>['tracer'], tool: string | undefined): void {
+  const { http, httpContext } = startExchange(tracer);
   const handler = tracer.startSpan('request handler', {}, httpContext);
   handler.end();
   if (tool !== undefined) {
@@ -71,12 +76,7 @@ describe('deferred export of provisional HTTP roots', () => {
       [[], ['POST', 'request handler', 'tools/call late']],
     ] as const) {
       const { tracer, exporter, roots } = pipeline([...rules]);
-      const http = tracer.startSpan(
-        'POST',
-        { kind: SpanKind.SERVER, attributes: { 'http.request.method': 'POST', 'url.path': '/mcp' } },
-        ROOT_CONTEXT,
-      );
-      const httpContext = trace.setSpan(ROOT_CONTEXT, http);
+      const { http, httpContext } = startExchange(tracer);
       const handler = tracer.startSpan('request handler', {}, httpContext);
       tracer
         .startSpan(
@@ -128,12 +128,7 @@ describe('deferred export of provisional HTTP roots', () => {
       [{ tool: 'flaky', sample: 'never' }],
       (span) => span.attributes['error.type'] !== undefined,
     );
-    const http = tracer.startSpan(
-      'POST',
-      { kind: SpanKind.SERVER, attributes: { 'http.request.method': 'POST', 'url.path': '/mcp' } },
-      ROOT_CONTEXT,
-    );
-    const httpContext = trace.setSpan(ROOT_CONTEXT, http);
+    const { http, httpContext } = startExchange(tracer);
     const mcp = tracer.startSpan(
       'tools/call flaky',
       { attributes: { 'mcp.method.name': 'tools/call', 'gen_ai.tool.name': 'flaky' } },
