@@ -33,6 +33,17 @@ function writeStartupError(message: string): void {
 }
 
 /**
+ * The ESM loader hooks that let instrumentations patch modules as they load. In-thread synchronous
+ * hooks where Node supports them; the asynchronous ones (a loader thread, one round trip per module
+ * resolved — seconds of start-up) otherwise.
+ */
+async function registerLoaderHooks(): Promise<void> {
+  const sync = await import('import-in-the-middle/register-hooks.mjs');
+  if (sync.supportsSyncHooks()) sync.register();
+  else register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
+}
+
+/**
  * Starts OpenTelemetry before anything instrumented is imported: call it, then import the service.
  * It registers the ESM loader hook (so express, winston and friends can be patched when they load) and
  * starts the NodeSDK. A broken telemetry setup is logged and the service runs without telemetry.
@@ -44,7 +55,7 @@ export async function startTelemetry(
 ): Promise<TelemetryRuntime> {
   if (!config.telemetry.enabled || env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return disabled;
   try {
-    register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
+    await registerLoaderHooks();
     const { startSdk } = await import('./sdk.ts');
     return await startSdk(config, env, version);
   } catch (error) {
