@@ -13,6 +13,7 @@ import { Health } from './lifecycle/health.ts';
 import { createLogging, type Logger, type Logging } from './logging/logger.ts';
 import { McpEndpoint } from './mcp/endpoint.ts';
 import { createProtocolServer } from './mcp/server.ts';
+import { SessionTokens } from './mcp/session-token.ts';
 import { SessionRegistry } from './mcp/sessions.ts';
 import { createRedactor } from './redaction/secrets.ts';
 import type { TelemetryRuntime } from './telemetry/bootstrap.ts';
@@ -117,6 +118,10 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
       keepAliveSeconds: config.mcp.sseKeepAliveSeconds,
       createServer: (subscriptions) => createProtocolServer(catalog, identity, subscriptions, toolPolicy),
       telemetry,
+      tokens:
+        config.mcp.sessionKeys.length > 0
+          ? new SessionTokens(config.mcp.sessionKeys.map((k) => Buffer.from(k, 'base64')))
+          : undefined,
     },
     sessions,
   );

@@ -82,6 +82,15 @@ export const options: readonly OptionSpec[] = [
     help: 'Comment line sent on idle SSE streams (default 25)',
   },
   {
+    key: 'mcp.sessionKeys',
+    env: 'LOOKOUT_SESSION_KEYS',
+    flag: 'session-keys',
+    kind: 'list',
+    form: 'comma-separated base64 keys of 32 bytes (openssl rand -base64 32)',
+    help: 'Keys shared by replicas so that any of them serves any session (default none: sessions stay on one process)',
+    secret: true,
+  },
+  {
     key: 'tools',
     env: 'LOOKOUT_TOOLS',
     flag: 'tools',

@@ -76,6 +76,10 @@ export const configSchema = z.strictObject({
       sessionIdleTtlSeconds: positiveInt.default(1800),
       maxBodyBytes: positiveInt.default(4 * 1024 * 1024),
       sseKeepAliveSeconds: z.int().min(0).default(25),
+      /** Base64 AES-256 keys shared by the replicas: session ids then carry the session (the first key issues). */
+      sessionKeys: z
+        .array(z.string().refine((k) => Buffer.from(k, 'base64').length === 32, 'a base64 key of 32 bytes'))
+        .default([]),
     })
     .prefault({}),
   tools: z.array(z.string().min(1)).default([]),

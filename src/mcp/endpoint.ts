@@ -8,7 +8,8 @@ import { replyError } from '../http/reply.ts';
 import { transportContextOf } from '../http/transport-context.ts';
 import type { McpServerTelemetry } from '../telemetry/mcp-server.ts';
 import { type Classified, classify } from './messages.ts';
-import type { SessionRegistry } from './sessions.ts';
+import type { SessionClaims, SessionTokens } from './session-token.ts';
+import type { Session, SessionRegistry } from './sessions.ts';
 import { HttpServerTransport } from './transport.ts';
 
 /** The version a client that sends no MCP-Protocol-Version header is assumed to speak (spec: 2025-03-26). */
@@ -34,6 +35,8 @@ export interface EndpointOptions {
   /** Builds a protocol server that records resource subscriptions in the given set. */
   readonly createServer: (subscriptions: Set<string>) => Server;
   readonly telemetry: McpServerTelemetry;
+  /** When set, session ids carry the session's state and any replica with the keys can serve them. */
+  readonly tokens?: SessionTokens | undefined;
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
@@ -155,7 +158,7 @@ export class McpEndpoint {
     }
     const sessionId = header(req, 'mcp-session-id');
     if (sessionId === undefined) return replyError(res, 'SESSION_ID_REQUIRED');
-    const session = this.#sessions.touch(sessionId);
+    const session = await this.#session(sessionId);
     if (!session) return replyError(res, 'SESSION_NOT_FOUND');
     if (batch && !batchVersions.has(session.protocolVersion)) {
       return replyError(res, 'BATCH_NOT_SUPPORTED', { detail: session.protocolVersion });
@@ -190,26 +193,15 @@ export class McpEndpoint {
       });
     }
     const protocolVersion = negotiatedVersion(message);
-    const id = this.#sessions.newId();
-    const transport = new HttpServerTransport({
-      sessionId: id,
-      keepAliveSeconds: this.#options.keepAliveSeconds,
-      telemetry: this.#options.telemetry,
-    });
-    const subscriptions = new Set<string>();
-    const server = this.#options.createServer(subscriptions);
-    await server.connect(transport);
-    transport.dispatchDirectly(server);
-    const now = Date.now();
-    this.#sessions.add({
-      id,
-      server,
-      transport,
-      subscriptions,
+    const params = message.message.params as { capabilities?: unknown; clientInfo?: unknown } | undefined;
+    const claims: SessionClaims = {
       protocolVersion,
-      createdAt: now,
-      lastSeen: now,
-    });
+      clientCapabilities: params?.capabilities ?? {},
+      clientInfo: params?.clientInfo ?? {},
+      createdAt: Date.now(),
+    };
+    const id = this.#options.tokens?.issue(claims) ?? this.#sessions.newId();
+    const { transport } = await this.#openSession(id, claims, false);
     transport.receive([message], res, {
       batch: false,
       headers: { 'mcp-session-id': id },
@@ -220,15 +212,55 @@ export class McpEndpoint {
     });
   }
 
-  get(req: IncomingMessage, res: ServerResponse): void {
-    const refusal = this.#standaloneStreamRefusal(req, res);
+  /** A session's server and transport, registered; `restored` when it was begun on another replica. */
+  async #openSession(id: string, claims: SessionClaims, restored: boolean): Promise<Session> {
+    const transport = new HttpServerTransport({
+      sessionId: id,
+      keepAliveSeconds: this.#options.keepAliveSeconds,
+      telemetry: this.#options.telemetry,
+    });
+    const subscriptions = new Set<string>();
+    const server = this.#options.createServer(subscriptions);
+    await server.connect(transport);
+    transport.dispatchDirectly(server);
+    // The SDK server learns the client's capabilities from initialize, which happened elsewhere.
+    if (restored)
+      Object.assign(server, {
+        _clientCapabilities: claims.clientCapabilities,
+        _clientVersion: claims.clientInfo,
+      });
+    const now = Date.now();
+    const session: Session = {
+      id,
+      server,
+      transport,
+      subscriptions,
+      protocolVersion: claims.protocolVersion,
+      createdAt: restored ? claims.createdAt : now,
+      lastSeen: now,
+    };
+    this.#sessions.add(session);
+    return session;
+  }
+
+  /** This replica's session for an id, or, when the id carries its state, the session restored here. */
+  async #session(id: string): Promise<Session | undefined> {
+    const local = this.#sessions.touch(id);
+    if (local || !this.#options.tokens) return local;
+    const claims = this.#options.tokens.open(id);
+    if (!claims || this.#sessions.isFull) return undefined;
+    return this.#openSession(id, claims, true);
+  }
+
+  async get(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const refusal = await this.#standaloneStreamRefusal(req, res);
     if (refusal) replyError(res, refusal.code, refusal);
   }
 
-  #standaloneStreamRefusal(
+  async #standaloneStreamRefusal(
     req: IncomingMessage,
     res: ServerResponse,
-  ): ({ code: ErrorCode } & Parameters<typeof replyError>[2]) | undefined {
+  ): Promise<({ code: ErrorCode } & Parameters<typeof replyError>[2]) | undefined> {
     if (this.#shared) {
       return {
         code: 'METHOD_NOT_ALLOWED',
@@ -239,7 +271,7 @@ export class McpEndpoint {
     if (!accepts(header(req, 'accept'), 'text/event-stream')) return { code: 'NOT_ACCEPTABLE_SSE' };
     const sessionId = header(req, 'mcp-session-id');
     if (sessionId === undefined) return { code: 'SESSION_ID_REQUIRED' };
-    const session = this.#sessions.touch(sessionId);
+    const session = await this.#session(sessionId);
     if (!session) return { code: 'SESSION_NOT_FOUND' };
     if (!session.transport.openStandaloneStream(res, { 'mcp-session-id': sessionId })) {
       return { code: 'STREAM_ALREADY_OPEN' };
@@ -255,7 +287,9 @@ export class McpEndpoint {
       });
     const sessionId = header(req, 'mcp-session-id');
     if (sessionId === undefined) return replyError(res, 'SESSION_ID_REQUIRED');
-    if (!(await this.#sessions.delete(sessionId))) return replyError(res, 'SESSION_NOT_FOUND');
+    // A portable session may be held by other replicas too; each lets its copy go when it idles out.
+    const deleted = await this.#sessions.delete(sessionId);
+    if (!deleted && !this.#options.tokens?.open(sessionId)) return replyError(res, 'SESSION_NOT_FOUND');
     res.writeHead(200).end();
   }
 
