@@ -10,6 +10,8 @@ function rssMiB(pid: number): number {
   return Number(status.match(/VmRSS:\s+(\d+) kB/)?.[1]) / 1024;
 }
 
+const heapLimitMiB = 256;
+
 it('with the collector unreachable, calls still succeed, memory stays bounded, failures are counted', {
   timeout: 120_000,
 }, async () => {
@@ -19,6 +21,9 @@ it('with the collector unreachable, calls still succeed, memory stays bounded, f
     OTEL_EXPORTER_OTLP_TIMEOUT: '500',
     OTEL_BSP_SCHEDULE_DELAY: '50',
     OTEL_BSP_MAX_QUEUE_SIZE: '512',
+    // A small heap: V8 would otherwise grow it lazily towards gigabytes before collecting, which says
+    // nothing about leaks. Under this cap, anything that kept growing would end the process.
+    NODE_OPTIONS: `--max-old-space-size=${heapLimitMiB}`,
   });
   const pid = lookout.child.pid as number;
   const session = await openSession(lookout.url);
