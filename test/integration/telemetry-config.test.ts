@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { connectClient } from '../support/lookout.ts';
 import { freePort } from '../support/ports.ts';
 import { spawnLookout } from '../support/process.ts';
@@ -50,6 +54,27 @@ describe('telemetry never stops the service', () => {
       assert.equal(body.status, 'ok');
       assert.ok(Object.keys(body.checks).length > 0);
     }
+    assert.equal(await lookout.stop(), 0);
+  });
+});
+
+describe('operational metrics on /metrics', () => {
+  it('exports breaker state and queue depth per upstream, and the admission gauges', async () => {
+    const fixture = fileURLToPath(new URL('../fixtures/upstream-server.ts', import.meta.url));
+    const config = join(mkdtempSync(join(tmpdir(), 'lookout-metrics-')), 'lookout.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        upstreams: [{ name: 'fx', transport: 'stdio', command: process.execPath, args: [fixture] }],
+      }),
+    );
+    const lookout = await spawnLookout(['--config', config]);
+    await echoes(lookout.url);
+    const metrics = await (await fetch(new URL('/metrics', lookout.url))).text();
+    assert.match(metrics, /^lookout_upstream_breaker_state\{[^}]*lookout_upstream="fx"[^}]*\} 0$/m);
+    assert.match(metrics, /^lookout_upstream_queue_depth\{[^}]*lookout_upstream="fx"[^}]*\} 0$/m);
+    assert.match(metrics, /^lookout_admission_active\{[^}]*\} \d+$/m);
+    assert.match(metrics, /^lookout_admission_queued\{[^}]*\} 0$/m);
     assert.equal(await lookout.stop(), 0);
   });
 });
