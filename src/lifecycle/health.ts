@@ -44,22 +44,17 @@ export class Health {
 
   /** The process is alive and its event loop turns: only a stopped service fails it. */
   live(): HealthReport {
-    const ok = this.#phase !== 'stopped';
-    return {
-      status: ok ? 'ok' : 'fail',
-      phase: this.#phase,
-      checks: { process: { status: ok ? 'ok' : 'fail' } },
-    };
+    return this.#single('process', this.#phase !== 'stopped');
   }
 
   /** Start-up has finished (it stays finished while draining). */
   startup(): HealthReport {
-    const ok = this.#phase !== 'starting';
-    return {
-      status: ok ? 'ok' : 'fail',
-      phase: this.#phase,
-      checks: { startup: { status: ok ? 'ok' : 'fail' } },
-    };
+    return this.#single('startup', this.#phase !== 'starting');
+  }
+
+  #single(check: string, ok: boolean): HealthReport {
+    const status = ok ? 'ok' : 'fail';
+    return { status, phase: this.#phase, checks: { [check]: { status } } };
   }
 
   /** Serving, not draining, and every required dependency up. */

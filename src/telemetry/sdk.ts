@@ -139,6 +139,9 @@ function diagLogger(accounting: ExportAccounting): DiagLogger {
   return { error: forward, warn: forward, info: () => {}, debug: () => {}, verbose: () => {} };
 }
 
+/** Spans and log records are exported as arrays: each element is one item. */
+const countItems = ((items: unknown[]) => items.length) as (items: never) => number;
+
 function countMetricSeries(resourceMetrics: {
   scopeMetrics: { metrics: { dataPoints: unknown[] }[] }[];
 }): number {
@@ -215,21 +218,13 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
   if (traces) {
     const exporter: SpanExporter =
       protocolOf(env, 'traces') === 'http/json' ? new OTLPJsonTraceExporter() : new OTLPProtoTraceExporter();
-    traceExporter = accounting.wrap(
-      exporter,
-      'traces',
-      ((spans: unknown[]) => spans.length) as (items: never) => number,
-    );
+    traceExporter = accounting.wrap(exporter, 'traces', countItems);
   }
   let logExporter: LogRecordExporter | undefined;
   if (otlpLogs) {
     const exporter: LogRecordExporter =
       protocolOf(env, 'logs') === 'http/json' ? new OTLPJsonLogExporter() : new OTLPProtoLogExporter();
-    logExporter = accounting.wrap(
-      exporter,
-      'logs',
-      ((records: unknown[]) => records.length) as (items: never) => number,
-    );
+    logExporter = accounting.wrap(exporter, 'logs', countItems);
   }
 
   // auto-instrumentations-node builds only what this names; an operator's own setting wins.

@@ -16,3 +16,18 @@ it('the SDK protocol server still has the dispatch entry points the transport ca
     );
   }
 });
+
+it('the SDK protocol server still keeps client capabilities where a restored session puts them', () => {
+  const server = createProtocolServer(new Catalog(), { name: 't', version: '0' }, new Set(), {
+    scopesFor: () => [],
+    timeoutSecondsFor: () => 1,
+  });
+  const capabilities = { sampling: {} };
+  Object.assign(server, { _clientCapabilities: capabilities, _clientVersion: { name: 'c', version: '1' } });
+  assert.equal(
+    server.getClientCapabilities(),
+    capabilities,
+    'sessions restored on another replica would lose them',
+  );
+  assert.deepEqual(server.getClientVersion(), { name: 'c', version: '1' });
+});
