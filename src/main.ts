@@ -3,7 +3,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { metrics, trace } from '@opentelemetry/api';
 import type { LookoutConfig } from './config/schema.ts';
-import { ClientRateLimit, ConcurrencyGate } from './http/admission.ts';
+import { admissionRejections, ClientRateLimit, ConcurrencyGate } from './http/admission.ts';
 import { createApp } from './http/app.ts';
 import { Authenticator, requiredScopes } from './http/auth.ts';
 import { InFlight } from './http/inflight.ts';
@@ -20,6 +20,7 @@ import type { TelemetryRuntime } from './telemetry/bootstrap.ts';
 import { attr, instrumentationScope, metricNames } from './telemetry/conventions.ts';
 import { McpClientTelemetry } from './telemetry/mcp-client.ts';
 import { McpServerTelemetry } from './telemetry/mcp-server.ts';
+import { registerProcessMetrics } from './telemetry/process-metrics.ts';
 import type { Definition } from './tools/api.ts';
 import { builtinTools } from './tools/builtin.ts';
 import { Catalog } from './tools/catalog.ts';
@@ -153,12 +154,12 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
       unit: '{request}',
     })
     .addCallback((result) => result.observe(gate.queued));
-  const rejections = metrics
-    .getMeter(instrumentationScope, version)
-    .createCounter(metricNames.admissionRejections, {
-      description: 'Requests refused before reaching the MCP endpoint, by reason.',
-      unit: '{request}',
-    });
+  const rejections = meter.createCounter(metricNames.admissionRejections, {
+    description: 'Requests refused before reaching the MCP endpoint, by reason.',
+    unit: '{request}',
+  });
+  for (const reason of admissionRejections) rejections.add(0, { [attr.lookoutAdmissionReason]: reason });
+  registerProcessMetrics(meter);
   const app = createApp({
     mcpPath: config.mcp.path,
     endpoint,

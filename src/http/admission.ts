@@ -2,6 +2,17 @@ import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRes } from 'rate-limit
 
 export type GateVerdict = 'admitted' | 'queue_full' | 'queue_timeout';
 
+/** Why a request was refused before reaching the MCP endpoint: the values of `lookout.admission.reason`. */
+export const admissionRejections = [
+  'host_or_origin',
+  'unauthorized',
+  'draining',
+  'rate_limited',
+  'queue_full',
+  'queue_timeout',
+] as const satisfies readonly string[];
+export type AdmissionRejection = (typeof admissionRejections)[number];
+
 /**
  * At most `max` requests at once; up to `queue` more wait, each at most `timeoutMs`. A request that
  * finds the queue full or waits too long is refused, so overload sheds load instead of piling it up.

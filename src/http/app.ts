@@ -5,7 +5,7 @@ import type { Health, HealthReport } from '../lifecycle/health.ts';
 import type { Logger } from '../logging/logger.ts';
 import { type LogRing, logLevelNames } from '../logging/ring.ts';
 import type { McpEndpoint } from '../mcp/endpoint.ts';
-import type { ClientRateLimit, ConcurrencyGate } from './admission.ts';
+import type { AdmissionRejection, ClientRateLimit, ConcurrencyGate } from './admission.ts';
 import {
   type Authenticator,
   principalOf,
@@ -31,7 +31,7 @@ export interface AppOptions {
   readonly gate: ConcurrencyGate;
   readonly rateLimit: ClientRateLimit | undefined;
   /** Counts and logs each refused request, by reason. */
-  readonly rejected: (reason: string, req: Request) => void;
+  readonly rejected: (reason: AdmissionRejection, req: Request) => void;
   /** Serves the Prometheus text exposition, when metrics are served on the main port. */
   readonly metricsHandler?: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   readonly drainRetryAfterSeconds: number;

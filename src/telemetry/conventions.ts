@@ -24,6 +24,7 @@ export const attr = {
   clientPort: 'client.port',
   serverAddress: 'server.address',
   serverPort: 'server.port',
+  cpuMode: 'cpu.mode',
   /** Lookout's: why an operation ended without a reply (cancelled by the client, session closed). */
   lookoutOutcome: 'lookout.outcome',
   lookoutExportSignal: 'lookout.telemetry.signal',
@@ -67,9 +68,11 @@ export const metricNames = {
   admissionQueued: 'lookout.admission.queued',
   upstreamBreakerState: 'lookout.upstream.breaker.state',
   upstreamQueueDepth: 'lookout.upstream.queue.depth',
+  processCpuTime: 'process.cpu.time',
+  processMemoryUsage: 'process.memory.usage',
 } as const;
 
-export const units = { seconds: 's', items: '{item}' } as const;
+export const units = { seconds: 's', items: '{item}', bytes: 'By' } as const;
 
 /** The semconv's advised boundaries for MCP durations; they start at 10 ms. */
 export const semconvDurationBuckets = [

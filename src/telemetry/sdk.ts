@@ -36,7 +36,8 @@ import { ProvisionalRoots } from './sampling/provisional.ts';
 import { AdaptiveSampler } from './sampling/sampler.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
-type Signal = 'traces' | 'metrics' | 'logs';
+const signals = ['traces', 'metrics', 'logs'] as const;
+type Signal = (typeof signals)[number];
 
 /** Paths whose requests are not traced: scrapes and probes would drown the traces that matter. */
 const untracedPaths = ['/metrics', '/health/'];
@@ -86,6 +87,11 @@ class ExportAccounting {
       description: 'Spans, metric series and log records delivered over OTLP.',
       unit: units.items,
     });
+    // Series that exist at 0 from start-up make `rate()` and "no failures" alerts work before the first export.
+    for (const signal of signals) {
+      this.#failures.add(0, { [attr.lookoutExportSignal]: signal });
+      this.#exported.add(0, { [attr.lookoutExportSignal]: signal });
+    }
   }
 
   wrap<T extends { export(items: never, done: (result: ExportResult) => void): void }>(

@@ -85,6 +85,7 @@ export class Gateway {
       unit: '{restart}',
     });
     this.#upstreams = config.upstreams.map((upstreamConfig) => {
+      restarts.add(0, { [attr.lookoutUpstream]: upstreamConfig.name });
       const upstream: Upstream = new Upstream(upstreamConfig, {
         logger,
         telemetry: deps.telemetry,

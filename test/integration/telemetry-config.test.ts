@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { admissionRejections } from '../../src/http/admission.ts';
 import { connectClient } from '../support/lookout.ts';
 import { freePort } from '../support/ports.ts';
 import { spawnLookout } from '../support/process.ts';
@@ -58,23 +59,51 @@ describe('telemetry never stops the service', () => {
   });
 });
 
+/** A config file with the fixture upstream `fx` over stdio. */
+function fixtureUpstreamConfig(): string {
+  const fixture = fileURLToPath(new URL('../fixtures/upstream-server.ts', import.meta.url));
+  const config = join(mkdtempSync(join(tmpdir(), 'lookout-metrics-')), 'lookout.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      upstreams: [{ name: 'fx', transport: 'stdio', command: process.execPath, args: [fixture] }],
+    }),
+  );
+  return config;
+}
+
 describe('operational metrics on /metrics', () => {
   it('exports breaker state and queue depth per upstream, and the admission gauges', async () => {
-    const fixture = fileURLToPath(new URL('../fixtures/upstream-server.ts', import.meta.url));
-    const config = join(mkdtempSync(join(tmpdir(), 'lookout-metrics-')), 'lookout.json');
-    writeFileSync(
-      config,
-      JSON.stringify({
-        upstreams: [{ name: 'fx', transport: 'stdio', command: process.execPath, args: [fixture] }],
-      }),
-    );
-    const lookout = await spawnLookout(['--config', config]);
+    const lookout = await spawnLookout(['--config', fixtureUpstreamConfig()]);
     await echoes(lookout.url);
     const metrics = await (await fetch(new URL('/metrics', lookout.url))).text();
     assert.match(metrics, /^lookout_upstream_breaker_state\{[^}]*lookout_upstream="fx"[^}]*\} 0$/m);
     assert.match(metrics, /^lookout_upstream_queue_depth\{[^}]*lookout_upstream="fx"[^}]*\} 0$/m);
     assert.match(metrics, /^lookout_admission_active\{[^}]*\} \d+$/m);
     assert.match(metrics, /^lookout_admission_queued\{[^}]*\} 0$/m);
+    assert.equal(await lookout.stop(), 0);
+  });
+
+  it('has every counter series at 0 before its first event, and the process CPU time and RSS', async () => {
+    const lookout = await spawnLookout(['--config', fixtureUpstreamConfig()]);
+    const metrics = await (await fetch(new URL('/metrics', lookout.url))).text();
+    assert.match(metrics, /^lookout_upstream_restarts_total\{[^}]*lookout_upstream="fx"[^}]*\} 0$/m);
+    for (const reason of admissionRejections) {
+      assert.match(
+        metrics,
+        new RegExp(`^lookout_admission_rejections_total\\{[^}]*reason="${reason}"[^}]*\\} 0$`, 'm'),
+      );
+    }
+    for (const signal of ['traces', 'metrics', 'logs']) {
+      assert.match(
+        metrics,
+        new RegExp(`^lookout_telemetry_export_failures_total\\{[^}]*="${signal}"[^}]*\\} 0$`, 'm'),
+      );
+    }
+    const cpu = /^process_cpu_time_total\{cpu_mode="user"[^}]*\} ([\d.e+-]+)$/m.exec(metrics);
+    assert.ok(cpu && Number(cpu[1]) > 0, 'user CPU time is exported');
+    const rss = /^process_memory_usage\{[^}]*\} (\d+)$/m.exec(metrics);
+    assert.ok(rss && Number(rss[1]) > 10 * 1024 * 1024, 'RSS is exported in bytes');
     assert.equal(await lookout.stop(), 0);
   });
 });
