@@ -1,0 +1,144 @@
+/**
+ * The shipped collector and Jaeger configs, checked with the real binaries built by `npm run tools`:
+ * `validate` for each, and the gateway variant run for real in front of two backend collectors.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { connectClient } from '../support/lookout.ts';
+import { type LookoutProcess, spawnLookout } from '../support/process.ts';
+import { type Service, waitFor } from '../support/services.ts';
+import {
+  type CollectorPorts,
+  collectorPorts,
+  type Jaeger,
+  repo,
+  scrapeSum,
+  startCollector,
+  startJaeger,
+} from '../support/stack.ts';
+import { toolPath } from '../support/tools.ts';
+
+const run = promisify(execFile);
+
+async function validate(bin: string, config: string, env: Record<string, string> = {}) {
+  return run(bin, ['validate', '--config', join(repo, config)], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+  });
+}
+
+describe('collector and Jaeger configs', () => {
+  it('validate with the binaries they are run with', async () => {
+    await validate(toolPath('otelcol-lookout'), 'otel-collector/config.yaml');
+    await validate(toolPath('otelcol-lookout'), 'otel-collector/config.gateway.yaml', {
+      COLLECTOR_BACKENDS: '[127.0.0.1:4317, 127.0.0.1:5317]',
+    });
+    await validate(toolPath('jaeger'), 'monitoring/jaeger/config.yaml');
+  });
+
+  it('refuse a gateway without backends, saying so', async () => {
+    await assert.rejects(
+      validate(toolPath('otelcol-lookout'), 'otel-collector/config.gateway.yaml'),
+      (error) => {
+        assert.match(
+          String((error as { stderr?: string }).stderr),
+          /no endpoints specified for the static resolver/,
+        );
+        return true;
+      },
+    );
+  });
+});
+
+describe('the gateway variant in front of two collectors', () => {
+  const echoCalls = 60;
+  const errorCalls = 20;
+  const dir = mkdtempSync(join(tmpdir(), 'lookout-gateway-'));
+  const services: Service[] = [];
+  const backends: CollectorPorts[] = [];
+  let jaeger: Jaeger;
+  let lookout: LookoutProcess | undefined;
+
+  before(async () => {
+    jaeger = await startJaeger();
+    services.push(jaeger.service);
+    for (let i = 0; i < 2; i++) {
+      const ports = await collectorPorts();
+      backends.push(ports);
+      // Only errors are kept, so a trace that arrives split across backends would lose the spans
+      // without the error.
+      services.push(
+        await startCollector('config.yaml', ports, {
+          JAEGER_OTLP_ENDPOINT: jaeger.otlpGrpc,
+          TAIL_SAMPLING_DECISION_WAIT: '2s',
+          TAIL_SAMPLING_PERCENTAGE: '0',
+        }),
+      );
+    }
+    const gateway = await collectorPorts();
+    services.push(
+      await startCollector('config.gateway.yaml', gateway, {
+        COLLECTOR_BACKENDS: `[${backends.map((b) => `127.0.0.1:${b.grpc}`).join(', ')}]`,
+      }),
+    );
+    const config = join(dir, 'lookout.json');
+    writeFileSync(config, JSON.stringify({ telemetry: { sampling: { rules: [{ sample: 'always' }] } } }));
+    lookout = await spawnLookout(['--config', config], {
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${gateway.http}`,
+      OTEL_BSP_SCHEDULE_DELAY: '200',
+    });
+    const client = await connectClient(lookout.url);
+    for (let n = 0; n < echoCalls; n++) await client.callTool({ name: 'echo', arguments: { text: `${n}` } });
+    for (let n = 0; n < errorCalls; n++) {
+      await assert.rejects(client.callTool({ name: 'no_such_tool', arguments: {} }));
+    }
+    await client.close();
+  });
+
+  after(async () => {
+    await lookout?.stop();
+    for (const service of services.reverse()) await service.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('spreads traces over both backends and keeps each trace whole on one of them', async () => {
+    for (const backend of backends) {
+      const accepted = await waitFor('spans at every backend', async () => {
+        const n = await scrapeSum(
+          `http://127.0.0.1:${backend.telemetry}/metrics`,
+          'otelcol_receiver_accepted_spans',
+        );
+        return n > 0 ? n : undefined;
+      });
+      assert.ok(accepted > 0);
+    }
+    const errorLines = (lookout?.lines ?? [])
+      .filter((line) => line.includes('"message":"mcp request"') && line.includes('"target":"no_such_tool"'))
+      .map((line) => JSON.parse(line) as { trace_id: string });
+    assert.equal(errorLines.length, errorCalls);
+    for (const { trace_id } of errorLines) {
+      const spans = await waitFor(`error trace ${trace_id} in Jaeger`, () => jaeger.trace(trace_id));
+      const names = spans.map((s) => s.operationName).sort();
+      assert.deepEqual(names, ['POST /mcp', 'request handler', 'tools/call no_such_tool'], `trace ${trace_id} is whole`);
+    }
+  });
+
+  it('still counts every span in span metrics, across the backends', async () => {
+    const counted = await waitFor('echo spans counted by the backends', async () => {
+      let sum = 0;
+      for (const backend of backends) {
+        sum += await scrapeSum(
+          `http://127.0.0.1:${backend.exporter}/metrics`,
+          'traces_span_metrics_calls_total',
+          'span_name="tools/call echo"',
+        );
+      }
+      return sum === echoCalls ? sum : undefined;
+    });
+    assert.equal(counted, echoCalls);
+  });
+});
