@@ -87,10 +87,14 @@ describe('the gateway variant in front of two collectors', () => {
     );
     const config = join(dir, 'lookout.json');
     writeFileSync(config, JSON.stringify({ telemetry: { sampling: { rules: [{ sample: 'always' }] } } }));
-    lookout = await spawnLookout(['--config', config], {
-      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${gateway.http}`,
-      OTEL_BSP_SCHEDULE_DELAY: '200',
-    });
+    lookout = await spawnLookout(
+      ['--config', config],
+      {
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${gateway.http}`,
+        OTEL_BSP_SCHEDULE_DELAY: '200',
+      },
+      { killAfterMs: 300_000 },
+    );
     const client = await connectClient(lookout.url);
     for (let n = 0; n < echoCalls; n++) await client.callTool({ name: 'echo', arguments: { text: `${n}` } });
     for (let n = 0; n < errorCalls; n++) {
@@ -123,7 +127,11 @@ describe('the gateway variant in front of two collectors', () => {
     for (const { trace_id } of errorLines) {
       const spans = await waitFor(`error trace ${trace_id} in Jaeger`, () => jaeger.trace(trace_id));
       const names = spans.map((s) => s.operationName).sort();
-      assert.deepEqual(names, ['POST /mcp', 'request handler', 'tools/call no_such_tool'], `trace ${trace_id} is whole`);
+      assert.deepEqual(
+        names,
+        ['POST /mcp', 'request handler', 'tools/call no_such_tool'],
+        `trace ${trace_id} is whole`,
+      );
     }
   });
 

@@ -15,9 +15,11 @@ export interface LookoutProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/** `killAfterMs`: a safety net, so that a test that hangs leaves no process behind. */
 export async function spawnLookout(
   args: string[],
   env: Record<string, string> = {},
+  { killAfterMs = 60_000 } = {},
 ): Promise<LookoutProcess> {
   const child = spawn(process.execPath, [cli, '--port', '0', '--log-format', 'json', ...args], {
     env: { PATH: process.env.PATH ?? '', ...env },
@@ -41,7 +43,7 @@ export async function spawnLookout(
   });
   child.stderr?.on('data', (d: Buffer) => stderr.push(d.toString()));
   const exited = once(child, 'exit').then(([code]) => code as number | null);
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
   exited.finally(() => clearTimeout(timer));
   const url = await Promise.race([
     listening,
