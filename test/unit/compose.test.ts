@@ -253,6 +253,24 @@ describe('monitoring/docker-compose.yml', () => {
     assert.equal(new Set(hostPorts).size, hostPorts.length);
   });
 
+  it('is described in the README as it is: the command and every published port', () => {
+    const readme = readFileSync(join(monitoring, '../README.md'), 'utf8');
+    const start = readme.indexOf('## See it in Jaeger and Grafana');
+    assert.ok(start >= 0, 'the README has the section');
+    const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
+    assert.ok(section.includes('docker compose -f monitoring/docker-compose.yml up'));
+    for (const [name, definition] of Object.entries(services)) {
+      for (const port of definition.ports ?? []) {
+        const hostPort = port.split(':')[1];
+        assert.match(
+          section,
+          new RegExp(`localhost:${hostPort}\\b`),
+          `${name}'s port ${hostPort} in the README`,
+        );
+      }
+    }
+  });
+
   it('lets Prometheus find the services under the names and ports of this file', () => {
     const targets = join(monitoring, 'prometheus/targets');
     const files = readdirSync(targets).filter((f) => f.endsWith('.yml'));
