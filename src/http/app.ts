@@ -5,6 +5,7 @@ import type { Health, HealthReport } from '../lifecycle/health.ts';
 import type { Logger } from '../logging/logger.ts';
 import { type LogRing, logLevelNames } from '../logging/ring.ts';
 import type { McpEndpoint } from '../mcp/endpoint.ts';
+import { nameHttpRoute } from '../telemetry/http-route.ts';
 import type { AdmissionRejection, ClientRateLimit, ConcurrencyGate } from './admission.ts';
 import {
   type Authenticator,
@@ -49,6 +50,24 @@ export function createApp(options: AppOptions): Express {
   app.disable('etag');
   app.set('query parser', 'simple');
 
+  const metadataPath = '/.well-known/oauth-protected-resource';
+  // Only Lookout's own paths become `http.route`: anything else stays unnamed, so scans of random
+  // paths cannot blow up the metric's cardinality.
+  const routes = new Set([
+    mcpPath,
+    '/health/live',
+    '/health/ready',
+    '/health/startup',
+    '/metrics',
+    '/logs',
+    metadataPath,
+    `${metadataPath}${mcpPath}`,
+  ]);
+  app.use((req, _res, next) => {
+    if (routes.has(req.path)) nameHttpRoute(req.path);
+    next();
+  });
+
   // In order: Host/Origin check → auth → admission (drain, rate limit, concurrency) → the endpoint.
   app.use((req, res, next) => {
     const verdict = checkHostAndOrigin(req.headers.host, req.headers.origin, options.hostPolicy);
@@ -57,7 +76,6 @@ export function createApp(options: AppOptions): Express {
     replyError(res, 'FORBIDDEN_HOST', { detail: verdict.reason });
   });
 
-  const metadataPath = '/.well-known/oauth-protected-resource';
   if (options.authenticator.enabled) {
     const metadata = (req: Request, res: Response) => {
       res.json(protectedResourceMetadata(req, mcpPath, options.authConfig));

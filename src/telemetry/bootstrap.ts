@@ -45,7 +45,7 @@ async function registerLoaderHooks(): Promise<void> {
 
 /**
  * Starts OpenTelemetry before anything instrumented is imported: call it, then import the service.
- * It registers the ESM loader hook (so express, winston and friends can be patched when they load) and
+ * It registers the ESM loader hook (so http, winston and friends can be patched when they load) and
  * starts the NodeSDK. A broken telemetry setup is logged and the service runs without telemetry.
  */
 export async function startTelemetry(

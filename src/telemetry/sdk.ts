@@ -43,7 +43,7 @@ type Signal = (typeof signals)[number];
 const untracedPaths = ['/metrics', '/health/'];
 
 /** Instrumentations on; every other one that auto-instrumentations-node knows stays off (fs, dns, net, …). */
-const enabledInstrumentations = 'http,express,undici,winston,runtime-node';
+const enabledInstrumentations = 'http,undici,winston,runtime-node';
 
 const warningIntervalMs = 30_000;
 
@@ -244,8 +244,6 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
         return untracedPaths.some((p) => path === p || path.startsWith(p.endsWith('/') ? p : `${p}?`));
       },
     },
-    // Route handlers only: a span per middleware would outnumber the spans that matter.
-    '@opentelemetry/instrumentation-express': { ignoreLayersType: ['middleware' as never] },
     // Lookout stamps trace ids on log lines itself; the instrumentation only forwards records to the SDK.
     '@opentelemetry/instrumentation-winston': { disableLogCorrelation: true, disableLogSending: !otlpLogs },
   });

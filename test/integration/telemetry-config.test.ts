@@ -73,6 +73,25 @@ function fixtureUpstreamConfig(): string {
 }
 
 describe('operational metrics on /metrics', () => {
+  it('names the HTTP route of its own paths, and of no other', async () => {
+    const lookout = await spawnLookout([]);
+    await echoes(lookout.url);
+    assert.equal((await fetch(new URL('/wp-admin/x', lookout.url))).status, 404);
+    const metrics = await (await fetch(new URL('/metrics', lookout.url))).text();
+    const requests = metrics
+      .split('\n')
+      .filter((line) => line.startsWith('http_server_request_duration_count{'));
+    assert.ok(
+      requests.some(
+        (line) => line.includes('http_request_method="POST"') && line.includes('http_route="/mcp"'),
+      ),
+    );
+    const notFound = requests.find((line) => line.includes('http_response_status_code="404"'));
+    assert.ok(notFound, 'the 404 is counted');
+    assert.doesNotMatch(notFound, /http_route=/);
+    assert.equal(await lookout.stop(), 0);
+  });
+
   it('exports breaker state and queue depth per upstream, and the admission gauges', async () => {
     const lookout = await spawnLookout(['--config', fixtureUpstreamConfig()]);
     await echoes(lookout.url);
