@@ -22,6 +22,7 @@ KUBECONFORM_VERSION=v0.8.0
 # (security updates) are allowed to move.
 PROMETHEUS_VERSION=2.42.0
 ALERTMANAGER_VERSION=0.25.0
+WRK_VERSION=4.1.0 # the benchmark's closed-model load generator
 GO_MIN_VERSION=1.26 # contrib v0.161.0 and kubeconform v0.8.0 need go >= 1.26
 
 ALL_TOOLS=(otelcol jaeger k6 actionlint kubeconform prometheus)
@@ -218,8 +219,8 @@ install_jaeger() {
 apt_version() { dpkg-query -W -f='${db:Status-Status} ${Version}\n' "$1" 2>/dev/null | sed -n 's/^installed //p'; }
 
 install_prometheus() {
-  local pkgs=(prometheus prometheus-alertmanager) took=""
-  if [[ -z "$(apt_version prometheus)" || -z "$(apt_version prometheus-alertmanager)" ]]; then
+  local pkgs=(prometheus prometheus-alertmanager wrk) took=""
+  if [[ -z "$(apt_version prometheus)" || -z "$(apt_version prometheus-alertmanager)" || -z "$(apt_version wrk)" ]]; then
     command -v apt-get >/dev/null || die "apt-get not found: install ${pkgs[*]} by hand"
     if ((EUID != 0)); then
       command -v sudo >/dev/null || die "need root (or sudo) to apt-get install ${pkgs[*]}"
@@ -244,8 +245,11 @@ install_prometheus() {
   local p v want
   for p in "${pkgs[@]}"; do
     v="$(apt_version "$p")"
-    want="$PROMETHEUS_VERSION"
-    [[ "$p" == prometheus-alertmanager ]] && want="$ALERTMANAGER_VERSION"
+    case "$p" in
+    prometheus-alertmanager) want="$ALERTMANAGER_VERSION" ;;
+    wrk) want="$WRK_VERSION" ;;
+    *) want="$PROMETHEUS_VERSION" ;;
+    esac
     [[ "$v" == "$want"[+-]* ]] || die "$p is $v, expected upstream version $want"
     if [[ -n "$took" ]]; then
       echo "installed $p $v (apt)$took"
@@ -258,6 +262,7 @@ install_prometheus() {
   ln -sf /usr/bin/promtool "$BIN_DIR/promtool"
   ln -sf /usr/bin/prometheus-alertmanager "$BIN_DIR/alertmanager"
   ln -sf /usr/bin/amtool "$BIN_DIR/amtool"
+  ln -sf /usr/bin/wrk "$BIN_DIR/wrk"
 }
 
 remove_policy_rc() {

@@ -1,4 +1,5 @@
--- wrk script: tools/call echo on one MCP session (MCP_SESSION may be empty for session-less servers).
+-- wrk script: tools/call echo as fast as the connections allow (closed model). Driven by
+-- bench/harness/load.ts; MCP_SESSION is the session id (empty for servers without sessions).
 wrk.method = "POST"
 wrk.body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello, lookout"}}}'
 wrk.headers["content-type"] = "application/json"

@@ -1,0 +1,191 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort } from '../../test/support/ports.ts';
+import { checkEcho, openSession } from './mcp.ts';
+import { cpuSecondsOf, type Pinned, spawnPinned, waitFor } from './processes.ts';
+
+/** What the targets need from the run: where things are and where telemetry goes. */
+export interface BenchContext {
+  readonly root: string;
+  /** A scratch directory for config files. */
+  readonly dir: string;
+  readonly serverCpu: string;
+  readonly loadCpu: string;
+  /** The OTLP receiver's base URL. */
+  readonly otlpEndpoint: string;
+  /** A loopback port nothing listens on: the "collector down" endpoint. */
+  readonly closedPort: number;
+}
+
+/** A server the bench measures. */
+export interface TargetSpec {
+  readonly name: string;
+  readonly description: string;
+  /** Node arguments (script included), given the port to listen on and the context. */
+  readonly args: (port: number, ctx: BenchContext) => string[];
+  readonly env?: (ctx: BenchContext) => Record<string, string>;
+  /** Whether clients open a session (initialize) first. */
+  readonly sessions: boolean;
+  /** Lookout is ready when /health/ready says 200; a baseline when it answers HTTP at all. */
+  readonly readiness: 'health' | 'listening';
+  /** Whether it exports telemetry to the receiver (spans per request are then reported). */
+  readonly exports: boolean;
+}
+
+export interface RunningTarget {
+  readonly spec: TargetSpec;
+  readonly process: Pinned;
+  readonly port: number;
+  readonly url: string;
+  readonly session: string;
+  /** Milliseconds from spawn to ready, and the CPU time the process had used by then. */
+  readonly readyMs: number;
+  readonly readyCpuMs: number;
+  stop(): Promise<void>;
+}
+
+/** Lookout with every request traced: the config file's one sampling rule is `always`. */
+export function fullTelemetryConfig(ctx: BenchContext, upstreamUrl?: string): string {
+  const lines = [
+    'log: { level: info, format: json }',
+    'telemetry:',
+    '  sampling:',
+    '    rules:',
+    '      - { sample: always }',
+  ];
+  if (upstreamUrl) {
+    lines.push('upstreams:', `  - { name: up, transport: http, url: "${upstreamUrl}", required: true }`);
+  }
+  const file = join(ctx.dir, upstreamUrl ? 'lookout-gateway.yaml' : 'lookout-full.yaml');
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return file;
+}
+
+const lookout = (config: (ctx: BenchContext) => string) => (port: number, ctx: BenchContext) => [
+  'dist/cli.js',
+  '--config',
+  config(ctx),
+  '--port',
+  String(port),
+];
+
+/** Lookout's OTLP exports go to `endpoint` (the receiver, or a closed port). */
+const otlpTo = (endpoint: string) => ({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint });
+
+export const targets = {
+  expressEcho: {
+    name: 'express-echo',
+    description: 'raw Express JSON-RPC echo (no MCP, no telemetry)',
+    args: () => ['bench/baselines/express-echo.ts'],
+    sessions: false,
+    readiness: 'listening',
+    exports: false,
+  },
+  sdkStateful: {
+    name: 'sdk-stateful',
+    description: 'MCP SDK stateful Streamable HTTP example (no telemetry)',
+    args: () => ['bench/baselines/sdk-stateful.ts'],
+    sessions: true,
+    readiness: 'listening',
+    exports: false,
+  },
+  sdkStatelessOtel: {
+    name: 'sdk-stateless-otel',
+    description: 'MCP SDK stateless example under auto-instrumentations-node/register, OTLP to the receiver',
+    args: () => [
+      '--experimental-loader=@opentelemetry/instrumentation/hook.mjs',
+      '--import',
+      '@opentelemetry/auto-instrumentations-node/register',
+      'bench/baselines/sdk-stateless.ts',
+    ],
+    env: (ctx) => ({
+      ...otlpTo(ctx.otlpEndpoint),
+      OTEL_SERVICE_NAME: 'sdk-stateless',
+      OTEL_TRACES_EXPORTER: 'otlp',
+      OTEL_METRICS_EXPORTER: 'otlp',
+      OTEL_LOGS_EXPORTER: 'otlp',
+      // No cloud metadata probes on a bench machine.
+      OTEL_NODE_RESOURCE_DETECTORS: 'env,host,os,process,serviceinstance',
+      NODE_NO_WARNINGS: '1',
+    }),
+    sessions: false,
+    readiness: 'listening',
+    exports: true,
+  },
+  lookoutFull: {
+    name: 'lookout-full',
+    description: 'Lookout, full telemetry: 100 % sampled, metrics, info logs, OTLP to the receiver',
+    args: lookout(fullTelemetryConfig),
+    env: (ctx) => otlpTo(ctx.otlpEndpoint),
+    sessions: true,
+    readiness: 'health',
+    exports: true,
+  },
+  lookoutDefault: {
+    name: 'lookout-default',
+    description:
+      'Lookout as shipped: adaptive head sampling (10 traces/s per key), metrics, info logs, OTLP to the receiver',
+    args: (port) => ['dist/cli.js', '--log-level', 'info', '--log-format', 'json', '--port', String(port)],
+    env: (ctx) => otlpTo(ctx.otlpEndpoint),
+    sessions: true,
+    readiness: 'health',
+    exports: true,
+  },
+  lookoutOff: {
+    name: 'lookout-off',
+    description: 'Lookout, same config, OTEL_SDK_DISABLED=true',
+    args: lookout(fullTelemetryConfig),
+    env: () => ({ OTEL_SDK_DISABLED: 'true' }),
+    sessions: true,
+    readiness: 'health',
+    exports: false,
+  },
+  lookoutCollectorDown: {
+    name: 'lookout-collector-down',
+    description: 'Lookout, full telemetry, OTLP endpoint on a closed port',
+    args: lookout(fullTelemetryConfig),
+    env: (ctx) => otlpTo(`http://127.0.0.1:${ctx.closedPort}`),
+    sessions: true,
+    readiness: 'health',
+    exports: false,
+  },
+} satisfies Record<string, TargetSpec>;
+
+/** Lookout as a gateway in front of one Streamable HTTP upstream named `up` (its echo is `up__echo`). */
+export function gatewayTarget(upstreamUrl: string): TargetSpec {
+  return {
+    ...targets.lookoutFull,
+    name: 'lookout-gateway',
+    description: 'Lookout (full telemetry) in front of the upstream, tool up__echo',
+    args: lookout((ctx) => fullTelemetryConfig(ctx, upstreamUrl)),
+  };
+}
+
+/** Starts a target on `ctx.serverCpu`, waits until it is ready, opens a session, checks one echo. */
+export async function startTarget(
+  spec: TargetSpec,
+  ctx: BenchContext,
+  tool = 'echo',
+): Promise<RunningTarget> {
+  const port = await freePort();
+  const since = performance.now();
+  const process = spawnPinned(globalThis.process.execPath, spec.args(port, ctx), {
+    cpu: ctx.serverCpu,
+    cwd: ctx.root,
+    env: { PORT: String(port), ...spec.env?.(ctx) },
+  });
+  try {
+    const readyMs =
+      spec.readiness === 'health'
+        ? await waitFor(`http://127.0.0.1:${port}/health/ready`, (s) => s === 200, process, since)
+        : await waitFor(`http://127.0.0.1:${port}/`, () => true, process, since);
+    const readyCpuMs = cpuSecondsOf(process.pid) * 1000;
+    const url = `http://127.0.0.1:${port}/mcp`;
+    const session = spec.sessions ? await openSession(url) : '';
+    await checkEcho(url, session, tool);
+    return { spec, process, port, url, session, readyMs, readyCpuMs, stop: () => process.stop() };
+  } catch (error) {
+    await process.stop();
+    throw new Error(`${spec.name}: ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,411 @@
+import { type Collector, difference } from './harness/collector.ts';
+import { k6ConstantRate, type LoadResult, wrkEcho } from './harness/load.ts';
+import { lookoutSessionCount, openSessions } from './harness/mcp.ts';
+import { cpuSecondsOf, memoryOf, sleep } from './harness/processes.ts';
+import {
+  type BenchContext,
+  gatewayTarget,
+  type RunningTarget,
+  startTarget,
+  type TargetSpec,
+  targets,
+} from './harness/targets.ts';
+
+export interface Durations {
+  /** Seconds of each measured wrk run in the side-by-side. */
+  readonly seconds: number;
+  readonly warmupSeconds: number;
+  readonly rounds: number;
+  readonly connections: number;
+  readonly latencySeconds: number;
+  readonly gatewaySeconds: number;
+  readonly gatewayRate: number;
+  readonly soakSeconds: number;
+  readonly idleSessions: number;
+  readonly readyRuns: number;
+}
+
+/** A load run and what it cost the server in CPU. */
+export interface Measured extends LoadResult {
+  /** Server CPU time (user + system) per request, µs. */
+  readonly cpuUsPerRequest: number;
+  /** Share of one CPU the server used during the run. */
+  readonly cpuShare: number;
+}
+
+/** Runs `load` and measures the CPU time process `pid` spent meanwhile. */
+async function withCpu(pid: number, seconds: number, load: () => Promise<LoadResult>): Promise<Measured> {
+  const before = cpuSecondsOf(pid);
+  const result = await load();
+  const used = cpuSecondsOf(pid) - before;
+  return { ...result, cpuUsPerRequest: (used * 1e6) / result.requests, cpuShare: used / seconds };
+}
+
+export interface Telemetry {
+  /** What the receiver took in while the target ran, per request sent to it. */
+  readonly spansPerRequest: number;
+  readonly logRecordsPerRequest: number;
+  readonly metricDataPoints: number;
+  /** From Lookout's own /metrics: items its OTLP exporters could not deliver. */
+  readonly exportFailures?: number;
+}
+
+export interface ThroughputRow {
+  readonly name: string;
+  readonly description: string;
+  readonly runs: Measured[];
+  /** Medians over the rounds. */
+  readonly rps: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly errors: number;
+  /** RSS at the end of the measured run, and the peak, MB (medians over rounds). */
+  readonly rssMb: number;
+  readonly peakRssMb: number;
+  /**
+   * Server CPU per request, µs, and the share of one CPU the server got (medians): unlike rps, CPU
+   * per request hardly moves when other processes compete for the CPU, and a share well below 1 at
+   * full load says they did.
+   */
+  readonly cpuUsPerRequest: number;
+  readonly cpuShare: number;
+  readonly telemetry?: Telemetry;
+}
+
+export function median(xs: number[]): number {
+  if (xs.length === 0) return Number.NaN;
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+
+/** Sums a Prometheus counter over all its series, from Lookout's /metrics (undefined if unavailable). */
+async function scrapeCounter(port: number, name: string): Promise<number | undefined> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const values = text
+      .split('\n')
+      .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
+      .map((l) => Number(l.slice(l.lastIndexOf(' ') + 1)));
+    return values.length > 0 ? values.reduce((a, b) => a + b, 0) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs `fn` against a started target and stops it whatever happens. */
+async function withTarget<T>(
+  spec: TargetSpec,
+  ctx: BenchContext,
+  fn: (target: RunningTarget) => Promise<T>,
+  tool?: string,
+): Promise<T> {
+  const target = await startTarget(spec, ctx, tool);
+  try {
+    return await fn(target);
+  } finally {
+    await target.stop();
+  }
+}
+
+/**
+ * The side-by-side: every target in turn, `rounds` times interleaved (so drift on the machine hits
+ * all alike), wrk at full speed. The receiver's counts while a target ran give its spans per request.
+ */
+export async function echoSideBySide(
+  specs: TargetSpec[],
+  ctx: BenchContext,
+  collector: Collector,
+  d: Durations,
+): Promise<ThroughputRow[]> {
+  interface Run {
+    load: Measured;
+    rssMb: number;
+    peakMb: number;
+    telemetry: Telemetry | undefined;
+  }
+  const runs = new Map<string, Run[]>(specs.map((s) => [s.name, []]));
+  const wrk = { cpu: ctx.loadCpu, connections: d.connections };
+  for (let round = 1; round <= d.rounds; round++) {
+    for (const spec of specs) {
+      const before = collector.snapshot();
+      let sent = 1;
+      let failures: number | undefined;
+      const { load, memory } = await withTarget(spec, ctx, async (target) => {
+        sent += (await wrkEcho(target.url, target.session, { ...wrk, seconds: d.warmupSeconds })).requests;
+        const load = await withCpu(target.process.pid, d.seconds, () =>
+          wrkEcho(target.url, target.session, { ...wrk, seconds: d.seconds }),
+        );
+        sent += load.requests;
+        const memory = memoryOf(target.process.pid);
+        if (spec.readiness === 'health')
+          failures = await scrapeCounter(target.port, 'lookout_telemetry_export_failures_total');
+        return { load, memory };
+      });
+      // The target flushed its telemetry as it stopped; give the receiver's log line a moment.
+      await sleep(300);
+      const got = difference(collector.snapshot(), before);
+      const telemetry: Telemetry | undefined =
+        spec.exports || failures !== undefined
+          ? {
+              spansPerRequest: got.spans / sent,
+              logRecordsPerRequest: got.logRecords / sent,
+              metricDataPoints: got.dataPoints,
+              ...(failures !== undefined && { exportFailures: failures }),
+            }
+          : undefined;
+      runs.get(spec.name)?.push({ load, rssMb: memory.rssMb, peakMb: memory.peakMb, telemetry });
+      log(
+        `echo round ${round}/${d.rounds} ${spec.name}: ${load.rps.toFixed(0)} rps, p50 ${load.p50Ms.toFixed(2)} ms, p99 ${load.p99Ms.toFixed(2)} ms, ${load.errors} errors, RSS ${memory.rssMb.toFixed(0)} MB, ${load.cpuUsPerRequest.toFixed(0)} µs CPU/req at ${(load.cpuShare * 100).toFixed(0)} % of a CPU${telemetry ? `, ${telemetry.spansPerRequest.toFixed(2)} spans/req` : ''}`,
+      );
+    }
+  }
+  return specs.map((spec) => {
+    const r = runs.get(spec.name) ?? [];
+    const of = (pick: (run: Run) => number) => median(r.map(pick));
+    const last = r.at(-1)?.telemetry;
+    return {
+      name: spec.name,
+      description: spec.description,
+      runs: r.map((x) => x.load),
+      rps: of((x) => x.load.rps),
+      p50Ms: of((x) => x.load.p50Ms),
+      p99Ms: of((x) => x.load.p99Ms),
+      errors: r.reduce((n, x) => n + x.load.errors, 0),
+      rssMb: of((x) => x.rssMb),
+      peakRssMb: of((x) => x.peakMb),
+      cpuUsPerRequest: of((x) => x.load.cpuUsPerRequest),
+      cpuShare: of((x) => x.load.cpuShare),
+      ...(last && {
+        telemetry: {
+          ...last,
+          spansPerRequest: of((x) => x.telemetry?.spansPerRequest ?? 0),
+          logRecordsPerRequest: of((x) => x.telemetry?.logRecordsPerRequest ?? 0),
+        },
+      }),
+    };
+  });
+}
+
+/** Lookout's full-telemetry maximum, measured on its own (when the side-by-side did not run). */
+export async function measureMaxRps(ctx: BenchContext, d: Durations): Promise<number> {
+  return withTarget(targets.lookoutFull, ctx, async (target) => {
+    const wrk = { cpu: ctx.loadCpu, connections: d.connections };
+    await wrkEcho(target.url, target.session, { ...wrk, seconds: d.warmupSeconds });
+    const { rps } = await wrkEcho(target.url, target.session, { ...wrk, seconds: d.seconds });
+    log(`max throughput of lookout-full: ${rps.toFixed(0)} rps`);
+    return rps;
+  });
+}
+
+export interface LatencyResult {
+  readonly maxRps: number;
+  readonly rate: number;
+  readonly seconds: number;
+  readonly load: Measured;
+  readonly rssMb: number;
+}
+
+/** Lookout, full telemetry, at a constant half of its maximum throughput (k6, open model). */
+export async function latencyAtHalfMax(
+  maxRps: number,
+  ctx: BenchContext,
+  d: Durations,
+): Promise<LatencyResult> {
+  const rate = Math.round(maxRps / 2);
+  return withTarget(targets.lookoutFull, ctx, async (target) => {
+    const k6 = { cpu: ctx.loadCpu, tool: 'echo', rate };
+    await k6ConstantRate(target.url, target.session, { ...k6, seconds: Math.max(3, d.warmupSeconds) });
+    const load = await withCpu(target.process.pid, d.latencySeconds, () =>
+      k6ConstantRate(target.url, target.session, { ...k6, seconds: d.latencySeconds }),
+    );
+    const { rssMb } = memoryOf(target.process.pid);
+    log(
+      `latency at ${rate} rps for ${d.latencySeconds} s: p50 ${load.p50Ms.toFixed(2)} ms, p99 ${load.p99Ms.toFixed(2)} ms, ${load.errors} errors, ${load.dropped} dropped`,
+    );
+    return { maxRps, rate, seconds: d.latencySeconds, load, rssMb };
+  });
+}
+
+export interface GatewayResult {
+  readonly rate: number;
+  readonly seconds: number;
+  readonly direct: Measured;
+  /** CPU: Lookout's own (the upstream's is not counted). */
+  readonly viaLookout: Measured;
+  readonly addedP50Ms: number;
+  readonly addedP99Ms: number;
+  readonly lookoutRssMb: number;
+}
+
+/**
+ * The gateway hop: the SDK stateful server called directly, then through Lookout (full telemetry,
+ * HTTP upstream), at the same moderate constant rate. Both servers share the server CPU.
+ */
+export async function gatewayHop(ctx: BenchContext, d: Durations): Promise<GatewayResult> {
+  return withTarget(targets.sdkStateful, ctx, async (upstream) => {
+    const k6 = { cpu: ctx.loadCpu, rate: d.gatewayRate };
+    const warm = Math.max(3, d.warmupSeconds);
+    await k6ConstantRate(upstream.url, upstream.session, { ...k6, tool: 'echo', seconds: warm });
+    const direct = await withCpu(upstream.process.pid, d.gatewaySeconds, () =>
+      k6ConstantRate(upstream.url, upstream.session, { ...k6, tool: 'echo', seconds: d.gatewaySeconds }),
+    );
+    log(
+      `upstream direct at ${d.gatewayRate} rps: p50 ${direct.p50Ms.toFixed(2)} ms, p99 ${direct.p99Ms.toFixed(2)} ms`,
+    );
+    return withTarget(
+      gatewayTarget(upstream.url),
+      ctx,
+      async (gateway) => {
+        await k6ConstantRate(gateway.url, gateway.session, { ...k6, tool: 'up__echo', seconds: warm });
+        const viaLookout = await withCpu(gateway.process.pid, d.gatewaySeconds, () =>
+          k6ConstantRate(gateway.url, gateway.session, {
+            ...k6,
+            tool: 'up__echo',
+            seconds: d.gatewaySeconds,
+          }),
+        );
+        const { rssMb } = memoryOf(gateway.process.pid);
+        log(
+          `through lookout at ${d.gatewayRate} rps: p50 ${viaLookout.p50Ms.toFixed(2)} ms, p99 ${viaLookout.p99Ms.toFixed(2)} ms`,
+        );
+        return {
+          rate: d.gatewayRate,
+          seconds: d.gatewaySeconds,
+          direct,
+          viaLookout,
+          addedP50Ms: viaLookout.p50Ms - direct.p50Ms,
+          addedP99Ms: viaLookout.p99Ms - direct.p99Ms,
+          lookoutRssMb: rssMb,
+        };
+      },
+      'up__echo',
+    );
+  });
+}
+
+export interface IdleResult {
+  readonly name: string;
+  readonly sessions: number;
+  readonly beforeMb: number;
+  readonly afterMb: number;
+  readonly perSessionKb: number;
+}
+
+/** RSS before and after opening `idleSessions` sessions that then stay idle. */
+export async function idleSessions(spec: TargetSpec, ctx: BenchContext, d: Durations): Promise<IdleResult> {
+  return withTarget(spec, ctx, async (target) => {
+    await sleep(2000);
+    const before = memoryOf(target.process.pid).rssMb;
+    const started = performance.now();
+    // The bench's own session is one of the cap; open the rest.
+    await openSessions(target.url, d.idleSessions - 1);
+    if (spec.readiness === 'health') {
+      const held = await lookoutSessionCount(target.url, target.session);
+      if (held !== d.idleSessions)
+        throw new Error(`${spec.name} holds ${held} sessions, not ${d.idleSessions}`);
+    }
+    const openedIn = (performance.now() - started) / 1000;
+    await sleep(5000);
+    const after = memoryOf(target.process.pid).rssMb;
+    log(
+      `${spec.name}: ${d.idleSessions} sessions opened in ${openedIn.toFixed(1)} s; RSS ${before.toFixed(0)} → ${after.toFixed(0)} MB`,
+    );
+    return {
+      name: spec.name,
+      sessions: d.idleSessions,
+      beforeMb: before,
+      afterMb: after,
+      perSessionKb: ((after - before) * 1024) / d.idleSessions,
+    };
+  });
+}
+
+export interface SoakResult {
+  readonly rate: number;
+  readonly seconds: number;
+  readonly warmupSeconds: number;
+  /** [seconds since load start, RSS MB] every 5 s. */
+  readonly samples: [number, number][];
+  readonly startMb: number;
+  readonly endMb: number;
+  readonly maxMb: number;
+  readonly growth: number;
+  readonly load: Measured;
+}
+
+/**
+ * Lookout, full telemetry, at a constant half of its maximum for `soakSeconds`, RSS sampled every 5 s.
+ * Growth compares the end (median of the last three samples) with the state after warm-up (median of
+ * the first three samples past the first fifth of the run, at most 60 s).
+ */
+export async function soak(maxRps: number, ctx: BenchContext, d: Durations): Promise<SoakResult> {
+  const rate = Math.round(maxRps / 2);
+  const warmupSeconds = Math.min(60, d.soakSeconds / 5);
+  return withTarget(targets.lookoutFull, ctx, async (target) => {
+    const samples: [number, number][] = [];
+    const started = performance.now();
+    const sample = () =>
+      samples.push([(performance.now() - started) / 1000, memoryOf(target.process.pid).rssMb]);
+    const timer = setInterval(sample, 5000);
+    let load: Measured;
+    try {
+      load = await withCpu(target.process.pid, d.soakSeconds, () =>
+        k6ConstantRate(target.url, target.session, {
+          cpu: ctx.loadCpu,
+          tool: 'echo',
+          rate,
+          seconds: d.soakSeconds,
+        }),
+      );
+    } finally {
+      clearInterval(timer);
+    }
+    sample();
+    const settled = samples.filter(([t]) => t >= warmupSeconds).map(([, mb]) => mb);
+    const startMb = median(settled.slice(0, 3));
+    const endMb = median(settled.slice(-3));
+    const maxMb = Math.max(...samples.map(([, mb]) => mb));
+    log(
+      `soak at ${rate} rps for ${d.soakSeconds} s: RSS ${startMb.toFixed(0)} → ${endMb.toFixed(0)} MB (max ${maxMb.toFixed(0)}), ${load.errors} errors`,
+    );
+    return {
+      rate,
+      seconds: d.soakSeconds,
+      warmupSeconds,
+      samples,
+      startMb,
+      endMb,
+      maxMb,
+      growth: endMb / startMb - 1,
+      load,
+    };
+  });
+}
+
+export interface ReadyResult {
+  readonly runsMs: number[];
+  readonly medianMs: number;
+  /** CPU time Lookout had used when it became ready, per run: start-up work, whatever the machine's load. */
+  readonly cpuMs: number[];
+}
+
+/** Spawn → /health/ready 200 for Lookout with full telemetry, `readyRuns` times. */
+export async function readiness(ctx: BenchContext, d: Durations): Promise<ReadyResult> {
+  const runsMs: number[] = [];
+  const cpuMs: number[] = [];
+  for (let i = 0; i < d.readyRuns; i++) {
+    const target = await startTarget(targets.lookoutFull, ctx);
+    runsMs.push(target.readyMs);
+    cpuMs.push(target.readyCpuMs);
+    await target.stop();
+  }
+  log(
+    `ready after ${runsMs.map((ms) => ms.toFixed(0)).join(', ')} ms (CPU used by then: ${cpuMs.map((ms) => ms.toFixed(0)).join(', ')} ms)`,
+  );
+  return { runsMs, medianMs: median(runsMs), cpuMs };
+}
