@@ -1,0 +1,189 @@
+/**
+ * The perf gate's verdict, as pure functions of the rounds' statistics. Each round measured base and
+ * head under the same conditions, so a round gives one paired change (head / base − 1) per request kind
+ * and percentile; head fails when the median of those changes exceeds the allowed regression, when the
+ * median across rounds of its p95/p99 crosses an absolute threshold, or when its error or check rates do.
+ */
+import type { RunStats } from './k6.ts';
+import type { LatencyLimits } from './scenarios.ts';
+
+export interface GateRules {
+  readonly compare: readonly string[];
+  readonly maxRegression: number;
+  readonly latencyMs: Readonly<Record<string, LatencyLimits>>;
+  readonly maxFailedRate: number;
+  readonly minChecksRate: number;
+}
+
+export type Percentile = 'p95' | 'p99';
+
+export interface LatencyRow {
+  readonly kind: string;
+  readonly percentile: Percentile;
+  readonly base: number;
+  readonly head: number;
+  /** Median of the rounds' changes. */
+  readonly change: number;
+  /** Each round's head / base − 1: how much the measurement moves between rounds. */
+  readonly roundChanges: readonly number[];
+  readonly limit: number | undefined;
+  readonly regressed: boolean;
+  readonly overLimit: boolean;
+}
+
+export interface Rates {
+  readonly requests: number;
+  readonly failedRate: number;
+  readonly checksRate: number;
+  readonly droppedIterations: number;
+}
+
+export interface GateVerdict {
+  readonly passed: boolean;
+  readonly rows: readonly LatencyRow[];
+  readonly base: Rates;
+  readonly head: Rates;
+  /** One line per reason head fails. */
+  readonly failures: readonly string[];
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+function rates(rounds: readonly RunStats[]): Rates {
+  const sum = (pick: (round: RunStats) => number) => rounds.reduce((total, round) => total + pick(round), 0);
+  const requests = sum((r) => r.requests);
+  const checks = sum((r) => r.checksPassed + r.checksFailed);
+  return {
+    requests,
+    failedRate: requests === 0 ? 1 : sum((r) => r.failedRequests) / requests,
+    checksRate: checks === 0 ? 0 : sum((r) => r.checksPassed) / checks,
+    droppedIterations: sum((r) => r.droppedIterations),
+  };
+}
+
+const percent = (fraction: number) => (Number.isFinite(fraction) ? `${(fraction * 100).toFixed(1)} %` : '–');
+const signed = (fraction: number) =>
+  Number.isFinite(fraction) && fraction >= 0 ? `+${percent(fraction)}` : percent(fraction);
+
+export function judge(base: readonly RunStats[], head: readonly RunStats[], rules: GateRules): GateVerdict {
+  const failures: string[] = [];
+  const rows: LatencyRow[] = [];
+  const kinds = [...new Set([...rules.compare, ...Object.keys(rules.latencyMs)])];
+  for (const kind of kinds) {
+    for (const percentile of ['p95', 'p99'] as const) {
+      const of = (rounds: readonly RunStats[]) =>
+        rounds.map((round) => round.kinds[kind]?.[percentile] ?? Number.NaN);
+      const baseValues = of(base);
+      const headValues = of(head);
+      if (headValues.some((v) => !Number.isFinite(v)))
+        failures.push(`${kind}: head measured no ${percentile} in some rounds`);
+      const baseMedian = median(baseValues.filter(Number.isFinite));
+      const headMedian = median(headValues.filter(Number.isFinite));
+      const roundChanges = headValues
+        .map((h, i) => h / (baseValues[i] ?? Number.NaN) - 1)
+        .filter(Number.isFinite);
+      const change = median(roundChanges);
+      const limit = rules.latencyMs[kind]?.[percentile];
+      const compared = rules.compare.includes(kind);
+      // k6 thresholds read `p(95)<limit`: reaching the limit crosses it.
+      const overLimit = limit !== undefined && !(headMedian < limit);
+      // The tolerance keeps exactly +10 % from failing on a rounding error of the division.
+      const regressed = compared && !(change <= rules.maxRegression + 1e-9);
+      if (overLimit)
+        failures.push(`${kind} ${percentile}: head ${headMedian.toFixed(2)} ms ≥ limit ${limit} ms`);
+      if (regressed) {
+        failures.push(
+          `${kind} ${percentile}: head ${headMedian.toFixed(2)} ms vs base ${baseMedian.toFixed(2)} ms, ` +
+            `median change ${signed(change)} > +${percent(rules.maxRegression)}`,
+        );
+      }
+      rows.push({
+        kind,
+        percentile,
+        base: baseMedian,
+        head: headMedian,
+        change,
+        roundChanges,
+        limit,
+        regressed,
+        overLimit,
+      });
+    }
+  }
+  const baseRates = rates(base);
+  const headRates = rates(head);
+  if (!(headRates.failedRate < rules.maxFailedRate)) {
+    failures.push(
+      `head failed ${percent(headRates.failedRate)} of requests (limit < ${percent(rules.maxFailedRate)})`,
+    );
+  }
+  if (!(headRates.checksRate >= rules.minChecksRate)) {
+    failures.push(
+      `head passed ${percent(headRates.checksRate)} of checks (limit ≥ ${percent(rules.minChecksRate)})`,
+    );
+  }
+  return { passed: failures.length === 0, rows, base: baseRates, head: headRates, failures };
+}
+
+export interface ReportContext {
+  readonly baseLabel: string;
+  readonly headLabel: string;
+  readonly scenario: string;
+  readonly rounds: number;
+  /** How base and head were interleaved, as a phrase. */
+  readonly interleaving: string;
+  readonly scenarioLine: string;
+  readonly machineLine: string;
+}
+
+const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(2) : '–');
+
+/** The comparison as Markdown, for the job summary and the output directory. */
+export function renderReport(verdict: GateVerdict, rules: GateRules, context: ReportContext): string {
+  const lines = [
+    `## Perf gate: ${verdict.passed ? 'passed' : 'FAILED'}`,
+    '',
+    `Head \`${context.headLabel}\` against base \`${context.baseLabel}\`: scenario \`${context.scenario}\` ` +
+      `(${context.scenarioLine}), ${context.rounds} rounds with fresh processes, ${context.interleaving}. ` +
+      "Base and head ms are medians across rounds; change is the median of the rounds' own changes " +
+      `(head / base − 1, listed per round). Head fails when a compared change exceeds ` +
+      `+${(rules.maxRegression * 100).toFixed(0)} % or a median crosses its limit.`,
+    '',
+    '| request kind | percentile | base ms | head ms | change | per round | limit ms | verdict |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |',
+  ];
+  for (const row of verdict.rows) {
+    const verdictCell =
+      row.overLimit || row.regressed
+        ? '**FAIL**'
+        : rules.compare.includes(row.kind)
+          ? 'ok'
+          : 'ok (limit only)';
+    lines.push(
+      `| ${row.kind} | ${row.percentile} | ${ms(row.base)} | ${ms(row.head)} | ${signed(row.change)} | ` +
+        `${row.roundChanges.map((c) => signed(c).replace(' %', '')).join(' ')} | ${row.limit ?? '–'} | ${verdictCell} |`,
+    );
+  }
+  const ratesLine = (name: string, r: Rates) =>
+    `| ${name} | ${r.requests} | ${(r.failedRate * 100).toFixed(3)} % | ${(r.checksRate * 100).toFixed(3)} % | ${r.droppedIterations} |`;
+  lines.push(
+    '',
+    '| side | requests | failed | checks passed | dropped iterations |',
+    '| --- | ---: | ---: | ---: | ---: |',
+    ratesLine('base', verdict.base),
+    ratesLine('head', verdict.head),
+    '',
+    context.machineLine,
+  );
+  if (verdict.failures.length > 0) {
+    lines.push('', '### Why it failed', '', ...verdict.failures.map((failure) => `- ${failure}`));
+  }
+  return `${lines.join('\n')}\n`;
+}
