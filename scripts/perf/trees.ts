@@ -86,7 +86,8 @@ export async function snapshotWorkingTree(repo: string, name: string, dir: strin
 
 /**
  * node_modules for a tree: the repository's own, linked, when the tree's package-lock.json is the
- * same; otherwise `npm ci` in the tree.
+ * same; otherwise `npm install` in the tree. Not `npm ci`: it refuses a lock file that lacks other
+ * platforms' optional packages, which is what a registry serving only Linux builds produces.
  */
 export async function installDependencies(repo: string, tree: Tree): Promise<'linked' | 'installed'> {
   const lock = (dir: string) => readFileSync(join(dir, 'package-lock.json'), 'utf8');
@@ -94,7 +95,7 @@ export async function installDependencies(repo: string, tree: Tree): Promise<'li
     symlinkSync(join(repo, 'node_modules'), join(tree.dir, 'node_modules'), 'dir');
     return 'linked';
   }
-  await run('npm', ['ci', '--no-audit', '--no-fund'], { cwd: tree.dir, maxBuffer: 64 << 20 });
+  await run('npm', ['install', '--no-audit', '--no-fund'], { cwd: tree.dir, maxBuffer: 64 << 20 });
   return 'installed';
 }
 
