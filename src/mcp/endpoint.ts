@@ -8,6 +8,8 @@ import { replyError } from '../http/reply.ts';
 import { transportContextOf } from '../http/transport-context.ts';
 import type { McpServerTelemetry } from '../telemetry/mcp-server.ts';
 import { type Classified, classify } from './messages.ts';
+import { ProtocolRouter } from './protocol-router.ts';
+import type { SessionOf } from './server.ts';
 import type { SessionClaims, SessionTokens } from './session-token.ts';
 import type { Session, SessionRegistry } from './sessions.ts';
 import { HttpServerTransport } from './transport.ts';
@@ -32,8 +34,8 @@ export interface EndpointOptions {
   readonly stateless: boolean;
   readonly maxBodyBytes: number;
   readonly keepAliveSeconds: number;
-  /** Builds a protocol server that records resource subscriptions in the given set. */
-  readonly createServer: (subscriptions: Set<string>) => Server;
+  /** Builds the one protocol server, which finds each request's session state with `sessionOf`. */
+  readonly createServer: (sessionOf: SessionOf) => Server;
   readonly telemetry: McpServerTelemetry;
   /** When set, session ids carry the session's state and any replica with the keys can serve them. */
   readonly tokens?: SessionTokens | undefined;
@@ -71,30 +73,36 @@ function isJsonContentType(value: string | undefined): boolean {
 export class McpEndpoint {
   readonly #options: EndpointOptions;
   readonly #sessions: SessionRegistry;
+  readonly #router: ProtocolRouter;
+  readonly #server: Server;
   readonly #shared: HttpServerTransport | undefined;
 
   private constructor(
     options: EndpointOptions,
     sessions: SessionRegistry,
-    shared: HttpServerTransport | undefined,
+    router: ProtocolRouter,
+    server: Server,
   ) {
     this.#options = options;
     this.#sessions = sessions;
-    this.#shared = shared;
+    this.#router = router;
+    this.#server = server;
+    this.#shared = options.stateless
+      ? new HttpServerTransport({
+          router,
+          keepAliveSeconds: options.keepAliveSeconds,
+          telemetry: options.telemetry,
+        })
+      : undefined;
   }
 
   static async create(options: EndpointOptions, sessions: SessionRegistry): Promise<McpEndpoint> {
-    let shared: HttpServerTransport | undefined;
-    if (options.stateless) {
-      shared = new HttpServerTransport({
-        keepAliveSeconds: options.keepAliveSeconds,
-        telemetry: options.telemetry,
-      });
-      const server = options.createServer(new Set());
-      await server.connect(shared);
-      shared.dispatchDirectly(server);
-    }
-    return new McpEndpoint(options, sessions, shared);
+    // One protocol server for every session: sessions differ only in their transports.
+    const router = new ProtocolRouter();
+    const server = options.createServer((requestId) => router.sessionOf(requestId));
+    await server.connect(router);
+    router.dispatchDirectly(server);
+    return new McpEndpoint(options, sessions, router, server);
   }
 
   async post(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -158,7 +166,7 @@ export class McpEndpoint {
     }
     const sessionId = header(req, 'mcp-session-id');
     if (sessionId === undefined) return replyError(res, 'SESSION_ID_REQUIRED');
-    const session = await this.#session(sessionId);
+    const session = this.#session(sessionId);
     if (!session) return replyError(res, 'SESSION_NOT_FOUND');
     if (batch && !batchVersions.has(session.protocolVersion)) {
       return replyError(res, 'BATCH_NOT_SUPPORTED', { detail: session.protocolVersion });
@@ -201,7 +209,7 @@ export class McpEndpoint {
       createdAt: Date.now(),
     };
     const id = this.#options.tokens?.issue(claims) ?? this.#sessions.newId();
-    const { transport } = await this.#openSession(id, claims, false);
+    const { transport } = this.#openSession(id, claims, false);
     transport.receive([message], res, {
       batch: false,
       headers: { 'mcp-session-id': id },
@@ -212,29 +220,18 @@ export class McpEndpoint {
     });
   }
 
-  /** A session's server and transport, registered; `restored` when it was begun on another replica. */
-  async #openSession(id: string, claims: SessionClaims, restored: boolean): Promise<Session> {
+  /** A session's transport, registered; `restored` when the session was begun on another replica. */
+  #openSession(id: string, claims: SessionClaims, restored: boolean): Session {
     const transport = new HttpServerTransport({
+      router: this.#router,
       sessionId: id,
       keepAliveSeconds: this.#options.keepAliveSeconds,
       telemetry: this.#options.telemetry,
     });
-    const subscriptions = new Set<string>();
-    const server = this.#options.createServer(subscriptions);
-    await server.connect(transport);
-    transport.dispatchDirectly(server);
-    // The SDK server learns the client's capabilities from initialize, which happened elsewhere.
-    if (restored)
-      Object.assign(server, {
-        _clientCapabilities: claims.clientCapabilities,
-        _clientVersion: claims.clientInfo,
-      });
     const now = Date.now();
     const session: Session = {
       id,
-      server,
       transport,
-      subscriptions,
       protocolVersion: claims.protocolVersion,
       createdAt: restored ? claims.createdAt : now,
       lastSeen: now,
@@ -244,7 +241,7 @@ export class McpEndpoint {
   }
 
   /** This replica's session for an id, or, when the id carries its state, the session restored here. */
-  async #session(id: string): Promise<Session | undefined> {
+  #session(id: string): Session | undefined {
     const local = this.#sessions.touch(id);
     if (local || !this.#options.tokens) return local;
     const claims = this.#options.tokens.open(id);
@@ -271,7 +268,7 @@ export class McpEndpoint {
     if (!accepts(header(req, 'accept'), 'text/event-stream')) return { code: 'NOT_ACCEPTABLE_SSE' };
     const sessionId = header(req, 'mcp-session-id');
     if (sessionId === undefined) return { code: 'SESSION_ID_REQUIRED' };
-    const session = await this.#session(sessionId);
+    const session = this.#session(sessionId);
     if (!session) return { code: 'SESSION_NOT_FOUND' };
     if (!session.transport.openStandaloneStream(res, { 'mcp-session-id': sessionId })) {
       return { code: 'STREAM_ALREADY_OPEN' };
@@ -303,7 +300,7 @@ export class McpEndpoint {
   /** Sends `notifications/resources/updated` to the sessions subscribed to this resource. */
   resourceUpdated(uri: string): void {
     for (const session of this.#sessions.all()) {
-      if (!session.subscriptions.has(uri)) continue;
+      if (!session.transport.subscriptions?.has(uri)) continue;
       void session.transport.send({
         jsonrpc: '2.0',
         method: 'notifications/resources/updated',
@@ -315,5 +312,6 @@ export class McpEndpoint {
   async close(): Promise<void> {
     await this.#shared?.close();
     await this.#sessions.closeAll();
+    await this.#server.close();
   }
 }

@@ -3,6 +3,7 @@ import { Protocol, type RequestHandlerExtra } from '@modelcontextprotocol/sdk/sh
 import type {
   CallToolResult,
   LoggingLevel,
+  RequestId,
   ServerNotification,
   ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -10,6 +11,7 @@ import { z } from 'zod';
 import { LookoutError } from '../errors/catalog.ts';
 import type { HandlerContext } from '../tools/api.ts';
 import type { Catalog } from '../tools/catalog.ts';
+import type { SessionState } from './protocol-router.ts';
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
@@ -72,15 +74,11 @@ const levelRank: Record<LoggingLevel, number> = {
   emergency: 7,
 };
 
-interface ClientLogLevel {
-  level: LoggingLevel | undefined;
-}
-
-function contextOf(clientLevel: ClientLogLevel, extra: Extra): HandlerContext {
+function contextOf(session: SessionState | undefined, extra: Extra): HandlerContext {
   const progressToken = extra._meta?.progressToken;
   return {
     signal: extra.signal,
-    sessionId: extra.sessionId,
+    sessionId: session?.sessionId,
     progress:
       progressToken === undefined
         ? () => resolved
@@ -95,7 +93,7 @@ function contextOf(clientLevel: ClientLogLevel, extra: Extra): HandlerContext {
               },
             }),
     log: (level: LoggingLevel, data: unknown, logger?: string) =>
-      clientLevel.level !== undefined && levelRank[level] < levelRank[clientLevel.level]
+      session?.logLevel !== undefined && levelRank[level] < levelRank[session.logLevel]
         ? resolved
         : extra.sendNotification({
             method: 'notifications/message',
@@ -105,7 +103,6 @@ function contextOf(clientLevel: ClientLogLevel, extra: Extra): HandlerContext {
   };
 }
 
-/** Builds the SDK protocol server for one session (or for all requests, in stateless mode). */
 /** Per-call rules applied before a tool runs: who may call it and how long it may take. */
 export interface ToolPolicy {
   /** Scopes a tool needs, when the request was authenticated. */
@@ -143,10 +140,17 @@ async function callWithDeadline(
   }
 }
 
+/** Finds the session a request came in on, by the id the server knows the request by. */
+export type SessionOf = (requestId: RequestId) => SessionState | undefined;
+
+/**
+ * Builds the process's one SDK protocol server, which serves every session (and, stateless, every
+ * request); what a handler keeps per session it keeps in the session's state, found with `sessionOf`.
+ */
 export function createProtocolServer(
   catalog: Catalog,
   identity: ServerIdentity,
-  subscriptions: Set<string>,
+  sessionOf: SessionOf,
   policy: ToolPolicy,
 ): Server {
   const server = new Server(
@@ -162,10 +166,10 @@ export function createProtocolServer(
       ...(identity.instructions !== undefined && { instructions: identity.instructions }),
     },
   );
-  // The level the client chose with logging/setLevel; this server serves one session (or, stateless, all).
-  const clientLevel: ClientLogLevel = { level: undefined };
-  server.setRequestHandler(methodOnly('logging/setLevel'), (request) => {
-    clientLevel.level = paramsOf(paramsSchemas.setLevel, request).level;
+  server.setRequestHandler(methodOnly('logging/setLevel'), (request, extra) => {
+    const { level } = paramsOf(paramsSchemas.setLevel, request);
+    const session = sessionOf(extra.requestId);
+    if (session) session.logLevel = level;
     return {};
   });
 
@@ -184,27 +188,36 @@ export function createProtocolServer(
       catalog,
       params.name,
       params.arguments,
-      contextOf(clientLevel, extra as Extra),
+      contextOf(sessionOf(extra.requestId), extra as Extra),
       policy.timeoutSecondsFor(params.name),
     );
   });
   server.setRequestHandler(methodOnly('resources/list'), () => catalog.listResources());
   server.setRequestHandler(methodOnly('resources/templates/list'), () => catalog.listResourceTemplates());
   server.setRequestHandler(methodOnly('resources/read'), (request, extra) =>
-    catalog.readResource(paramsOf(paramsSchemas.readResource, request).uri, contextOf(clientLevel, extra)),
+    catalog.readResource(
+      paramsOf(paramsSchemas.readResource, request).uri,
+      contextOf(sessionOf(extra.requestId), extra),
+    ),
   );
-  server.setRequestHandler(methodOnly('resources/subscribe'), (request) => {
-    subscriptions.add(paramsOf(paramsSchemas.subscribe, request).uri);
+  server.setRequestHandler(methodOnly('resources/subscribe'), (request, extra) => {
+    const { uri } = paramsOf(paramsSchemas.subscribe, request);
+    const session = sessionOf(extra.requestId);
+    if (session) {
+      session.subscriptions ??= new Set();
+      session.subscriptions.add(uri);
+    }
     return {};
   });
-  server.setRequestHandler(methodOnly('resources/unsubscribe'), (request) => {
-    subscriptions.delete(paramsOf(paramsSchemas.subscribe, request).uri);
+  server.setRequestHandler(methodOnly('resources/unsubscribe'), (request, extra) => {
+    const { uri } = paramsOf(paramsSchemas.subscribe, request);
+    sessionOf(extra.requestId)?.subscriptions?.delete(uri);
     return {};
   });
   server.setRequestHandler(methodOnly('prompts/list'), () => catalog.listPrompts());
   server.setRequestHandler(methodOnly('prompts/get'), (request, extra) => {
     const params = paramsOf(paramsSchemas.getPrompt, request);
-    return catalog.getPrompt(params.name, params.arguments, contextOf(clientLevel, extra));
+    return catalog.getPrompt(params.name, params.arguments, contextOf(sessionOf(extra.requestId), extra));
   });
   server.setRequestHandler(methodOnly('completion/complete'), (request) => {
     const params = paramsOf(paramsSchemas.complete, request);

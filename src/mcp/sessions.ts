@@ -1,13 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { HttpServerTransport } from './transport.ts';
 
+/** A session is its transport (which also keeps its subscriptions and log level) and its times. */
 export interface Session {
   readonly id: string;
-  readonly server: Server;
   readonly transport: HttpServerTransport;
-  /** Resource URIs the client subscribed to with resources/subscribe. */
-  readonly subscriptions: Set<string>;
   readonly createdAt: number;
   protocolVersion: string;
   lastSeen: number;
@@ -85,7 +82,7 @@ export class SessionRegistry {
     if (!session) return false;
     this.#sessions.delete(id);
     this.#onEnded?.(session);
-    await session.server.close();
+    await session.transport.close();
     return true;
   }
 

@@ -1,13 +1,19 @@
 import type { ServerResponse } from 'node:http';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
-import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { JSONRPCMessage, MessageExtraInfo, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
+import {
+  ErrorCode,
+  type JSONRPCMessage,
+  type LoggingLevel,
+  type RequestId,
+} from '@modelcontextprotocol/sdk/types.js';
 import { type Context, context } from '@opentelemetry/api';
 import { jsonRpcError } from '../errors/catalog.ts';
 import type { Principal } from '../http/auth.ts';
 import type { McpServerTelemetry, RequestRecord } from '../telemetry/mcp-server.ts';
 import type { Classified } from './messages.ts';
 import { requestIdKey } from './messages.ts';
+import { type ProtocolRouter, type RoutedTransport, routedRequestId } from './protocol-router.ts';
 
 const sseHeaders = {
   'content-type': 'text/event-stream',
@@ -85,26 +91,6 @@ interface InFlight {
   readonly record: RequestRecord;
 }
 
-/**
- * The SDK Protocol's own dispatch entry points. Its public `onmessage` first tries each incoming message
- * against three zod schemas (two of which fail for every request, and a failed parse builds an error);
- * the transport has already classified the message, so it calls the matching entry point directly.
- */
-interface ProtocolDispatch {
-  _onrequest(message: JSONRPCMessage, extra?: MessageExtraInfo): void;
-  _onnotification(message: JSONRPCMessage): void;
-  _onresponse(message: JSONRPCMessage): void;
-}
-
-function hasDispatch(protocol: unknown): protocol is ProtocolDispatch {
-  const p = protocol as Partial<ProtocolDispatch>;
-  return (
-    typeof p._onrequest === 'function' &&
-    typeof p._onnotification === 'function' &&
-    typeof p._onresponse === 'function'
-  );
-}
-
 /** The principal as the SDK hands it to handlers (`extra.authInfo`); the token itself is not kept. */
 function authInfoOf(principal: Principal): AuthInfo {
   return { token: '', clientId: principal.subject, scopes: [...principal.scopes] };
@@ -124,66 +110,49 @@ export interface ExchangeInfo {
 }
 
 /**
- * Lookout's Streamable HTTP transport for one SDK protocol server: a session's, or the shared one in
- * stateless mode. It works on plain Node responses, without a Web-Streams bridge.
+ * Lookout's Streamable HTTP transport for one session (or, in stateless mode, for every request). It
+ * works on plain Node responses, without a Web-Streams bridge, and reaches the process's one SDK
+ * protocol server through the router. It also holds what the protocol handlers keep per session.
  *
- * Incoming request ids are replaced by the transport's own, so that requests of different HTTP
- * exchanges (in stateless mode: of different clients) never collide inside the protocol server; replies
- * get the client's id back on the way out.
+ * Incoming request ids are replaced by routed ones, so that requests of different sessions and HTTP
+ * exchanges (in stateless mode: of different clients) never collide inside the protocol server;
+ * replies get the client's id back on the way out.
  */
-export class HttpServerTransport implements Transport {
-  sessionId?: string;
-  onclose?: () => void;
-  onerror?: (error: Error) => void;
-  onmessage?: <T extends JSONRPCMessage>(message: T, extra?: MessageExtraInfo) => void;
+export class HttpServerTransport implements RoutedTransport {
+  readonly sessionId: string | undefined;
+  subscriptions: Set<string> | undefined;
+  logLevel: LoggingLevel | undefined;
 
-  readonly #inflight = new Map<number, InFlight>();
-  /** Client id → own id, so a client's `notifications/cancelled` reaches the right handler (sessions only). */
-  readonly #byClientId: Map<string, number> | undefined;
+  readonly #router: ProtocolRouter;
+  readonly #tag: number;
   readonly #keepAliveMs: number;
-  #nextId = 0;
+  readonly #telemetry: McpServerTelemetry;
+  // Made when needed and dropped when empty, so that an idle session holds none of them.
+  #inflight: Map<string, InFlight> | undefined;
+  /** Client id → routed id, so a client's `notifications/cancelled` reaches the right handler (sessions only). */
+  #byClientId: Map<string, string> | undefined;
+  /** Ids of the server's requests to this client still waiting for an answer (as numbers, as the SDK reads them). */
+  #awaiting: Set<number> | undefined;
+  #requestCount = 0;
   #standalone: ServerResponse | undefined;
   #keepAlive: NodeJS.Timeout | undefined;
   #closed = false;
-  #dispatchTo: ProtocolDispatch | undefined;
 
-  readonly #telemetry: McpServerTelemetry;
-
-  constructor(options: { sessionId?: string; keepAliveSeconds: number; telemetry: McpServerTelemetry }) {
+  constructor(options: {
+    router: ProtocolRouter;
+    sessionId?: string;
+    keepAliveSeconds: number;
+    telemetry: McpServerTelemetry;
+  }) {
+    this.sessionId = options.sessionId;
+    this.#router = options.router;
+    this.#tag = options.router.attach(this);
     this.#telemetry = options.telemetry;
-    if (options.sessionId !== undefined) {
-      this.sessionId = options.sessionId;
-      this.#byClientId = new Map();
-    }
     this.#keepAliveMs = options.keepAliveSeconds * 1000;
   }
 
-  async start(): Promise<void> {}
-
-  /** After `protocol.connect(this)`: deliver classified messages straight to the protocol's handlers. */
-  dispatchDirectly(protocol: unknown): void {
-    if (hasDispatch(protocol)) this.#dispatchTo = protocol;
-  }
-
-  #deliver(
-    kind: 'request' | 'notification' | 'response',
-    message: JSONRPCMessage,
-    extra?: MessageExtraInfo,
-  ): void {
-    const target = this.#dispatchTo;
-    if (!target) {
-      this.onmessage?.(message, extra);
-    } else if (kind === 'request') {
-      target._onrequest(message, extra);
-    } else if (kind === 'notification') {
-      target._onnotification(message);
-    } else {
-      target._onresponse(message);
-    }
-  }
-
   get inflightCount(): number {
-    return this.#inflight.size;
+    return this.#inflight?.size ?? 0;
   }
 
   get hasStandaloneStream(): boolean {
@@ -204,10 +173,10 @@ export class HttpServerTransport implements Transport {
       return;
     }
     const exchange = new Exchange(res, requests, info.batch, info.headers);
-    const ownIds: number[] = [];
+    const ownIds: string[] = [];
     res.once('close', () => {
       // The client went away: abort whatever of this exchange is still running.
-      for (const id of ownIds) if (this.#inflight.has(id)) this.#cancel(id, 'client disconnected');
+      for (const id of ownIds) if (this.#inflight?.has(id)) this.#cancel(id, 'client disconnected');
     });
     for (const m of messages) {
       const ownId = this.#dispatch(m, exchange, info);
@@ -215,14 +184,14 @@ export class HttpServerTransport implements Transport {
     }
   }
 
-  #dispatch(m: Classified, exchange: Exchange | undefined, info: ExchangeInfo): number | undefined {
+  #dispatch(m: Classified, exchange: Exchange | undefined, info: ExchangeInfo): string | undefined {
     if (m.kind === 'invalid') {
       exchange?.settle(jsonRpcError('INVALID_REQUEST', m.id, m.reason) as JSONRPCMessage);
       return undefined;
     }
     if (m.kind === 'request') {
       if (!exchange) return undefined;
-      const ownId = ++this.#nextId;
+      const ownId = routedRequestId(this.#tag, ++this.#requestCount);
       const record = this.#telemetry.start(
         m.message,
         { sessionId: this.sessionId, protocolVersion: info.protocolVersion },
@@ -230,11 +199,15 @@ export class HttpServerTransport implements Transport {
         info.transportContext,
         info.principal,
       );
+      this.#inflight ??= new Map();
       this.#inflight.set(ownId, { clientId: m.message.id, exchange, record });
-      this.#byClientId?.set(requestIdKey(m.message.id), ownId);
+      if (this.sessionId !== undefined) {
+        this.#byClientId ??= new Map();
+        this.#byClientId.set(requestIdKey(m.message.id), ownId);
+      }
       // The handler runs inside the request's span, so its logs and outgoing calls belong to it.
       const extra = info.principal ? { authInfo: authInfoOf(info.principal) } : undefined;
-      context.with(record.context, () => this.#deliver('request', { ...m.message, id: ownId }, extra));
+      context.with(record.context, () => this.#router.deliver('request', { ...m.message, id: ownId }, extra));
       return ownId;
     }
     if (m.kind === 'notification' && m.message.method === 'notifications/cancelled') {
@@ -243,42 +216,69 @@ export class HttpServerTransport implements Transport {
       if (ownId !== undefined) this.#cancel(ownId, (m.message.params as { reason?: string }).reason);
       return undefined;
     }
-    this.#deliver(m.kind, m.message);
+    // The server numbers its requests to clients across all sessions: a session may only answer (or
+    // report progress on) its own.
+    if (m.kind === 'response') {
+      if (!this.#awaiting?.delete(Number(m.message.id))) return undefined;
+    } else if (m.message.method === 'notifications/progress') {
+      const token = (m.message.params as { progressToken?: unknown } | undefined)?.progressToken;
+      if (!this.#awaiting?.has(Number(token))) return undefined;
+    }
+    this.#router.deliver(m.kind, m.message);
     return undefined;
   }
 
   /** Aborts a running handler; the protocol server then sends nothing for it, so its exchange is settled here. */
-  #cancel(ownId: number, reason: string | undefined): void {
+  #cancel(ownId: string, reason: string | undefined): void {
     const entry = this.#forget(ownId);
     if (!entry) return;
-    this.#deliver('notification', {
-      jsonrpc: '2.0',
-      method: 'notifications/cancelled',
-      params: { requestId: ownId, ...(reason !== undefined && { reason }) },
-    });
+    this.#abortHandler(ownId, reason);
     this.#telemetry.end(entry.record, undefined);
     entry.exchange.settle(undefined);
   }
 
-  #forget(ownId: number): InFlight | undefined {
-    const entry = this.#inflight.get(ownId);
-    if (!entry) return undefined;
-    this.#inflight.delete(ownId);
+  #abortHandler(ownId: string, reason: string | undefined): void {
+    this.#router.deliver('notification', {
+      jsonrpc: '2.0',
+      method: 'notifications/cancelled',
+      params: { requestId: ownId, ...(reason !== undefined && { reason }) },
+    });
+  }
+
+  #forget(ownId: string): InFlight | undefined {
+    const inflight = this.#inflight;
+    const entry = inflight?.get(ownId);
+    if (!inflight || !entry) return undefined;
+    inflight.delete(ownId);
     this.#byClientId?.delete(requestIdKey(entry.clientId));
+    if (inflight.size === 0) {
+      // Nothing running: an idle session keeps no maps.
+      this.#inflight = undefined;
+      this.#byClientId = undefined;
+    }
     return entry;
   }
 
   async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
     if ('id' in message && message.id !== undefined && !('method' in message)) {
-      const entry = this.#forget(message.id as number);
+      const entry = this.#forget(message.id as string);
       if (!entry) return;
       const reply = { ...message, id: entry.clientId } as JSONRPCMessage;
       this.#telemetry.end(entry.record, reply);
       entry.exchange.settle(reply);
       return;
     }
+    if ('method' in message) {
+      if ('id' in message) {
+        this.#awaiting ??= new Set();
+        this.#awaiting.add(Number(message.id));
+      } else if (message.method === 'notifications/cancelled') {
+        // The server gave up on one of its requests (timed out or aborted): no answer is awaited any more.
+        this.#awaiting?.delete(Number((message.params as { requestId?: RequestId }).requestId));
+      }
+    }
     const related = options?.relatedRequestId;
-    const exchange = related === undefined ? undefined : this.#inflight.get(related as number)?.exchange;
+    const exchange = related === undefined ? undefined : this.#inflight?.get(related as string)?.exchange;
     if (exchange?.open) {
       exchange.stream(message);
     } else if (this.#standalone && !this.#standalone.writableEnded) {
@@ -303,18 +303,31 @@ export class HttpServerTransport implements Transport {
     return true;
   }
 
+  /**
+   * Ends the session as closing its own protocol server would: running requests are answered with
+   * SESSION_CLOSED and their handlers aborted, and the server's requests to this client fail.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const [ownId, entry] of [...this.#inflight]) {
+    for (const [ownId, entry] of [...(this.#inflight ?? [])]) {
       this.#forget(ownId);
       const reply = jsonRpcError('SESSION_CLOSED', entry.clientId) as JSONRPCMessage;
       this.#telemetry.end(entry.record, reply);
       entry.exchange.settle(reply);
+      this.#abortHandler(ownId, undefined);
     }
+    for (const id of this.#awaiting ?? []) {
+      this.#router.deliver('response', {
+        jsonrpc: '2.0',
+        id,
+        error: { code: ErrorCode.ConnectionClosed, message: 'Connection closed' },
+      });
+    }
+    this.#awaiting = undefined;
+    this.#router.detach(this.#tag);
     clearInterval(this.#keepAlive);
     this.#standalone?.end();
     this.#standalone = undefined;
-    this.onclose?.();
   }
 }
