@@ -123,6 +123,24 @@ describe('deferred export of provisional HTTP roots', () => {
     assert.equal(roots.pending, 0);
   });
 
+  it('stamps the held spans themselves: the exporter gets no copies', () => {
+    const { tracer, exporter } = pipeline([]);
+    const { http, httpContext } = startExchange(tracer);
+    tracer
+      .startSpan(
+        'tools/call x',
+        { attributes: { 'mcp.method.name': 'tools/call', 'gen_ai.tool.name': 'x' } },
+        httpContext,
+      )
+      .end();
+    http.end();
+    assert.equal(
+      exporter.getFinishedSpans().find((s) => s.name === 'POST'),
+      http,
+    );
+    assert.equal(thresholdIn(http.spanContext().traceState), 0n);
+  });
+
   it('keeps an exchange whose MCP request failed, even when it was not sampled', () => {
     const { tracer, exporter, roots } = pipeline(
       [{ tool: 'flaky', sample: 'never' }],

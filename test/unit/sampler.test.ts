@@ -12,7 +12,12 @@ import {
 import { SamplingDecision } from '@opentelemetry/sdk-trace';
 import { ProvisionalRoots } from '../../src/telemetry/sampling/provisional.ts';
 import { AdaptiveSampler, type SamplingSettings } from '../../src/telemetry/sampling/sampler.ts';
-import { decodeThreshold, probabilityOf, thresholdIn } from '../../src/telemetry/sampling/threshold.ts';
+import {
+  decodeThreshold,
+  probabilityOf,
+  thresholdIn,
+  withThreshold,
+} from '../../src/telemetry/sampling/threshold.ts';
 
 const windowSeconds = 10;
 
@@ -244,6 +249,18 @@ describe('adaptive sampler (fake clock)', () => {
     const child = sampler.shouldSample(ctx, '0'.repeat(32), 'x', SpanKind.INTERNAL, {}, []);
     assert.equal(child.decision, SamplingDecision.NOT_RECORD);
     assert.equal(decodeThreshold('8'), 2n ** 55n);
+  });
+
+  it('stamps a threshold without making a trace state it already has', () => {
+    const half = 2n ** 55n;
+    const stamped = withThreshold(undefined, half);
+    assert.equal(stamped.serialize(), 'ot=th:8');
+    assert.equal(withThreshold(undefined, half), stamped, 'the same one for the next trace without a state');
+    assert.equal(withThreshold(stamped, half), stamped, 'a state stamped with this threshold is kept');
+    const vendor = withThreshold(createTraceState('vendor=x,ot=rv:ffffffffffffff'), half);
+    assert.equal(vendor.get('vendor'), 'x');
+    assert.equal(vendor.get('ot'), 'rv:ffffffffffffff;th:8');
+    assert.equal(withThreshold(stamped, 0n).serialize(), 'ot=th:0', 'another threshold replaces it');
   });
 
   it('expresses the per-endpoint-type ratios of the Task MCP design as rules', () => {

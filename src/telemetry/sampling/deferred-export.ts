@@ -68,32 +68,34 @@ export class DeferredRootProcessor implements SpanProcessor {
         // Kept for what happened, not by chance: counted as sampled with probability 1.
         state.decision = 'keep';
         state.threshold = 0n;
-        for (const child of state.buffered.splice(0)) this.#inner.onEnd(this.#withThreshold(child, 0n));
+        for (const child of state.buffered.splice(0)) this.#inner.onEnd(this.#stamp(child, 0n));
       }
       if (state.decision === undefined) state.buffered.push(span);
-      else if (state.decision === 'keep') this.#inner.onEnd(this.#withThreshold(span, state.threshold));
+      else if (state.decision === 'keep') this.#inner.onEnd(this.#stamp(span, state.threshold));
       this.#roots.memberEnded(spanId);
       return;
     }
     if (state.decision === undefined) state.decision = this.#decideUndecided(span) ? 'keep' : 'drop';
     const held = state.buffered.splice(0);
     if (state.decision === 'keep') {
-      for (const child of held) this.#inner.onEnd(this.#withThreshold(child, state.threshold));
-      this.#inner.onEnd(this.#withThreshold(span, state.threshold));
+      for (const child of held) this.#inner.onEnd(this.#stamp(child, state.threshold));
+      this.#inner.onEnd(this.#stamp(span, state.threshold));
     }
     this.#roots.rootEnded(rootId);
   }
 
-  /** The provisional spans started before the threshold was known: give them the decision's. */
-  #withThreshold(span: ReadableSpan, threshold: bigint | undefined): ReadableSpan {
+  /**
+   * The provisional spans started before the threshold was known get the decision's. In place: the
+   * span has ended, and a wrapper per span (`Object.create`) turned every read of the exporter's
+   * serializer into a prototype-chain lookup, about a sixth of a request's CPU time.
+   */
+  #stamp(span: ReadableSpan, threshold: bigint | undefined): ReadableSpan {
     if (threshold === undefined) return span;
-    const context = span.spanContext();
-    const traceState = withThreshold(context.traceState, threshold);
+    const spanContext = span.spanContext();
+    spanContext.traceState = withThreshold(spanContext.traceState, threshold);
     // A kept span is exported as sampled, also one that was only recorded until its outcome kept it.
-    const traceFlags = context.traceFlags | TraceFlags.SAMPLED;
-    return Object.assign(Object.create(span) as ReadableSpan, {
-      spanContext: () => ({ ...context, traceState, traceFlags }),
-    });
+    spanContext.traceFlags |= TraceFlags.SAMPLED;
+    return span;
   }
 
   forceFlush(): Promise<void> {

@@ -135,8 +135,8 @@ export class AdaptiveSampler implements Sampler {
     }
     if (typeof method === 'string')
       return this.#decide(this.#mcpSubject(method, attributes), traceId, undefined).result;
-    const httpMethod = attributes['http.request.method'];
-    const path = attributes['url.path'];
+    const httpMethod = attributes[attr.httpRequestMethod];
+    const path = attributes[attr.urlPath];
     if (typeof httpMethod === 'string' && typeof path === 'string') {
       if (path === this.#settings.mcpPath && httpMethod === 'POST') {
         return {

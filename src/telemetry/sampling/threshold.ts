@@ -58,10 +58,20 @@ export function thresholdIn(traceState: TraceState | undefined): bigint | undefi
   return th === undefined ? undefined : decodeThreshold(th);
 }
 
+/** Trace states this module made, with the threshold each carries: stamping one again is free. */
+const stamped = new WeakMap<TraceState, bigint>();
+/** The last trace state made from none: most traces arrive without one, under a threshold that rarely moves. */
+let fromNone: TraceState | undefined;
+
 /** The trace state with `ot=th:` set to this threshold, keeping the other `ot` values and vendors' entries. */
 export function withThreshold(traceState: TraceState | undefined, threshold: bigint): TraceState {
+  const source = traceState ?? fromNone;
+  if (source !== undefined && stamped.get(source) === threshold) return source;
   const values = otValues(traceState);
   values.set('th', encodeThreshold(threshold));
   const ot = [...values].map(([k, v]) => `${k}:${v}`).join(';');
-  return (traceState ?? createTraceState()).set('ot', ot);
+  const result = (traceState ?? createTraceState()).set('ot', ot);
+  stamped.set(result, threshold);
+  if (traceState === undefined) fromNone = result;
+  return result;
 }
