@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { readFileSync, writeFileSync } from 'node:fs';
+import { enableCompileCache } from 'node:module';
 import { join } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { loadConfig, maskSecrets } from './config/load.ts';
 import { options } from './config/options.ts';
 import { StartupError } from './errors/catalog.ts';
 import type { Lookout } from './main.ts';
@@ -11,6 +11,11 @@ import { startTelemetry } from './telemetry/bootstrap.ts';
 import { version } from './version.ts';
 
 const usageExit = 2;
+
+// V8's code cache on disk (in os.tmpdir() unless NODE_COMPILE_CACHE names a directory): every start
+// after the first skips compiling most modules, a large share of start-up. The config loader, the
+// telemetry SDK and the service are imported dynamically, after this line, so they are cached too.
+enableCompileCache();
 
 function helpText(): string {
   const width = Math.max(...options.map((o) => o.flag.length)) + 4;
@@ -113,6 +118,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${version}\n`);
     return 0;
   }
+  const { loadConfig, maskSecrets } = await import('./config/load.ts');
   const result = loadConfig({ flags, env: process.env, configPath: values.config as string | undefined });
   if (!result.ok) {
     for (const line of result.errors) process.stderr.write(`lookout: invalid config: ${line}\n`);

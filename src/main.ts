@@ -18,6 +18,7 @@ import { SessionRegistry } from './mcp/sessions.ts';
 import { createRedactor } from './redaction/secrets.ts';
 import type { TelemetryRuntime } from './telemetry/bootstrap.ts';
 import { attr, instrumentationScope, metricNames } from './telemetry/conventions.ts';
+import { tracedRequestListener } from './telemetry/http-server.ts';
 import { McpClientTelemetry } from './telemetry/mcp-client.ts';
 import { McpServerTelemetry } from './telemetry/mcp-server.ts';
 import { registerProcessMetrics } from './telemetry/process-metrics.ts';
@@ -191,7 +192,12 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
     metricsHandler: options.telemetry?.metricsHandler,
     drainRetryAfterSeconds: 5,
   });
-  const server: HttpServer = createServer({ keepAliveTimeout: 65_000 }, capturingTransportContext(app));
+  const listener = capturingTransportContext(app);
+  // Without telemetry (OTEL_SDK_DISABLED) the HTTP span would be a no-op at a cost on every request.
+  const server: HttpServer = createServer(
+    { keepAliveTimeout: 65_000 },
+    options.telemetry?.enabled === false ? listener : tracedRequestListener(listener, tracer, meter),
+  );
   server.listen(config.port, config.host);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;

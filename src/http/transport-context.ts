@@ -4,8 +4,8 @@ import { type Context, context } from '@opentelemetry/api';
 const transportContexts = new WeakMap<IncomingMessage, Context>();
 
 /**
- * Wraps the request listener to remember each request's context as it arrives: with HTTP
- * instrumentation on, that is the HTTP server span's, before any framework span is made active.
+ * Wraps the request listener to remember each request's context as it arrives: with telemetry on,
+ * that is the HTTP server span's (telemetry/http-server.ts), before any framework span is made active.
  * MCP spans are parented on it, or link to it when the client sent its own trace context.
  */
 export function capturingTransportContext(listener: RequestListener): RequestListener {

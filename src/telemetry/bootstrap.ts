@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { register } from 'node:module';
 import type { LookoutConfig } from '../config/schema.ts';
 import type { Logger } from '../logging/logger.ts';
+import { patchedModules } from './instrumentations.ts';
 
 /** What the telemetry bootstrap hands the service: the Prometheus handler, a logger hook, and shutdown. */
 export interface TelemetryRuntime {
@@ -33,14 +34,15 @@ function writeStartupError(message: string): void {
 }
 
 /**
- * The ESM loader hooks that let instrumentations patch modules as they load. In-thread synchronous
- * hooks where Node supports them; the asynchronous ones (a loader thread, one round trip per module
- * resolved — seconds of start-up) otherwise.
+ * The ESM loader hooks that let instrumentations patch modules as they load, for the modules named
+ * (all when `include` is undefined). In-thread synchronous hooks where Node supports them; the
+ * asynchronous ones (a loader thread, one round trip per module resolved — seconds of start-up) otherwise.
  */
-async function registerLoaderHooks(): Promise<void> {
+async function registerLoaderHooks(include: string[] | undefined): Promise<void> {
   const sync = await import('import-in-the-middle/register-hooks.mjs');
-  if (sync.supportsSyncHooks()) sync.register();
-  else register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
+  const options = include ? { include } : undefined;
+  if (sync.supportsSyncHooks()) sync.register(options);
+  else register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, { data: options });
 }
 
 /**
@@ -55,7 +57,7 @@ export async function startTelemetry(
 ): Promise<TelemetryRuntime> {
   if (!config.telemetry.enabled || env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return disabled;
   try {
-    await registerLoaderHooks();
+    await registerLoaderHooks(patchedModules(env));
     const { startSdk } = await import('./sdk.ts');
     return await startSdk(config, env, version);
   } catch (error) {

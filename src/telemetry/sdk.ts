@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { type Counter, type DiagLogger, DiagLogLevel, diag, logs, metrics } from '@opentelemetry/api';
 import { logs as legacyLogsApi } from '@opentelemetry/api-logs';
-import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node';
 import {
   type ExportResult,
   ExportResultCode,
@@ -31,6 +30,7 @@ import type { LookoutConfig } from '../config/schema.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { TelemetryRuntime } from './bootstrap.ts';
 import { attr, instrumentationScope, metricNames, operationDurationBuckets, units } from './conventions.ts';
+import { createInstrumentations } from './instrumentations.ts';
 import { DeferredRootProcessor } from './sampling/deferred-export.ts';
 import { ProvisionalRoots } from './sampling/provisional.ts';
 import { AdaptiveSampler } from './sampling/sampler.ts';
@@ -38,12 +38,6 @@ import { AdaptiveSampler } from './sampling/sampler.ts';
 type Env = Readonly<Record<string, string | undefined>>;
 const signals = ['traces', 'metrics', 'logs'] as const;
 type Signal = (typeof signals)[number];
-
-/** Paths whose requests are not traced: scrapes and probes would drown the traces that matter. */
-const untracedPaths = ['/metrics', '/health/'];
-
-/** Instrumentations on; every other one that auto-instrumentations-node knows stays off (fs, dns, net, …). */
-const enabledInstrumentations = 'http,undici,winston,runtime-node';
 
 const warningIntervalMs = 30_000;
 
@@ -233,20 +227,9 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
     logExporter = accounting.wrap(exporter, 'logs', countItems);
   }
 
-  // auto-instrumentations-node builds only what this names; an operator's own setting wins.
-  process.env.OTEL_NODE_ENABLED_INSTRUMENTATIONS ??= enabledInstrumentations;
   // With a trace exporter, the SDK then counts spans its bounded queue had to drop (otel.sdk.* metrics).
   process.env.OTEL_NODE_EXPERIMENTAL_SDK_METRICS ??= 'true';
-  const instrumentations = getNodeAutoInstrumentations({
-    '@opentelemetry/instrumentation-http': {
-      ignoreIncomingRequestHook: (req) => {
-        const path = req.url ?? '';
-        return untracedPaths.some((p) => path === p || path.startsWith(p.endsWith('/') ? p : `${p}?`));
-      },
-    },
-    // Lookout stamps trace ids on log lines itself; the instrumentation only forwards records to the SDK.
-    '@opentelemetry/instrumentation-winston': { disableLogCorrelation: true, disableLogSending: !otlpLogs },
-  });
+  const instrumentations = await createInstrumentations(env, otlpLogs);
 
   const sdk = new NodeSDK({
     // Defaults first: OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (the env detector) override them.

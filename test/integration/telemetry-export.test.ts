@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { attr, metricNames, operationDurationBuckets } from '../../src/telemetry/conventions.ts';
 import { connectClient, openSession, rpc } from '../support/lookout.ts';
 import { attribute, OtlpReceiver } from '../support/otlp-receiver.ts';
@@ -211,5 +216,53 @@ describe('sampling rules from the config file reach the exported traces', () => 
       const leaked = receiver.spans.filter((s) => s.traceId === line.trace_id).map((s) => s.name);
       assert.deepEqual(leaked, [], 'no span of a dropped trace was exported');
     }
+  });
+});
+
+describe('a tool module that imports node:http', () => {
+  it("passes the trace on in its outgoing requests' traceparent", async () => {
+    const seen: (string | undefined)[] = [];
+    const downstream = createServer((req, res) => {
+      seen.push(req.headers.traceparent as string | undefined);
+      res.end('ok');
+    }).listen(0, '127.0.0.1');
+    await once(downstream, 'listening');
+    const url = `http://127.0.0.1:${(downstream.address() as AddressInfo).port}/`;
+    const dir = mkdtempSync(join(tmpdir(), 'lookout-outgoing-'));
+    const zod = pathToFileURL(createRequire(import.meta.url).resolve('zod')).href;
+    const api = new URL('../../src/index.ts', import.meta.url).href;
+    const modulePath = join(dir, 'outgoing-tools.ts');
+    writeFileSync(
+      modulePath,
+      [
+        "import { request } from 'node:http';",
+        `import { z } from '${zod}';`,
+        `import { defineTool } from '${api}';`,
+        'export const downstream = defineTool({',
+        "  name: 'downstream', description: 'GETs a URL with node:http.', input: z.object({ url: z.string() }),",
+        '  handler: ({ url }) => new Promise<string>((resolve, reject) => {',
+        "    request(url, (res) => { res.resume(); res.on('end', () => resolve(String(res.statusCode))); }).on('error', reject).end();",
+        '  }),',
+        '});',
+        '',
+      ].join('\n'),
+    );
+    const config = join(dir, 'lookout.yaml');
+    writeFileSync(config, `tools: [${modulePath}]\nlog: { level: info }\n`);
+    const lookout = await spawnLookout(['--config', config]);
+    try {
+      const client = await connectClient(lookout.url);
+      const result = await client.callTool({ name: 'downstream', arguments: { url } });
+      assert.deepEqual(result.content, [{ type: 'text', text: '200' }]);
+      await client.close();
+    } finally {
+      assert.equal(await lookout.stop(), 0);
+      downstream.close();
+    }
+    const access = lookout.lines
+      .map((l) => JSON.parse(l) as { target?: string; trace_id?: string })
+      .find((r) => r.target === 'downstream');
+    assert.ok(access?.trace_id);
+    assert.match(seen[0] ?? '', new RegExp(`^00-${access.trace_id}-[0-9a-f]{16}-01$`));
   });
 });
