@@ -1,13 +1,13 @@
+import { median } from '../scripts/perf/statistics.ts';
 import type { LoadResult } from './harness/load.ts';
-import {
-  type GatewayResult,
-  type IdleResult,
-  type LatencyResult,
-  type Measured,
-  median,
-  type ReadyResult,
-  type SoakResult,
-  type ThroughputRow,
+import type {
+  GatewayResult,
+  IdleResult,
+  LatencyResult,
+  Measured,
+  ReadyResult,
+  SoakResult,
+  ThroughputRow,
 } from './scenarios.ts';
 
 export interface Results {

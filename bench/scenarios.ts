@@ -1,3 +1,4 @@
+import { median } from '../scripts/perf/statistics.ts';
 import { type Collector, difference } from './harness/collector.ts';
 import { k6ConstantRate, type LoadResult, wrkEcho } from './harness/load.ts';
 import { lookoutSessionCount, openSessions } from './harness/mcp.ts';
@@ -70,15 +71,6 @@ export interface ThroughputRow {
   readonly cpuUsPerRequest: number;
   readonly cpuShare: number;
   readonly telemetry?: Telemetry;
-}
-
-export function median(xs: number[]): number {
-  if (xs.length === 0) return Number.NaN;
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);

@@ -6,6 +6,7 @@
  */
 import type { RunStats } from './k6.ts';
 import type { LatencyLimits } from './scenarios.ts';
+import { median } from './statistics.ts';
 
 export interface GateRules {
   readonly compare: readonly string[];
@@ -45,15 +46,6 @@ export interface GateVerdict {
   readonly head: Rates;
   /** One line per reason head fails. */
   readonly failures: readonly string[];
-}
-
-export function median(values: readonly number[]): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
 function rates(rounds: readonly RunStats[]): Rates {

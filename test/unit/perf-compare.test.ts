@@ -1,8 +1,9 @@
 /** The perf gate's verdict (scripts/perf/compare.ts) on made-up rounds. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type GateRules, judge, median, renderReport } from '../../scripts/perf/compare.ts';
+import { type GateRules, judge, renderReport } from '../../scripts/perf/compare.ts';
 import type { RunStats } from '../../scripts/perf/k6.ts';
+import { median } from '../../scripts/perf/statistics.ts';
 
 const rules: GateRules = {
   compare: ['call_echo', 'call_gateway'],
