@@ -3,31 +3,16 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { context, metrics, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import {
-  AggregationTemporality,
-  InMemoryMetricExporter,
-  MeterProvider,
-  PeriodicExportingMetricReader,
-} from '@opentelemetry/sdk-metrics';
-import {
-  InMemorySpanExporter,
-  type ReadableSpan,
-  SimpleSpanProcessor,
-  TracerProvider,
-} from '@opentelemetry/sdk-trace';
+import { metrics, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import type { Lookout } from '../../src/main.ts';
 import { attr, instrumentationScope, metricNames } from '../../src/telemetry/conventions.ts';
 import { tracedRequestListener } from '../../src/telemetry/http-server.ts';
 import { mcpHeaders, openSession, rpc, startTestLookout } from '../support/lookout.ts';
+import { InMemoryTelemetry } from '../support/telemetry.ts';
 
-const spans = new InMemorySpanExporter();
-const reader = new PeriodicExportingMetricReader({
-  exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
-  exportIntervalMillis: 3_600_000,
-});
+const telemetry = new InMemoryTelemetry();
+const { spans, reader } = telemetry;
 
 const callerTraceId = '4bf92f3577b34da6a3ce929d0e0e4736';
 const callerSpanId = '00f067aa0ba902b7';
@@ -37,12 +22,7 @@ describe('the HTTP server span and http.server.request.duration (in-memory expor
   let base: string;
 
   before(async () => {
-    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-    trace.setGlobalTracerProvider(
-      new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: spans })] }),
-    );
-    metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
+    telemetry.install();
     lookout = await startTestLookout();
     base = new URL('/', lookout.url).toString();
     const session = await openSession(lookout.url);
@@ -80,10 +60,7 @@ describe('the HTTP server span and http.server.request.duration (in-memory expor
   });
   after(async () => {
     await lookout.close();
-    trace.disable();
-    metrics.disable();
-    context.disable();
-    propagation.disable();
+    telemetry.uninstall();
   });
 
   const httpSpans = () => spans.getFinishedSpans().filter((s) => s.attributes[attr.urlPath] !== undefined);

@@ -1,28 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { context, metrics, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import {
-  AggregationTemporality,
-  DataPointType,
-  InMemoryMetricExporter,
-  MeterProvider,
-  PeriodicExportingMetricReader,
-} from '@opentelemetry/sdk-metrics';
-import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { DataPointType } from '@opentelemetry/sdk-metrics';
 import { z } from 'zod';
 import { defineTool, ToolError } from '../../src/index.ts';
 import type { Lookout } from '../../src/main.ts';
 import { attr, metricNames } from '../../src/telemetry/conventions.ts';
 import { connectClient, openSession, rpc, startTestLookout } from '../support/lookout.ts';
+import { InMemoryTelemetry } from '../support/telemetry.ts';
 
-const spans = new InMemorySpanExporter();
-const metricExporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
-const reader = new PeriodicExportingMetricReader({
-  exporter: metricExporter,
-  exportIntervalMillis: 3_600_000,
-});
+const telemetry = new InMemoryTelemetry();
+const { spans, metricExporter, reader } = telemetry;
 
 const failing = defineTool({
   name: 'fails',
@@ -37,12 +25,7 @@ describe('mcp.server spans and metrics (in-memory exporters)', () => {
   let lookout: Lookout;
 
   before(async () => {
-    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-    trace.setGlobalTracerProvider(
-      new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: spans })] }),
-    );
-    metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
+    telemetry.install();
     lookout = await startTestLookout({}, { definitions: [failing] });
     const client = await connectClient(lookout.url);
     await client.callTool({ name: 'echo', arguments: { text: 'a' } });
@@ -65,10 +48,7 @@ describe('mcp.server spans and metrics (in-memory exporters)', () => {
   });
   after(async () => {
     await lookout.close();
-    trace.disable();
-    metrics.disable();
-    context.disable();
-    propagation.disable();
+    telemetry.uninstall();
   });
 
   const named = (name: string) => spans.getFinishedSpans().filter((s) => s.name === name);
