@@ -1,6 +1,6 @@
 import { median } from '../scripts/perf/statistics.ts';
 import { type Collector, difference } from './harness/collector.ts';
-import { k6ConstantRate, type LoadResult, wrkEcho } from './harness/load.ts';
+import { type ConstantRateOptions, k6ConstantRate, type LoadResult, wrkEcho } from './harness/load.ts';
 import { lookoutSessionCount, openSessions } from './harness/mcp.ts';
 import { cpuSecondsOf, memoryOf, sleep } from './harness/processes.ts';
 import {
@@ -40,6 +40,16 @@ async function withCpu(pid: number, seconds: number, load: () => Promise<LoadRes
   const result = await load();
   const used = cpuSecondsOf(pid) - before;
   return { ...result, cpuUsPerRequest: (used * 1e6) / result.requests, cpuShare: used / seconds };
+}
+
+/** k6 at a constant rate against `target`; CPU per request counts the measured phase only. */
+async function atConstantRate(
+  target: RunningTarget,
+  options: Omit<ConstantRateOptions, 'pid'>,
+): Promise<Measured> {
+  const result = await k6ConstantRate(target.url, target.session, { ...options, pid: target.process.pid });
+  const used = result.serverCpuSeconds ?? Number.NaN;
+  return { ...result, cpuUsPerRequest: (used * 1e6) / result.requests, cpuShare: used / options.seconds };
 }
 
 export interface Telemetry {
@@ -200,26 +210,38 @@ export interface LatencyResult {
   readonly seconds: number;
   readonly load: Measured;
   readonly rssMb: number;
+  /** The raw Express echo at the same rate: what the load generator and the machine alone add to the tail. */
+  readonly floor: Measured;
 }
 
-/** Lookout, full telemetry, at a constant half of its maximum throughput (k6, open model). */
+/**
+ * Lookout, full telemetry, at a constant half of its maximum throughput (k6, open model), and the
+ * raw Express echo at the same rate as the floor of the measurement.
+ */
 export async function latencyAtHalfMax(
   maxRps: number,
   ctx: BenchContext,
   d: Durations,
 ): Promise<LatencyResult> {
   const rate = Math.round(maxRps / 2);
+  const k6 = {
+    cpu: ctx.loadCpu,
+    tool: 'echo',
+    rate,
+    warmupSeconds: Math.max(3, d.warmupSeconds),
+    seconds: d.latencySeconds,
+  };
+  const floor = await withTarget(targets.expressEcho, ctx, (echo) => atConstantRate(echo, k6));
+  log(
+    `floor: express-echo at ${rate} rps for ${d.latencySeconds} s: p50 ${floor.p50Ms.toFixed(2)} ms, p99 ${floor.p99Ms.toFixed(2)} ms`,
+  );
   return withTarget(targets.lookoutFull, ctx, async (target) => {
-    const k6 = { cpu: ctx.loadCpu, tool: 'echo', rate };
-    await k6ConstantRate(target.url, target.session, { ...k6, seconds: Math.max(3, d.warmupSeconds) });
-    const load = await withCpu(target.process.pid, d.latencySeconds, () =>
-      k6ConstantRate(target.url, target.session, { ...k6, seconds: d.latencySeconds }),
-    );
+    const load = await atConstantRate(target, k6);
     const { rssMb } = memoryOf(target.process.pid);
     log(
       `latency at ${rate} rps for ${d.latencySeconds} s: p50 ${load.p50Ms.toFixed(2)} ms, p99 ${load.p99Ms.toFixed(2)} ms, ${load.errors} errors, ${load.dropped} dropped`,
     );
-    return { maxRps, rate, seconds: d.latencySeconds, load, rssMb };
+    return { maxRps, rate, seconds: d.latencySeconds, load, rssMb, floor };
   });
 }
 
@@ -240,12 +262,13 @@ export interface GatewayResult {
  */
 export async function gatewayHop(ctx: BenchContext, d: Durations): Promise<GatewayResult> {
   return withTarget(targets.sdkStateful, ctx, async (upstream) => {
-    const k6 = { cpu: ctx.loadCpu, rate: d.gatewayRate };
-    const warm = Math.max(3, d.warmupSeconds);
-    await k6ConstantRate(upstream.url, upstream.session, { ...k6, tool: 'echo', seconds: warm });
-    const direct = await withCpu(upstream.process.pid, d.gatewaySeconds, () =>
-      k6ConstantRate(upstream.url, upstream.session, { ...k6, tool: 'echo', seconds: d.gatewaySeconds }),
-    );
+    const k6 = {
+      cpu: ctx.loadCpu,
+      rate: d.gatewayRate,
+      warmupSeconds: Math.max(3, d.warmupSeconds),
+      seconds: d.gatewaySeconds,
+    };
+    const direct = await atConstantRate(upstream, { ...k6, tool: 'echo' });
     log(
       `upstream direct at ${d.gatewayRate} rps: p50 ${direct.p50Ms.toFixed(2)} ms, p99 ${direct.p99Ms.toFixed(2)} ms`,
     );
@@ -253,14 +276,7 @@ export async function gatewayHop(ctx: BenchContext, d: Durations): Promise<Gatew
       gatewayTarget(upstream.url),
       ctx,
       async (gateway) => {
-        await k6ConstantRate(gateway.url, gateway.session, { ...k6, tool: 'up__echo', seconds: warm });
-        const viaLookout = await withCpu(gateway.process.pid, d.gatewaySeconds, () =>
-          k6ConstantRate(gateway.url, gateway.session, {
-            ...k6,
-            tool: 'up__echo',
-            seconds: d.gatewaySeconds,
-          }),
-        );
+        const viaLookout = await atConstantRate(gateway, { ...k6, tool: 'up__echo' });
         const { rssMb } = memoryOf(gateway.process.pid);
         log(
           `through lookout at ${d.gatewayRate} rps: p50 ${viaLookout.p50Ms.toFixed(2)} ms, p99 ${viaLookout.p99Ms.toFixed(2)} ms`,
@@ -346,14 +362,13 @@ export async function soak(maxRps: number, ctx: BenchContext, d: Durations): Pro
     const timer = setInterval(sample, 5000);
     let load: Measured;
     try {
-      load = await withCpu(target.process.pid, d.soakSeconds, () =>
-        k6ConstantRate(target.url, target.session, {
-          cpu: ctx.loadCpu,
-          tool: 'echo',
-          rate,
-          seconds: d.soakSeconds,
-        }),
-      );
+      load = await atConstantRate(target, {
+        cpu: ctx.loadCpu,
+        tool: 'echo',
+        rate,
+        warmupSeconds: 0,
+        seconds: d.soakSeconds,
+      });
     } finally {
       clearInterval(timer);
     }

@@ -1,10 +1,13 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { toolPath } from '../../test/support/tools.ts';
+import { cpuSecondsOf } from './processes.ts';
 
 const run = promisify(execFile);
 const loadDir = fileURLToPath(new URL('../load/', import.meta.url));
@@ -66,47 +69,91 @@ interface K6Summary {
   metrics: Record<string, { values: Record<string, number> } | undefined>;
 }
 
-/** k6 on `cpu`: `tool` called at a constant `rate` per second for `seconds` (open model). */
+/** Enough memory that k6's Go garbage collector never has to run in a bench-length run. */
+const k6Env = { GOGC: 'off', GOMEMLIMIT: '4GiB' };
+
+export interface ConstantRateOptions {
+  readonly cpu: string;
+  readonly tool: string;
+  readonly rate: number;
+  /** Warm-up on the same VUs and connections, then the measured phase. */
+  readonly warmupSeconds: number;
+  readonly seconds: number;
+  /** A process whose CPU time over the measured phase is returned (the server under load). */
+  readonly pid?: number;
+}
+
+export interface ConstantRateResult extends LoadResult {
+  /** CPU seconds `pid` used during the measured phase. */
+  readonly serverCpuSeconds?: number;
+}
+
+/** k6 on `cpu`: `tool` called at a constant `rate` per second (open model); only the measured phase counts. */
 export async function k6ConstantRate(
   url: string,
   session: string,
-  options: { cpu: string; tool: string; rate: number; seconds: number },
-): Promise<LoadResult> {
+  options: ConstantRateOptions,
+): Promise<ConstantRateResult> {
   const dir = mkdtempSync(join(tmpdir(), 'lookout-bench-k6-'));
   const summary = join(dir, 'summary.json');
+  const vars = {
+    URL: url,
+    TOOL: options.tool,
+    SESSION: session,
+    RATE: String(Math.round(options.rate)),
+    WARMUP: String(options.warmupSeconds),
+    SECONDS: String(options.seconds),
+    SUMMARY: summary,
+  };
+  const k6 = spawn(
+    'taskset',
+    [
+      '-c',
+      options.cpu,
+      toolPath('k6'),
+      'run',
+      '--quiet',
+      '--no-usage-report',
+      ...Object.entries(vars).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
+      join(loadDir, 'constant-rate.k6.js'),
+    ],
+    { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir, ...k6Env }, stdio: 'pipe' },
+  );
+  const stderr: string[] = [];
+  let measureTimer: NodeJS.Timeout | undefined;
+  let cpuAtMeasureStart: number | undefined;
+  const pid = options.pid;
+  createInterface({ input: k6.stderr }).on('line', (line) => {
+    stderr.push(line);
+    if (stderr.length > 40) stderr.shift();
+    if (pid !== undefined && line.includes('lookout-bench: load starts'))
+      measureTimer = setTimeout(() => {
+        cpuAtMeasureStart = cpuSecondsOf(pid);
+      }, options.warmupSeconds * 1000);
+  });
+  k6.stdout.resume();
   try {
-    const vars = {
-      URL: url,
-      TOOL: options.tool,
-      SESSION: session,
-      RATE: String(Math.round(options.rate)),
-      SECONDS: String(options.seconds),
-      SUMMARY: summary,
-    };
-    await run(
-      'taskset',
-      [
-        '-c',
-        options.cpu,
-        toolPath('k6'),
-        'run',
-        '--quiet',
-        '--no-usage-report',
-        ...Object.entries(vars).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
-        join(loadDir, 'constant-rate.k6.js'),
-      ],
-      { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir }, maxBuffer: 16 << 20 },
-    );
+    const [code] = (await once(k6, 'exit')) as [number | null];
+    clearTimeout(measureTimer);
+    if (code !== 0) throw new Error(`k6 exited with ${code}:\n${stderr.join('\n')}`);
+    const serverCpuSeconds =
+      pid !== undefined && cpuAtMeasureStart !== undefined
+        ? cpuSecondsOf(pid) - cpuAtMeasureStart
+        : undefined;
     const { metrics } = JSON.parse(readFileSync(summary, 'utf8')) as K6Summary;
-    const duration = metrics.http_req_duration?.values ?? {};
-    const requests = metrics.http_reqs?.values.count ?? 0;
+    const measured = (name: string) => metrics[`${name}{phase:measure}`]?.values ?? {};
+    const duration = measured('http_req_duration');
+    const requests = measured('http_reqs').count ?? 0;
+    const checks = measured('checks');
     return {
       requests,
       rps: requests / options.seconds,
       p50Ms: duration['p(50)'] ?? Number.NaN,
       p99Ms: duration['p(99)'] ?? Number.NaN,
-      errors: metrics.checks?.values.fails ?? 0,
+      errors: checks.fails ?? 0,
+      // k6 counts dropped arrivals per scenario, so this one covers the warm-up too.
       dropped: metrics.dropped_iterations?.values.count ?? 0,
+      ...(serverCpuSeconds !== undefined && { serverCpuSeconds }),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
