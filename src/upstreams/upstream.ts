@@ -51,11 +51,18 @@ export interface CallOptions {
   readonly idempotent: boolean;
 }
 
-/** fetch with the active trace context in the `traceparent`/`tracestate` headers of each request. */
+/**
+ * fetch with the active trace context in the `traceparent`/`tracestate` headers of each request.
+ * The SDK's transport passes one long-lived signal to every request; undici adds an abort listener
+ * to it per request that only goes when the request is garbage collected, and each addition walks
+ * the listeners already there. A signal of its own per request, following the transport's, keeps
+ * that list at one.
+ */
 const tracedFetch: typeof fetch = (input, init) => {
   const headers = new Headers(init?.headers);
   propagation.inject(context.active(), headers, { set: (carrier, key, value) => carrier.set(key, value) });
-  return fetch(input, { ...init, headers });
+  const signal = init?.signal ? AbortSignal.any([init.signal]) : undefined;
+  return fetch(input, { ...init, headers, ...(signal && { signal }) });
 };
 
 /**
