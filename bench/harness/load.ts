@@ -1,13 +1,12 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { toolPath } from '../../test/support/tools.ts';
-import { cpuSecondsOf } from './processes.ts';
+import { cpuSecondsOf, spawnPinned } from './processes.ts';
 
 const run = promisify(execFile);
 const loadDir = fileURLToPath(new URL('../load/', import.meta.url));
@@ -105,37 +104,34 @@ export async function k6ConstantRate(
     SECONDS: String(options.seconds),
     SUMMARY: summary,
   };
-  const k6 = spawn(
-    'taskset',
+  let measureTimer: NodeJS.Timeout | undefined;
+  let cpuAtMeasureStart: number | undefined;
+  const pid = options.pid;
+  const k6 = spawnPinned(
+    toolPath('k6'),
     [
-      '-c',
-      options.cpu,
-      toolPath('k6'),
       'run',
       '--quiet',
       '--no-usage-report',
       ...Object.entries(vars).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
       join(loadDir, 'constant-rate.k6.js'),
     ],
-    { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir, ...k6Env }, stdio: 'pipe' },
+    {
+      cpu: options.cpu,
+      cwd: dir,
+      env: k6Env,
+      onStderrLine: (line) => {
+        if (pid !== undefined && line.includes('lookout-bench: load starts'))
+          measureTimer = setTimeout(() => {
+            cpuAtMeasureStart = cpuSecondsOf(pid);
+          }, options.warmupSeconds * 1000);
+      },
+    },
   );
-  const stderr: string[] = [];
-  let measureTimer: NodeJS.Timeout | undefined;
-  let cpuAtMeasureStart: number | undefined;
-  const pid = options.pid;
-  createInterface({ input: k6.stderr }).on('line', (line) => {
-    stderr.push(line);
-    if (stderr.length > 40) stderr.shift();
-    if (pid !== undefined && line.includes('lookout-bench: load starts'))
-      measureTimer = setTimeout(() => {
-        cpuAtMeasureStart = cpuSecondsOf(pid);
-      }, options.warmupSeconds * 1000);
-  });
-  k6.stdout.resume();
   try {
-    const [code] = (await once(k6, 'exit')) as [number | null];
+    const [code] = (await once(k6.child, 'exit')) as [number | null];
     clearTimeout(measureTimer);
-    if (code !== 0) throw new Error(`k6 exited with ${code}:\n${stderr.join('\n')}`);
+    if (code !== 0) throw new Error(`k6 exited with ${code}:\n${k6.stderrTail()}`);
     const serverCpuSeconds =
       pid !== undefined && cpuAtMeasureStart !== undefined
         ? cpuSecondsOf(pid) - cpuAtMeasureStart
