@@ -56,7 +56,8 @@ export interface StartOptions {
 
 /** Builds and starts one Lookout. Nothing global but OpenTelemetry's API: several can run in one process. */
 export async function startLookout(config: LookoutConfig, options: StartOptions = {}): Promise<Lookout> {
-  const logging = options.logging ?? createLogging(config);
+  const logging =
+    options.logging ?? createLogging(config, { exportToOtel: options.telemetry?.otlpLogs ?? false });
   const { logger } = logging;
   options.telemetry?.attachLogger(logger);
   const health = new Health();

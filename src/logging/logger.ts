@@ -1,8 +1,10 @@
 import { trace } from '@opentelemetry/api';
+import { MESSAGE } from 'triple-beam';
 import winston from 'winston';
 import type { LookoutConfig } from '../config/schema.ts';
 import { isSecretKeyName, mask, redactSecrets } from '../redaction/secrets.ts';
 import { LogRing } from './ring.ts';
+import { jsonLine, LogSink, type RenderLine } from './sink.ts';
 
 export type Logger = winston.Logger;
 
@@ -45,14 +47,25 @@ const pretty = winston.format.combine(
   }),
 );
 
+/** The colour format renders a copy: colorize rewrites `level`, which the ring and OTLP must not see. */
+const prettyLine: RenderLine = (record) => {
+  const rendered = pretty.transform({ ...record }) as Record<symbol, unknown> | false;
+  return rendered ? String(rendered[MESSAGE]) : '';
+};
+
+export interface LoggingOptions {
+  readonly stream?: NodeJS.WritableStream;
+  /** Hand records to the OpenTelemetry logs API too (when OTLP log export is on). */
+  readonly exportToOtel?: boolean;
+}
+
 /**
  * JSON lines on stdout (a readable colour format on a terminal unless told otherwise), every record
- * stamped with the active trace ids and stripped of secrets, and kept in a ring of recent records.
+ * stamped with the active trace ids and stripped of secrets, kept in a ring of recent records and, when
+ * asked, exported as OTLP logs.
  */
-export function createLogging(
-  config: Pick<LookoutConfig, 'log'>,
-  stream: NodeJS.WritableStream = process.stdout,
-): Logging {
+export function createLogging(config: Pick<LookoutConfig, 'log'>, options: LoggingOptions = {}): Logging {
+  const stream = options.stream ?? process.stdout;
   const isTty = (stream as { isTTY?: boolean }).isTTY === true;
   const usePretty = config.log.format === 'pretty' || (config.log.format === 'auto' && isTty);
   const ring = new LogRing(config.log.ringBufferSize);
@@ -60,8 +73,12 @@ export function createLogging(
     level: config.log.level,
     format: winston.format.combine(winston.format.timestamp(), traceContext(), redact()),
     transports: [
-      new winston.transports.Stream({ stream, format: usePretty ? pretty : winston.format.json() }),
-      ring,
+      new LogSink({
+        stream,
+        render: usePretty ? prettyLine : jsonLine,
+        ring,
+        exportToOtel: options.exportToOtel ?? false,
+      }),
     ],
   });
   return { logger, ring };

@@ -1,5 +1,3 @@
-import Transport from 'winston-transport';
-
 export interface LogRecord {
   readonly level: string;
   readonly message: string;
@@ -27,23 +25,20 @@ const severity: Record<string, number> = {
 };
 
 /** Keeps the most recent log records in memory, oldest overwritten first, for /logs and lookout.logs.query. */
-export class LogRing extends Transport {
+export class LogRing {
   readonly #records: (LogRecord | undefined)[];
   #next = 0;
   #count = 0;
 
   constructor(capacity: number) {
-    super();
     this.#records = new Array(capacity);
   }
 
-  override log(info: LogRecord, callback: () => void): void {
-    if (this.#records.length > 0) {
-      this.#records[this.#next] = { ...info };
-      this.#next = (this.#next + 1) % this.#records.length;
-      this.#count = Math.min(this.#count + 1, this.#records.length);
-    }
-    callback();
+  add(record: LogRecord): void {
+    if (this.#records.length === 0) return;
+    this.#records[this.#next] = { ...record };
+    this.#next = (this.#next + 1) % this.#records.length;
+    this.#count = Math.min(this.#count + 1, this.#records.length);
   }
 
   /** Matching records, newest first. */

@@ -9,7 +9,7 @@ export interface TelemetryRuntime {
   readonly enabled: boolean;
   /** Serves the Prometheus text exposition, when metrics are served on the main port. */
   readonly metricsHandler?: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
-  /** Whether OTLP log export is on (the winston bridge then sends records to the SDK). */
+  /** Whether OTLP log export is on (the log sink then hands records to the logs API). */
   readonly otlpLogs: boolean;
   /** The head sampler's state per key, for the lookout.telemetry.status tool. */
   sampling(): unknown;
@@ -47,7 +47,7 @@ async function registerLoaderHooks(include: string[] | undefined): Promise<void>
 
 /**
  * Starts OpenTelemetry before anything instrumented is imported: call it, then import the service.
- * It registers the ESM loader hook (so http, winston and friends can be patched when they load) and
+ * It registers the ESM loader hook (so http and friends can be patched when they load) and
  * starts the NodeSDK. A broken telemetry setup is logged and the service runs without telemetry.
  */
 export async function startTelemetry(

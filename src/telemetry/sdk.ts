@@ -229,7 +229,7 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
 
   // With a trace exporter, the SDK then counts spans its bounded queue had to drop (otel.sdk.* metrics).
   process.env.OTEL_NODE_EXPERIMENTAL_SDK_METRICS ??= 'true';
-  const instrumentations = await createInstrumentations(env, otlpLogs);
+  const instrumentations = await createInstrumentations(env);
 
   const sdk = new NodeSDK({
     // Defaults first: OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (the env detector) override them.

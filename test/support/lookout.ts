@@ -21,7 +21,7 @@ export async function startTestLookout(
   const stream = new PassThrough();
   const logLines: string[] = [];
   stream.on('data', (chunk: Buffer) => logLines.push(...chunk.toString('utf8').split('\n').filter(Boolean)));
-  const lookout = await startLookout(config, { logging: createLogging(config, stream), ...options });
+  const lookout = await startLookout(config, { logging: createLogging(config, { stream }), ...options });
   return Object.assign(lookout, { logLines });
 }
 

@@ -1,0 +1,61 @@
+import { OpenTelemetryTransportV3 } from '@opentelemetry/winston-transport';
+import safeStringify from 'safe-stable-stringify';
+import Transport from 'winston-transport';
+import type { LogRecord, LogRing } from './ring.ts';
+
+/** Turns a record into its output line (without the newline). */
+export type RenderLine = (record: LogRecord) => string;
+
+/**
+ * Plain JSON, time, level and message first (winston puts the metadata first); records that
+ * `JSON.stringify` refuses (a cycle, a BigInt) go through safe-stable-stringify.
+ */
+export const jsonLine: RenderLine = (record) => {
+  const { timestamp, level, message, ...meta } = record;
+  const ordered = { timestamp, level, message, ...meta };
+  try {
+    return JSON.stringify(ordered);
+  } catch {
+    const line = safeStringify(ordered, (_key, value: unknown) =>
+      typeof value === 'bigint' ? value.toString() : value,
+    );
+    return line ?? '';
+  }
+};
+
+export interface LogSinkOptions {
+  readonly stream: NodeJS.WritableStream;
+  readonly render: RenderLine;
+  readonly ring: LogRing;
+  /** Also hand every record to the OpenTelemetry logs API (OTLP log export is on). */
+  readonly exportToOtel: boolean;
+}
+
+/**
+ * Lookout's one winston transport: writes the line, keeps the record in the ring and hands it to the
+ * OpenTelemetry logs API. One transport rather than three: winston pipes every record through a stream
+ * per transport, and with three (stdout, ring, OTLP) that plumbing cost more than the logging itself.
+ */
+export class LogSink extends Transport {
+  readonly #stream: NodeJS.WritableStream;
+  readonly #render: RenderLine;
+  readonly #ring: LogRing;
+  readonly #otel: OpenTelemetryTransportV3 | undefined;
+
+  constructor(options: LogSinkOptions) {
+    super();
+    this.#stream = options.stream;
+    this.#render = options.render;
+    this.#ring = options.ring;
+    this.#otel = options.exportToOtel ? new OpenTelemetryTransportV3() : undefined;
+  }
+
+  override log(record: LogRecord, callback: () => void): void {
+    this.#ring.add(record);
+    this.#otel?.log(record, ignore);
+    this.#stream.write(`${this.#render(record)}\n`);
+    callback();
+  }
+}
+
+function ignore(): void {}
