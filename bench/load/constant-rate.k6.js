@@ -2,8 +2,9 @@
 // arrivals, so queueing shows in the latencies). Driven by bench/harness/load.ts through -e variables:
 // URL, TOOL, SESSION (may be empty), RATE (per second), WARMUP and SECONDS, SUMMARY (file for the JSON
 // summary). k6's own Go garbage collector is held off (GOGC=off up to GOMEMLIMIT, set by the harness):
-// its pauses on the load generator's one CPU otherwise add milliseconds to the measured tail. The warm-up runs in the same scenario, on the same VUs and connections, so the measured
-// phase does not start with a new pool of VUs opening hundreds of connections at once.
+// its pauses on the load generator's one CPU otherwise add milliseconds to the measured tail. The
+// warm-up runs in the same scenario, on the same VUs and connections, so the measured phase does not
+// start with a new pool of VUs opening hundreds of connections at once.
 import { check } from 'k6';
 import exec from 'k6/execution';
 import http from 'k6/http';
