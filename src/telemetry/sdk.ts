@@ -151,16 +151,28 @@ function countMetricSeries(resourceMetrics: {
   return n;
 }
 
+/** A batch processor's queue and timing, from the standard variables (`OTEL_BSP_*` or `OTEL_BLRP_*`). */
+function batchOptionsFromEnv(prefix: 'OTEL_BSP' | 'OTEL_BLRP') {
+  return {
+    maxQueueSize: getNumberFromEnv(`${prefix}_MAX_QUEUE_SIZE`),
+    scheduledDelayMillis: getNumberFromEnv(`${prefix}_SCHEDULE_DELAY`),
+    exportTimeoutMillis: getNumberFromEnv(`${prefix}_EXPORT_TIMEOUT`),
+    maxExportBatchSize: getNumberFromEnv(`${prefix}_MAX_EXPORT_BATCH_SIZE`),
+  };
+}
+
 /** The batch processor NodeSDK would build, given the SDK's meter provider for its drop counts. */
-function batchProcessorFromEnv(exporter: SpanExporter): BatchSpanProcessor {
+function spanBatchProcessorFromEnv(exporter: SpanExporter): BatchSpanProcessor {
   return new BatchSpanProcessor({
     exporter,
     selfObsMeterProvider: metrics.getMeterProvider(),
-    maxQueueSize: getNumberFromEnv('OTEL_BSP_MAX_QUEUE_SIZE'),
-    scheduledDelayMillis: getNumberFromEnv('OTEL_BSP_SCHEDULE_DELAY'),
-    exportTimeoutMillis: getNumberFromEnv('OTEL_BSP_EXPORT_TIMEOUT'),
-    maxExportBatchSize: getNumberFromEnv('OTEL_BSP_MAX_EXPORT_BATCH_SIZE'),
+    ...batchOptionsFromEnv('OTEL_BSP'),
   });
+}
+
+/** Built before the SDK starts, so without its meter provider: log drops are not counted. */
+function logBatchProcessorFromEnv(exporter: LogRecordExporter): BatchLogRecordProcessor {
+  return new BatchLogRecordProcessor({ exporter, ...batchOptionsFromEnv('OTEL_BLRP') });
 }
 
 function histogramView(instrumentName: string): ViewOptions {
@@ -249,7 +261,7 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
       : traceExporter
         ? { traceExporter }
         : { spanProcessors: [new NoopSpanProcessor()] }),
-    logRecordProcessors: logExporter ? [new BatchLogRecordProcessor({ exporter: logExporter })] : [],
+    logRecordProcessors: logExporter ? [logBatchProcessorFromEnv(logExporter)] : [],
     metricReaders: readers,
     views: [
       histogramView(metricNames.serverOperationDuration),
@@ -263,7 +275,7 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
   legacyLogsApi.setGlobalLoggerProvider(logs.getLoggerProvider() as never);
   accounting.startCounting();
   if (sampler) sampler.instrument(metrics.getMeter(instrumentationScope));
-  if (deferred && traceExporter) deferred.attach(batchProcessorFromEnv(traceExporter));
+  if (deferred && traceExporter) deferred.attach(spanBatchProcessorFromEnv(traceExporter));
 
   let metricsHandler: TelemetryRuntime['metricsHandler'];
   let metricsServer: ReturnType<typeof createServer> | undefined;

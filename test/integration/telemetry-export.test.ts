@@ -12,6 +12,7 @@ import { attr, metricNames, operationDurationBuckets } from '../../src/telemetry
 import { connectClient, openSession, rpc } from '../support/lookout.ts';
 import { attribute, OtlpReceiver } from '../support/otlp-receiver.ts';
 import { type LookoutProcess, spawnLookout } from '../support/process.ts';
+import { waitFor } from '../support/services.ts';
 
 const clientTraceId = '4bf92f3577b34da6a3ce929d0e0e4736';
 const clientSpanId = '00f067aa0ba902b7';
@@ -179,6 +180,42 @@ describe('a real Lookout process exports to Prometheus and OTLP at once', () => 
     const exportedIds = new Set(receiver.spans.map((s) => s.spanId));
     for (const r of insideRequests)
       assert.ok(exportedIds.has(String(r.span_id)), 'the line names an exported span');
+  });
+});
+
+describe('the batch processors follow OTEL_BSP_* and OTEL_BLRP_*', () => {
+  it('exports in batches no larger than the configured size, without waiting for the delay', async () => {
+    const receiver = new OtlpReceiver();
+    const endpoint = await receiver.start();
+    const batchSize = 2;
+    const tenMinutes = String(600_000);
+    const lookout = await spawnLookout([], {
+      OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: String(batchSize),
+      OTEL_BSP_SCHEDULE_DELAY: tenMinutes,
+      OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: String(batchSize),
+      OTEL_BLRP_SCHEDULE_DELAY: tenMinutes,
+    });
+    try {
+      const client = await connectClient(lookout.url);
+      for (let i = 0; i < 4; i++) await client.callTool({ name: 'echo', arguments: { text: `n${i}` } });
+      await client.close();
+      // A full batch goes out at once; with a ten-minute delay nothing else would send it.
+      await waitFor('spans and log records before the scheduled delay', async () =>
+        receiver.spans.length >= 4 && receiver.logs.length >= 4 ? true : undefined,
+      );
+    } finally {
+      assert.equal(await lookout.stop(), 0);
+      await receiver.close();
+    }
+    for (const signal of ['traces', 'logs'] as const) {
+      const sizes = receiver.batchSizes[signal];
+      assert.ok(
+        sizes.every((n) => n >= 1 && n <= batchSize),
+        `${signal} batch sizes ${sizes.join(', ')}`,
+      );
+    }
   });
 });
 

@@ -46,6 +46,8 @@ export class OtlpReceiver {
   /** Every metrics export, in order; a cumulative metric's last export holds its totals. */
   readonly metricExports: OtlpMetric[][] = [];
   readonly resources: OtlpAttribute[][] = [];
+  /** How many spans and log records each export request carried, in arrival order. */
+  readonly batchSizes = { traces: [] as number[], logs: [] as number[] };
   #server: Server | undefined;
 
   async start(): Promise<string> {
@@ -55,12 +57,16 @@ export class OtlpReceiver {
       req.on('end', () => {
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
         if (req.url === '/v1/traces') {
+          const before = this.spans.length;
           for (const r of body.resourceSpans) {
             this.resources.push(r.resource.attributes);
             for (const s of r.scopeSpans) this.spans.push(...s.spans);
           }
+          this.batchSizes.traces.push(this.spans.length - before);
         } else if (req.url === '/v1/logs') {
+          const before = this.logs.length;
           for (const r of body.resourceLogs) for (const s of r.scopeLogs) this.logs.push(...s.logRecords);
+          this.batchSizes.logs.push(this.logs.length - before);
         } else if (req.url === '/v1/metrics') {
           this.metricExports.push(
             body.resourceMetrics.flatMap((r: { scopeMetrics: { metrics: OtlpMetric[] }[] }) =>
