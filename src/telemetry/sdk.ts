@@ -151,13 +151,22 @@ function countMetricSeries(resourceMetrics: {
   return n;
 }
 
+/**
+ * Spans or log records per OTLP export when `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` / `OTEL_BLRP_…` is unset
+ * (the SDK's default is 512). A batch is serialized in one synchronous step, about 2 ms per 128 spans
+ * here, and requests that arrive meanwhile wait: at half load smaller batches took the p90 from
+ * ≈ 7.5 to ≈ 3.2 ms. The price: one export is in flight per signal, so a collector far away (tens of
+ * ms per round trip) may need larger batches to keep up.
+ */
+const defaultExportBatchSize = 128;
+
 /** A batch processor's queue and timing, from the standard variables (`OTEL_BSP_*` or `OTEL_BLRP_*`). */
 function batchOptionsFromEnv(prefix: 'OTEL_BSP' | 'OTEL_BLRP') {
   return {
     maxQueueSize: getNumberFromEnv(`${prefix}_MAX_QUEUE_SIZE`),
     scheduledDelayMillis: getNumberFromEnv(`${prefix}_SCHEDULE_DELAY`),
     exportTimeoutMillis: getNumberFromEnv(`${prefix}_EXPORT_TIMEOUT`),
-    maxExportBatchSize: getNumberFromEnv(`${prefix}_MAX_EXPORT_BATCH_SIZE`),
+    maxExportBatchSize: getNumberFromEnv(`${prefix}_MAX_EXPORT_BATCH_SIZE`) ?? defaultExportBatchSize,
   };
 }
 
