@@ -25,9 +25,10 @@ import {
   type ViewOptions,
 } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import { BatchSpanProcessor, NoopSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace';
+import { BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace';
 import type { LookoutConfig } from '../config/schema.ts';
 import type { Logger } from '../logging/logger.ts';
+import { AttachableSpanProcessor } from './attachable-processor.ts';
 import type { TelemetryRuntime } from './bootstrap.ts';
 import { attr, instrumentationScope, metricNames, operationDurationBuckets, units } from './conventions.ts';
 import { createInstrumentations } from './instrumentations.ts';
@@ -248,6 +249,10 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
     logExporter = accounting.wrap(exporter, 'logs', countItems);
   }
 
+  // The batch processor is built by Lookout rather than NodeSDK, with Lookout's batch size, whichever
+  // sampler runs; it is attached once the SDK has started (see AttachableSpanProcessor).
+  const exporting = deferred ?? new AttachableSpanProcessor();
+
   // With a trace exporter, the SDK then counts spans its bounded queue had to drop (otel.sdk.* metrics).
   process.env.OTEL_NODE_EXPERIMENTAL_SDK_METRICS ??= 'true';
   const instrumentations = await createInstrumentations(env);
@@ -265,11 +270,7 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
     instrumentations,
     ...(sampler ? { sampler } : {}),
     // Spans are always made (their ids go on log lines); they leave the process only with an exporter.
-    ...(deferred
-      ? { spanProcessors: [deferred] }
-      : traceExporter
-        ? { traceExporter }
-        : { spanProcessors: [new NoopSpanProcessor()] }),
+    spanProcessors: [exporting],
     logRecordProcessors: logExporter ? [logBatchProcessorFromEnv(logExporter)] : [],
     metricReaders: readers,
     views: [
@@ -284,7 +285,7 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
   legacyLogsApi.setGlobalLoggerProvider(logs.getLoggerProvider() as never);
   accounting.startCounting();
   if (sampler) sampler.instrument(metrics.getMeter(instrumentationScope));
-  if (deferred && traceExporter) deferred.attach(spanBatchProcessorFromEnv(traceExporter));
+  if (traceExporter) exporting.attach(spanBatchProcessorFromEnv(traceExporter));
 
   let metricsHandler: TelemetryRuntime['metricsHandler'];
   let metricsServer: ReturnType<typeof createServer> | undefined;

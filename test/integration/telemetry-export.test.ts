@@ -183,40 +183,58 @@ describe('a real Lookout process exports to Prometheus and OTLP at once', () => 
   });
 });
 
-describe('the batch processors follow OTEL_BSP_* and OTEL_BLRP_*', () => {
-  it('exports in batches no larger than the configured size, without waiting for the delay', async () => {
-    const receiver = new OtlpReceiver();
-    const endpoint = await receiver.start();
-    const batchSize = 2;
-    const tenMinutes = String(600_000);
-    const lookout = await spawnLookout([], {
-      OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: String(batchSize),
-      OTEL_BSP_SCHEDULE_DELAY: tenMinutes,
-      OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: String(batchSize),
-      OTEL_BLRP_SCHEDULE_DELAY: tenMinutes,
+describe('OTLP export batches: 128 items unless OTEL_BSP_* / OTEL_BLRP_* say otherwise', () => {
+  const tenMinutes = String(600_000);
+  // Each call makes two spans and an access line: 130 calls fill more than one batch of 128 of either.
+  const cases = [
+    { name: 'a batch size of 2 from the environment', batchSize: 2, calls: 4, env: { size: '2' } },
+    { name: "Lookout's default of 128", batchSize: 128, calls: 130, env: {} },
+    {
+      name: 'the default with a standard sampler (OTEL_TRACES_SAMPLER)',
+      batchSize: 128,
+      calls: 130,
+      env: { OTEL_TRACES_SAMPLER: 'always_on' },
+    },
+  ];
+  // Every trace sampled, so that the spans of 130 calls of one tool fill a batch.
+  const dir = mkdtempSync(join(tmpdir(), 'lookout-batches-'));
+  const config = join(dir, 'lookout.yaml');
+  writeFileSync(config, 'telemetry:\n  sampling:\n    rules:\n      - sample: always\n');
+  for (const { name, batchSize, calls, env } of cases) {
+    it(`${name}: full batches go out at once, none larger`, async () => {
+      const receiver = new OtlpReceiver();
+      const endpoint = await receiver.start();
+      const { size, ...rest } = env as { size?: string; OTEL_TRACES_SAMPLER?: string };
+      const lookout = await spawnLookout(['--config', config], {
+        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        // Only a full batch can leave before shutdown: the scheduled delay is ten minutes.
+        OTEL_BSP_SCHEDULE_DELAY: tenMinutes,
+        OTEL_BLRP_SCHEDULE_DELAY: tenMinutes,
+        ...(size && { OTEL_BSP_MAX_EXPORT_BATCH_SIZE: size, OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: size }),
+        ...rest,
+      });
+      try {
+        const client = await connectClient(lookout.url);
+        for (let i = 0; i < calls; i++) await client.callTool({ name: 'echo', arguments: { text: `n${i}` } });
+        await client.close();
+        await waitFor('a full batch of spans and of log records before shutdown', async () =>
+          receiver.spans.length >= batchSize && receiver.logs.length >= batchSize ? true : undefined,
+        );
+      } finally {
+        assert.equal(await lookout.stop(), 0);
+        await receiver.close();
+      }
+      for (const signal of ['traces', 'logs'] as const) {
+        const sizes = receiver.batchSizes[signal];
+        assert.equal(sizes[0], batchSize, `${signal} batch sizes ${sizes.join(', ')}`);
+        assert.ok(
+          sizes.every((n) => n >= 1 && n <= batchSize),
+          `${signal} batch sizes ${sizes.join(', ')}`,
+        );
+      }
     });
-    try {
-      const client = await connectClient(lookout.url);
-      for (let i = 0; i < 4; i++) await client.callTool({ name: 'echo', arguments: { text: `n${i}` } });
-      await client.close();
-      // A full batch goes out at once; with a ten-minute delay nothing else would send it.
-      await waitFor('spans and log records before the scheduled delay', async () =>
-        receiver.spans.length >= 4 && receiver.logs.length >= 4 ? true : undefined,
-      );
-    } finally {
-      assert.equal(await lookout.stop(), 0);
-      await receiver.close();
-    }
-    for (const signal of ['traces', 'logs'] as const) {
-      const sizes = receiver.batchSizes[signal];
-      assert.ok(
-        sizes.every((n) => n >= 1 && n <= batchSize),
-        `${signal} batch sizes ${sizes.join(', ')}`,
-      );
-    }
-  });
+  }
 });
 
 describe('sampling rules from the config file reach the exported traces', () => {

@@ -1,10 +1,6 @@
 import { type Context, TraceFlags } from '@opentelemetry/api';
-import {
-  NoopSpanProcessor,
-  type ReadableSpan,
-  type Span,
-  type SpanProcessor,
-} from '@opentelemetry/sdk-trace';
+import type { ReadableSpan, Span } from '@opentelemetry/sdk-trace';
+import { AttachableSpanProcessor } from '../attachable-processor.ts';
 import { attr } from '../conventions.ts';
 import { type ProvisionalRoots, provisionalAttribute } from './provisional.ts';
 import { withThreshold } from './threshold.ts';
@@ -14,8 +10,7 @@ import { withThreshold } from './threshold.ts';
  * until the MCP request inside decided, then passed on or dropped together. Every other span passes
  * straight through.
  */
-export class DeferredRootProcessor implements SpanProcessor {
-  #inner: SpanProcessor = new NoopSpanProcessor();
+export class DeferredRootProcessor extends AttachableSpanProcessor {
   readonly #roots: ProvisionalRoots;
   /** Decides for a root no MCP request decided for (a refused or notification-only POST). */
   readonly #decideUndecided: (root: ReadableSpan) => boolean;
@@ -28,35 +23,28 @@ export class DeferredRootProcessor implements SpanProcessor {
     /** Whether an MCP request's outcome (an error, a slow call) keeps its exchange despite a drop decision. */
     keepOutcome: (span: ReadableSpan) => boolean = () => false,
   ) {
+    super();
     this.#roots = roots;
     this.#decideUndecided = decideUndecided;
     this.#keepOutcome = keepOutcome;
   }
 
-  /**
-   * The exporting processor is attached once the SDK has started, so that it can be given the SDK's
-   * meter provider for its own metrics (spans dropped from a full queue); spans end only after that.
-   */
-  attach(inner: SpanProcessor): void {
-    this.#inner = inner;
-  }
-
-  onStart(span: Span, parentContext: Context): void {
+  override onStart(span: Span, parentContext: Context): void {
     const { spanId } = span.spanContext();
     if (span.attributes[provisionalAttribute] === true) {
       this.#roots.addRoot(spanId);
     } else if (span.parentSpanContext && !span.parentSpanContext.isRemote) {
       this.#roots.addMember(spanId, span.parentSpanContext.spanId);
     }
-    this.#inner.onStart(span, parentContext);
+    this.inner.onStart(span, parentContext);
   }
 
-  onEnd(span: ReadableSpan): void {
+  override onEnd(span: ReadableSpan): void {
     const { spanId } = span.spanContext();
     const rootId = this.#roots.rootOf(spanId);
     const state = rootId === undefined ? undefined : this.#roots.get(rootId);
     if (rootId === undefined || !state) {
-      this.#inner.onEnd(span);
+      this.inner.onEnd(span);
       return;
     }
     if (rootId !== spanId) {
@@ -68,18 +56,18 @@ export class DeferredRootProcessor implements SpanProcessor {
         // Kept for what happened, not by chance: counted as sampled with probability 1.
         state.decision = 'keep';
         state.threshold = 0n;
-        for (const child of state.buffered.splice(0)) this.#inner.onEnd(this.#stamp(child, 0n));
+        for (const child of state.buffered.splice(0)) this.inner.onEnd(this.#stamp(child, 0n));
       }
       if (state.decision === undefined) state.buffered.push(span);
-      else if (state.decision === 'keep') this.#inner.onEnd(this.#stamp(span, state.threshold));
+      else if (state.decision === 'keep') this.inner.onEnd(this.#stamp(span, state.threshold));
       this.#roots.memberEnded(spanId);
       return;
     }
     if (state.decision === undefined) state.decision = this.#decideUndecided(span) ? 'keep' : 'drop';
     const held = state.buffered.splice(0);
     if (state.decision === 'keep') {
-      for (const child of held) this.#inner.onEnd(this.#stamp(child, state.threshold));
-      this.#inner.onEnd(this.#stamp(span, state.threshold));
+      for (const child of held) this.inner.onEnd(this.#stamp(child, state.threshold));
+      this.inner.onEnd(this.#stamp(span, state.threshold));
     }
     this.#roots.rootEnded(rootId);
   }
@@ -96,13 +84,5 @@ export class DeferredRootProcessor implements SpanProcessor {
     // A kept span is exported as sampled, also one that was only recorded until its outcome kept it.
     spanContext.traceFlags |= TraceFlags.SAMPLED;
     return span;
-  }
-
-  forceFlush(): Promise<void> {
-    return this.#inner.forceFlush();
-  }
-
-  shutdown(): Promise<void> {
-    return this.#inner.shutdown();
   }
 }
