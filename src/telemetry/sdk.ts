@@ -28,7 +28,7 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace';
 import type { LookoutConfig } from '../config/schema.ts';
 import type { Logger } from '../logging/logger.ts';
-import { AttachableSpanProcessor } from './attachable-processor.ts';
+import { AttachableLogRecordProcessor, AttachableSpanProcessor } from './attachable-processor.ts';
 import type { TelemetryRuntime } from './bootstrap.ts';
 import { attr, instrumentationScope, metricNames, operationDurationBuckets, units } from './conventions.ts';
 import { createInstrumentations } from './instrumentations.ts';
@@ -171,7 +171,7 @@ function batchOptionsFromEnv(prefix: 'OTEL_BSP' | 'OTEL_BLRP') {
   };
 }
 
-/** The batch processor NodeSDK would build, given the SDK's meter provider for its drop counts. */
+/** The batch processors NodeSDK would build, given the SDK's meter provider for their drop counts. */
 function spanBatchProcessorFromEnv(exporter: SpanExporter): BatchSpanProcessor {
   return new BatchSpanProcessor({
     exporter,
@@ -180,9 +180,12 @@ function spanBatchProcessorFromEnv(exporter: SpanExporter): BatchSpanProcessor {
   });
 }
 
-/** Built before the SDK starts, so without its meter provider: log drops are not counted. */
 function logBatchProcessorFromEnv(exporter: LogRecordExporter): BatchLogRecordProcessor {
-  return new BatchLogRecordProcessor({ exporter, ...batchOptionsFromEnv('OTEL_BLRP') });
+  return new BatchLogRecordProcessor({
+    exporter,
+    selfObsMeterProvider: metrics.getMeterProvider(),
+    ...batchOptionsFromEnv('OTEL_BLRP'),
+  });
 }
 
 function histogramView(instrumentName: string): ViewOptions {
@@ -249,9 +252,10 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
     logExporter = accounting.wrap(exporter, 'logs', countItems);
   }
 
-  // The batch processor is built by Lookout rather than NodeSDK, with Lookout's batch size, whichever
-  // sampler runs; it is attached once the SDK has started (see AttachableSpanProcessor).
+  // The batch processors are built by Lookout rather than NodeSDK, with Lookout's batch size, whichever
+  // sampler runs; they are attached once the SDK has started (see attachable-processor.ts).
   const exporting = deferred ?? new AttachableSpanProcessor();
+  const exportingLogs = new AttachableLogRecordProcessor();
 
   // With a trace exporter, the SDK then counts spans its bounded queue had to drop (otel.sdk.* metrics).
   process.env.OTEL_NODE_EXPERIMENTAL_SDK_METRICS ??= 'true';
@@ -271,7 +275,7 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
     ...(sampler ? { sampler } : {}),
     // Spans are always made (their ids go on log lines); they leave the process only with an exporter.
     spanProcessors: [exporting],
-    logRecordProcessors: logExporter ? [logBatchProcessorFromEnv(logExporter)] : [],
+    logRecordProcessors: logExporter ? [exportingLogs] : [],
     metricReaders: readers,
     views: [
       histogramView(metricNames.serverOperationDuration),
@@ -286,6 +290,7 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
   accounting.startCounting();
   if (sampler) sampler.instrument(metrics.getMeter(instrumentationScope));
   if (traceExporter) exporting.attach(spanBatchProcessorFromEnv(traceExporter));
+  if (logExporter) exportingLogs.attach(logBatchProcessorFromEnv(logExporter));
 
   let metricsHandler: TelemetryRuntime['metricsHandler'];
   let metricsServer: ReturnType<typeof createServer> | undefined;

@@ -237,6 +237,35 @@ describe('OTLP export batches: 128 items unless OTEL_BSP_* / OTEL_BLRP_* say oth
   }
 });
 
+describe('a full log record queue', () => {
+  it('drops what does not fit and counts it in the SDK metrics', async () => {
+    // A collector that accepts connections and never answers: each export hangs until its timeout.
+    const silent = createServer(() => {}).listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    const lookout = await spawnLookout([], {
+      OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: `http://127.0.0.1:${(silent.address() as AddressInfo).port}/v1/logs`,
+      OTEL_EXPORTER_OTLP_TIMEOUT: '2000',
+      OTEL_BLRP_MAX_QUEUE_SIZE: '4',
+      OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: '4',
+    });
+    try {
+      const client = await connectClient(lookout.url);
+      for (let i = 0; i < 20; i++) await client.callTool({ name: 'echo', arguments: { text: `n${i}` } });
+      await client.close();
+      const metrics = await (await fetch(new URL('/metrics', lookout.url))).text();
+      const dropped = metrics.match(
+        /^otel_sdk_processor_log_processed_total\{[^}]*error_type="queue_full"[^}]*\} (\d+)/m,
+      );
+      assert.ok(Number(dropped?.[1]) >= 8, `dropped log records counted: ${dropped?.[0]}`);
+      assert.match(metrics, /^otel_sdk_processor_log_queue_capacity\{[^}]*\} 4$/m);
+    } finally {
+      assert.equal(await lookout.stop(), 0);
+      silent.closeAllConnections();
+      silent.close();
+    }
+  });
+});
+
 describe('sampling rules from the config file reach the exported traces', () => {
   it('a never rule drops the whole exchange of that tool; other tools are exported', async () => {
     const receiver = new OtlpReceiver();
