@@ -257,7 +257,7 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
   const exporting = deferred ?? new AttachableSpanProcessor();
   const exportingLogs = new AttachableLogRecordProcessor();
 
-  // With a trace exporter, the SDK then counts spans its bounded queue had to drop (otel.sdk.* metrics).
+  // With exporters, the SDK then counts what their bounded queues had to drop (otel.sdk.* metrics).
   process.env.OTEL_NODE_EXPERIMENTAL_SDK_METRICS ??= 'true';
   const instrumentations = await createInstrumentations(env);
 
