@@ -3,7 +3,8 @@
  * tree) in temporary directories outside the repository, runs the gate scenario of
  * loadtest/scenarios.json against both, A/B interleaved, for several rounds (fresh processes each,
  * Lookout pinned to one CPU and k6 to another), and fails when head crosses an absolute threshold or the
- * median across rounds of its p95/p99 regresses by more than the allowed share against base's.
+ * median across rounds of its p95/p99 regresses by more than the allowed share against base's in most
+ * rounds. When the first rounds leave a p95/p99 in doubt, more rounds run and the verdict is on all.
  * Writes comparison.md, verdict.json and every k6 summary to the output directory, and the comparison
  * to $GITHUB_STEP_SUMMARY when set. The k6 script and the upstream come from this tree for both sides,
  * so only Lookout differs.
@@ -13,14 +14,15 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cleanup, onCleanup } from './perf/cleanup.ts';
-import { judge, renderReport } from './perf/compare.ts';
+import { doubts, judge, renderReport } from './perf/compare.ts';
 import { type RunStats, readRunStats, runK6, thresholdsCrossedExitCode } from './perf/k6.ts';
 import { startLookoutUnderTest } from './perf/lookout.ts';
 import { foreignShare, sampleCpu } from './perf/machine.ts';
 import { loadConfig, repoDir, scenarioNamed } from './perf/scenarios.ts';
 import { build, installDependencies, snapshotWorkingTree, type Tree, worktreeAt } from './perf/trees.ts';
 
-const usage = `usage: npm run perf:gate -- --base <ref> [--head <ref>] [--rounds 4] [--interleave requests|rounds]
+const usage = `usage: npm run perf:gate -- --base <ref> [--head <ref>] [--rounds 5] [--confirm-rounds 5]
+       [--interleave requests|rounds]
        [--out-dir results/perf-gate]
        [--server-cpu 0 --k6-cpu 1 | --no-pin] [--keep]`;
 
@@ -29,6 +31,7 @@ const { values } = parseArgs({
     base: { type: 'string' },
     head: { type: 'string' },
     rounds: { type: 'string' },
+    'confirm-rounds': { type: 'string' },
     interleave: { type: 'string' },
     'out-dir': { type: 'string', default: join(repoDir, 'results/perf-gate') },
     'server-cpu': { type: 'string', default: '0' },
@@ -50,6 +53,10 @@ const settings = config.gate;
 const scenario = scenarioNamed(config, settings.scenario);
 const rounds = values.rounds === undefined ? settings.rounds : Number(values.rounds);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer`);
+const confirmRounds =
+  values['confirm-rounds'] === undefined ? settings.confirmRounds : Number(values['confirm-rounds']);
+if (!Number.isInteger(confirmRounds) || confirmRounds < 0)
+  throw new Error(`--confirm-rounds must be a whole number`);
 const interleave = values.interleave ?? settings.interleave;
 if (interleave !== 'requests' && interleave !== 'rounds')
   throw new Error('--interleave must be requests or rounds');
@@ -168,31 +175,45 @@ async function main(): Promise<boolean> {
   const loadBefore = load();
   log(`${rounds} rounds of scenario ${settings.scenario}; load average ${loadBefore}`);
   const results: Record<Side, RunStats[]> = { base: [], head: [] };
-  for (let round = 1; round <= rounds; round++) {
-    // ABBA…: alternating which side goes first cancels a steady drift of the machine.
-    const stats = await measureRound(round, round % 2 === 1 ? [base, head] : [head, base], workRoot);
-    for (const side of ['base', 'head'] as const) {
-      results[side].push(stats[side]);
-      log(`round ${round} ${side}: ${describeRun(stats[side])}`);
+  const measureRounds = async (count: number) => {
+    for (let round = results.base.length + 1, last = results.base.length + count; round <= last; round++) {
+      // ABBA…: alternating which side goes first cancels a steady drift of the machine.
+      const stats = await measureRound(round, round % 2 === 1 ? [base, head] : [head, base], workRoot);
+      for (const side of ['base', 'head'] as const) {
+        results[side].push(stats[side]);
+        log(`round ${round} ${side}: ${describeRun(stats[side])}`);
+      }
+      log(`round ${round}: other processes took ${percent(foreignShares.at(-1) ?? 0)} of the machine's CPU`);
     }
-    log(`round ${round}: other processes took ${percent(foreignShares.at(-1) ?? 0)} of the machine's CPU`);
-  }
-  const loadAfter = load();
+  };
+  await measureRounds(rounds);
 
   const rules = {
     compare: settings.compare,
     maxRegression: settings.maxRegression,
+    minSlowerShare: settings.minSlowerShare,
     latencyMs: scenario.latencyMs,
     maxFailedRate: config.maxFailedRate,
     minChecksRate: config.minChecksRate,
   };
-  const verdict = judge(results.base, results.head, rules);
+  let verdict = judge(results.base, results.head, rules);
+  // A p95/p99 over its limit or the allowed regression after the first rounds is settled by more: the
+  // verdict is then taken on all rounds, first and added alike.
+  const inDoubt = confirmRounds > 0 ? doubts(verdict) : [];
+  if (inDoubt.length > 0) {
+    log(`first ${rounds} rounds in doubt (${inDoubt.join('; ')}): ${confirmRounds} more rounds`);
+    await measureRounds(confirmRounds);
+    verdict = judge(results.base, results.head, rules);
+  }
+  const loadAfter = load();
+
   const k6 = scenario.k6 as { rate?: number; duration?: string };
   const report = renderReport(verdict, rules, {
     baseLabel: base.label,
     headLabel: head.label,
     scenario: settings.scenario,
-    rounds,
+    rounds: results.base.length,
+    confirmation: inDoubt.length > 0 ? { rounds, doubts: inDoubt } : undefined,
     interleaving:
       interleave === 'requests'
         ? 'interleaved by request (base and head side by side, every iteration calls both, alternating which goes first)'
@@ -215,6 +236,7 @@ async function main(): Promise<boolean> {
         baseLabel: base.label,
         headLabel: head.label,
         ...verdict,
+        ...(inDoubt.length > 0 ? { firstRounds: rounds, firstRoundsDoubts: inDoubt } : {}),
         foreignCpuShares: foreignShares,
         rounds: results,
       },

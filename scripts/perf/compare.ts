@@ -1,8 +1,12 @@
 /**
  * The perf gate's verdict, as pure functions of the rounds' statistics. Each round measured base and
  * head under the same conditions, so a round gives one paired change (head / base − 1) per request kind
- * and percentile; head fails when the median of those changes exceeds the allowed regression, when the
- * median across rounds of its p95/p99 crosses an absolute threshold, or when its error or check rates do.
+ * and percentile. Head regresses on a p95/p99 when the median of those changes exceeds the allowed
+ * regression and head was slower in most rounds (a share set in the rules): one round's p99 moves by
+ * tens of percent with the garbage collections that happen to fall into it, so a median over a few rounds
+ * crosses +10 % by chance far more often than head turns out slower round after round. Head also fails
+ * when the median across rounds of its p95/p99 crosses an absolute threshold, or when its error or check
+ * rates do.
  */
 import type { RunStats } from './k6.ts';
 import type { LatencyLimits } from './scenarios.ts';
@@ -11,6 +15,8 @@ import { median } from './statistics.ts';
 export interface GateRules {
   readonly compare: readonly string[];
   readonly maxRegression: number;
+  /** Share of the rounds in which head must be slower for a change over maxRegression to count. */
+  readonly minSlowerShare: number;
   readonly latencyMs: Readonly<Record<string, LatencyLimits>>;
   readonly maxFailedRate: number;
   readonly minChecksRate: number;
@@ -27,7 +33,12 @@ export interface LatencyRow {
   readonly change: number;
   /** Each round's head / base − 1: how much the measurement moves between rounds. */
   readonly roundChanges: readonly number[];
+  /** Rounds in which head was slower than base. */
+  readonly slowerRounds: number;
   readonly limit: number | undefined;
+  /** A compared row whose median change exceeds the allowed regression. */
+  readonly overRegression: boolean;
+  /** Over the allowed regression and slower in enough rounds: a failure. */
   readonly regressed: boolean;
   readonly overLimit: boolean;
 }
@@ -46,6 +57,8 @@ export interface GateVerdict {
   readonly head: Rates;
   /** One line per reason head fails. */
   readonly failures: readonly string[];
+  /** Head's error and check rates are within their limits. */
+  readonly ratesOk: boolean;
 }
 
 function rates(rounds: readonly RunStats[]): Rates {
@@ -63,6 +76,8 @@ function rates(rounds: readonly RunStats[]): Rates {
 const percent = (fraction: number) => (Number.isFinite(fraction) ? `${(fraction * 100).toFixed(1)} %` : '–');
 const signed = (fraction: number) =>
   Number.isFinite(fraction) && fraction >= 0 ? `+${percent(fraction)}` : percent(fraction);
+
+const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(2) : '–');
 
 export function judge(base: readonly RunStats[], head: readonly RunStats[], rules: GateRules): GateVerdict {
   const failures: string[] = [];
@@ -82,18 +97,22 @@ export function judge(base: readonly RunStats[], head: readonly RunStats[], rule
         .map((h, i) => h / (baseValues[i] ?? Number.NaN) - 1)
         .filter(Number.isFinite);
       const change = median(roundChanges);
+      const slowerRounds = roundChanges.filter((c) => c > 0).length;
       const limit = rules.latencyMs[kind]?.[percentile];
       const compared = rules.compare.includes(kind);
       // k6 thresholds read `p(95)<limit`: reaching the limit crosses it.
       const overLimit = limit !== undefined && !(headMedian < limit);
       // The tolerance keeps exactly +10 % from failing on a rounding error of the division.
-      const regressed = compared && !(change <= rules.maxRegression + 1e-9);
+      const overRegression = compared && !(change <= rules.maxRegression + 1e-9);
+      const regressed =
+        overRegression && slowerRounds >= Math.ceil(rules.minSlowerShare * roundChanges.length - 1e-9);
       if (overLimit)
         failures.push(`${kind} ${percentile}: head ${headMedian.toFixed(2)} ms ≥ limit ${limit} ms`);
       if (regressed) {
         failures.push(
           `${kind} ${percentile}: head ${headMedian.toFixed(2)} ms vs base ${baseMedian.toFixed(2)} ms, ` +
-            `median change ${signed(change)} > +${percent(rules.maxRegression)}`,
+            `median change ${signed(change)} > +${percent(rules.maxRegression)}, ` +
+            `slower in ${slowerRounds} of ${roundChanges.length} rounds`,
         );
       }
       rows.push({
@@ -103,7 +122,9 @@ export function judge(base: readonly RunStats[], head: readonly RunStats[], rule
         head: headMedian,
         change,
         roundChanges,
+        slowerRounds,
         limit,
+        overRegression,
         regressed,
         overLimit,
       });
@@ -111,6 +132,7 @@ export function judge(base: readonly RunStats[], head: readonly RunStats[], rule
   }
   const baseRates = rates(base);
   const headRates = rates(head);
+  const latencyFailures = failures.length;
   if (!(headRates.failedRate < rules.maxFailedRate)) {
     failures.push(
       `head failed ${percent(headRates.failedRate)} of requests (limit < ${percent(rules.maxFailedRate)})`,
@@ -121,21 +143,47 @@ export function judge(base: readonly RunStats[], head: readonly RunStats[], rule
       `head passed ${percent(headRates.checksRate)} of checks (limit ≥ ${percent(rules.minChecksRate)})`,
     );
   }
-  return { passed: failures.length === 0, rows, base: baseRates, head: headRates, failures };
+  return {
+    passed: failures.length === 0,
+    rows,
+    base: baseRates,
+    head: headRates,
+    failures,
+    ratesOk: failures.length === latencyFailures,
+  };
+}
+
+/**
+ * What more rounds could settle, one line each: with error and check rates fine, every p95/p99 that
+ * crosses its limit or changes by more than the allowed regression (in enough rounds or not). Empty
+ * when the verdict stands as it is.
+ */
+export function doubts(verdict: GateVerdict): string[] {
+  if (!verdict.ratesOk) return [];
+  return verdict.rows.flatMap((row) => [
+    ...(row.overLimit ? [`${row.kind} ${row.percentile} ${ms(row.head)} ms ≥ limit ${row.limit} ms`] : []),
+    ...(row.overRegression
+      ? [
+          `${row.kind} ${row.percentile} ${signed(row.change)}, ` +
+            `slower in ${row.slowerRounds} of ${row.roundChanges.length} rounds`,
+        ]
+      : []),
+  ]);
 }
 
 export interface ReportContext {
   readonly baseLabel: string;
   readonly headLabel: string;
   readonly scenario: string;
+  /** All rounds measured. */
   readonly rounds: number;
+  /** Set when the first rounds were in doubt and more were run. */
+  readonly confirmation?: { readonly rounds: number; readonly doubts: readonly string[] };
   /** How base and head were interleaved, as a phrase. */
   readonly interleaving: string;
   readonly scenarioLine: string;
   readonly machineLine: string;
 }
-
-const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(2) : '–');
 
 /** The comparison as Markdown, for the job summary and the output directory. */
 export function renderReport(verdict: GateVerdict, rules: GateRules, context: ReportContext): string {
@@ -146,10 +194,18 @@ export function renderReport(verdict: GateVerdict, rules: GateRules, context: Re
       `(${context.scenarioLine}), ${context.rounds} rounds with fresh processes, ${context.interleaving}. ` +
       "Base and head ms are medians across rounds; change is the median of the rounds' own changes " +
       `(head / base − 1, listed per round). Head fails when a compared change exceeds ` +
-      `+${(rules.maxRegression * 100).toFixed(0)} % or a median crosses its limit.`,
+      `+${(rules.maxRegression * 100).toFixed(0)} % with head slower in at least ` +
+      `${(rules.minSlowerShare * 100).toFixed(0)} % of the rounds, or when a median crosses its limit.`,
     '',
-    '| request kind | percentile | base ms | head ms | change | per round | limit ms | verdict |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |',
+    ...(context.confirmation
+      ? [
+          `The first ${context.confirmation.rounds} rounds were in doubt (${context.confirmation.doubts.join('; ')}), ` +
+            `so ${context.rounds - context.confirmation.rounds} more were run; the verdict below is on all ${context.rounds}.`,
+          '',
+        ]
+      : []),
+    '| request kind | percentile | base ms | head ms | change | per round | slower in | limit ms | verdict |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
   for (const row of verdict.rows) {
     const verdictCell =
@@ -160,7 +216,8 @@ export function renderReport(verdict: GateVerdict, rules: GateRules, context: Re
           : 'ok (limit only)';
     lines.push(
       `| ${row.kind} | ${row.percentile} | ${ms(row.base)} | ${ms(row.head)} | ${signed(row.change)} | ` +
-        `${row.roundChanges.map((c) => signed(c).replace(' %', '')).join(' ')} | ${row.limit ?? '–'} | ${verdictCell} |`,
+        `${row.roundChanges.map((c) => signed(c).replace(' %', '')).join(' ')} | ` +
+        `${row.slowerRounds}/${row.roundChanges.length} | ${row.limit ?? '–'} | ${verdictCell} |`,
     );
   }
   const ratesLine = (name: string, r: Rates) =>

@@ -31,8 +31,15 @@ export interface GateSettings {
   readonly interleave: 'requests' | 'rounds';
   /** Rounds; each starts base and head afresh and measures both. */
   readonly rounds: number;
+  /**
+   * Rounds added when the first `rounds` leave a p95/p99 in doubt (over its limit or the allowed
+   * regression, with error and check rates fine); the verdict is then taken on all of them. 0: none.
+   */
+  readonly confirmRounds: number;
   /** Largest accepted p95/p99 increase of head over base, as a fraction (0.1 = 10 %). */
   readonly maxRegression: number;
+  /** Share of the rounds in which head must be slower for an increase over maxRegression to fail it. */
+  readonly minSlowerShare: number;
   /** Request kinds whose p95/p99 are compared. */
   readonly compare: readonly string[];
 }
