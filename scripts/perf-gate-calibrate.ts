@@ -10,9 +10,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { doubts, type GateRules, judge } from './perf/compare.ts';
+import { doubts, type GateRules, gateRules, judge } from './perf/compare.ts';
 import type { RunStats } from './perf/k6.ts';
-import { loadConfig, scenarioNamed } from './perf/scenarios.ts';
+import { loadConfig } from './perf/scenarios.ts';
 import { median } from './perf/statistics.ts';
 
 const { values, positionals } = parseArgs({
@@ -37,12 +37,8 @@ if (values.help || positionals.length === 0) {
 const config = loadConfig();
 const settings = config.gate;
 const rules: GateRules = {
-  compare: settings.compare,
-  maxRegression: settings.maxRegression,
+  ...gateRules(config),
   minSlowerShare: Number(values['min-slower-share'] ?? settings.minSlowerShare),
-  latencyMs: scenarioNamed(config, settings.scenario).latencyMs,
-  maxFailedRate: config.maxFailedRate,
-  minChecksRate: config.minChecksRate,
 };
 const firstRounds = Number(values.rounds ?? settings.rounds);
 const confirmRounds = Number(values['confirm-rounds'] ?? settings.confirmRounds);

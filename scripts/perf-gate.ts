@@ -14,7 +14,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cleanup, onCleanup } from './perf/cleanup.ts';
-import { doubts, judge, renderReport } from './perf/compare.ts';
+import { doubts, gateRules, judge, renderReport } from './perf/compare.ts';
 import { type RunStats, readRunStats, runK6, thresholdsCrossedExitCode } from './perf/k6.ts';
 import { startLookoutUnderTest } from './perf/lookout.ts';
 import { foreignShare, sampleCpu } from './perf/machine.ts';
@@ -188,14 +188,7 @@ async function main(): Promise<boolean> {
   };
   await measureRounds(rounds);
 
-  const rules = {
-    compare: settings.compare,
-    maxRegression: settings.maxRegression,
-    minSlowerShare: settings.minSlowerShare,
-    latencyMs: scenario.latencyMs,
-    maxFailedRate: config.maxFailedRate,
-    minChecksRate: config.minChecksRate,
-  };
+  const rules = gateRules(config);
   let verdict = judge(results.base, results.head, rules);
   // A p95/p99 over its limit or the allowed regression after the first rounds is settled by more: the
   // verdict is then taken on all rounds, first and added alike.

@@ -9,7 +9,7 @@
  * rates do.
  */
 import type { RunStats } from './k6.ts';
-import type { LatencyLimits } from './scenarios.ts';
+import { type LatencyLimits, type LoadtestConfig, scenarioNamed } from './scenarios.ts';
 import { median } from './statistics.ts';
 
 export interface GateRules {
@@ -20,6 +20,19 @@ export interface GateRules {
   readonly latencyMs: Readonly<Record<string, LatencyLimits>>;
   readonly maxFailedRate: number;
   readonly minChecksRate: number;
+}
+
+/** The gate's rules as loadtest/scenarios.json sets them. */
+export function gateRules(config: LoadtestConfig): GateRules {
+  const settings = config.gate;
+  return {
+    compare: settings.compare,
+    maxRegression: settings.maxRegression,
+    minSlowerShare: settings.minSlowerShare,
+    latencyMs: scenarioNamed(config, settings.scenario).latencyMs,
+    maxFailedRate: config.maxFailedRate,
+    minChecksRate: config.minChecksRate,
+  };
 }
 
 export type Percentile = 'p95' | 'p99';
