@@ -25,6 +25,8 @@ export const attr = {
   serverAddress: 'server.address',
   serverPort: 'server.port',
   cpuMode: 'cpu.mode',
+  otelSpanParentOrigin: 'otel.span.parent.origin',
+  otelSpanSamplingResult: 'otel.span.sampling_result',
   httpRequestMethod: 'http.request.method',
   httpRequestMethodOriginal: 'http.request.method_original',
   httpResponseStatusCode: 'http.response.status_code',
@@ -80,6 +82,10 @@ export const metricNames = {
   upstreamQueueDepth: 'lookout.upstream.queue.depth',
   processCpuTime: 'process.cpu.time',
   processMemoryUsage: 'process.memory.usage',
+  /** The semantic conventions' metrics of an SDK about itself. */
+  sdkSpanStarted: 'otel.sdk.span.started',
+  sdkSpanLive: 'otel.sdk.span.live',
+  sdkLogCreated: 'otel.sdk.log.created',
 } as const;
 
 export const units = { seconds: 's', items: '{item}', bytes: 'By' } as const;

@@ -35,6 +35,7 @@ import { createInstrumentations } from './instrumentations.ts';
 import { DeferredRootProcessor } from './sampling/deferred-export.ts';
 import { ProvisionalRoots } from './sampling/provisional.ts';
 import { AdaptiveSampler } from './sampling/sampler.ts';
+import { SdkCounts } from './sdk-counts.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 const signals = ['traces', 'metrics', 'logs'] as const;
@@ -257,8 +258,12 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
   const exporting = deferred ?? new AttachableSpanProcessor();
   const exportingLogs = new AttachableLogRecordProcessor();
 
-  // With exporters, the SDK then counts what their bounded queues had to drop (otel.sdk.* metrics).
-  process.env.OTEL_NODE_EXPERIMENTAL_SDK_METRICS ??= 'true';
+  // The SDK's counts of spans and log records (otel.sdk.span.*, otel.sdk.log.created): Lookout keeps
+  // them itself, at an increment each, when its sampler runs; with one from OTEL_TRACES_SAMPLER, which
+  // Lookout cannot wrap, the SDK records them. The batch processors' queue metrics come either way.
+  const counts = sampler ? new SdkCounts() : undefined;
+  if (counts) process.env.OTEL_NODE_EXPERIMENTAL_SDK_METRICS = 'false';
+  else process.env.OTEL_NODE_EXPERIMENTAL_SDK_METRICS ??= 'true';
   const instrumentations = await createInstrumentations(env);
 
   const sdk = new NodeSDK({
@@ -272,10 +277,10 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
       }),
     ),
     instrumentations,
-    ...(sampler ? { sampler } : {}),
+    ...(sampler && counts ? { sampler: counts.countingSampler(sampler) } : {}),
     // Spans are always made (their ids go on log lines); they leave the process only with an exporter.
-    spanProcessors: [exporting],
-    logRecordProcessors: logExporter ? [exportingLogs] : [],
+    spanProcessors: counts ? [counts.spanProcessor, exporting] : [exporting],
+    logRecordProcessors: [...(counts ? [counts.logProcessor] : []), ...(logExporter ? [exportingLogs] : [])],
     metricReaders: readers,
     views: [
       histogramView(metricNames.serverOperationDuration),
@@ -289,6 +294,7 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
   legacyLogsApi.setGlobalLoggerProvider(logs.getLoggerProvider() as never);
   accounting.startCounting();
   if (sampler) sampler.instrument(metrics.getMeter(instrumentationScope));
+  counts?.observe(metrics.getMeter(instrumentationScope));
   if (traceExporter) exporting.attach(spanBatchProcessorFromEnv(traceExporter));
   if (logExporter) exportingLogs.attach(logBatchProcessorFromEnv(logExporter));
 
