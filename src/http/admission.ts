@@ -38,12 +38,13 @@ export class ConcurrencyGate {
     return this.#waiting.length;
   }
 
-  acquire(): Promise<GateVerdict> {
+  /** The verdict at once when a slot is free or the queue is full; a promise of it when queued. */
+  acquire(): GateVerdict | Promise<GateVerdict> {
     if (this.#active < this.#max) {
       this.#active++;
-      return Promise.resolve('admitted');
+      return 'admitted';
     }
-    if (this.#waiting.length >= this.#queueLimit) return Promise.resolve('queue_full');
+    if (this.#waiting.length >= this.#queueLimit) return 'queue_full';
     return new Promise((resolve) => {
       const wake = () => {
         clearTimeout(timer);

@@ -6,7 +6,7 @@ import type { Logger } from '../logging/logger.ts';
 import { type LogRing, logLevelNames } from '../logging/ring.ts';
 import type { McpEndpoint } from '../mcp/endpoint.ts';
 import { nameHttpRoute } from '../telemetry/http-route.ts';
-import type { AdmissionRejection, ClientRateLimit, ConcurrencyGate } from './admission.ts';
+import type { AdmissionRejection, ClientRateLimit, ConcurrencyGate, GateVerdict } from './admission.ts';
 import {
   type Authenticator,
   principalOf,
@@ -63,42 +63,56 @@ export function createApp(options: AppOptions): Express {
     metadataPath,
     `${metadataPath}${mcpPath}`,
   ]);
-  app.use((req, _res, next) => {
-    if (routes.has(req.path)) nameHttpRoute(req.path);
-    next();
-  });
-
-  // In order: Host/Origin check → auth → admission (drain, rate limit, concurrency) → the endpoint.
+  // Every request: its `http.route`, then the Host/Origin check.
   app.use((req, res, next) => {
+    if (routes.has(req.path)) nameHttpRoute(req.path);
     const verdict = checkHostAndOrigin(req.headers.host, req.headers.origin, options.hostPolicy);
     if (verdict.ok) return next();
     options.rejected('host_or_origin', req);
     replyError(res, 'FORBIDDEN_HOST', { detail: verdict.reason });
   });
 
+  // The MCP endpoint, in order: auth → admission (drain, rate limit, concurrency) → the endpoint.
+  const mcp = app.route(mcpPath);
   if (options.authenticator.enabled) {
     const metadata = (req: Request, res: Response) => {
       res.json(protectedResourceMetadata(req, mcpPath, options.authConfig));
     };
     app.get(metadataPath, metadata);
     app.get(`${metadataPath}${mcpPath}`, metadata);
+    mcp.all(async (req, res, next) => {
+      const verdict = await options.authenticator.verify(req.headers.authorization);
+      if (verdict.ok) {
+        if (verdict.principal) setPrincipal(req, verdict.principal);
+        return next();
+      }
+      options.rejected('unauthorized', req);
+      const challenge = [
+        `Bearer resource_metadata="${resourceOrigin(req)}${metadataPath}${mcpPath}"`,
+        ...(verdict.error === 'invalid_token' ? [`error="invalid_token"`] : []),
+      ].join(', ');
+      replyError(res, 'UNAUTHORIZED', { detail: verdict.reason, headers: { 'www-authenticate': challenge } });
+    });
   }
 
-  app.use(mcpPath, async (req, res, next) => {
-    const verdict = await options.authenticator.verify(req.headers.authorization);
-    if (verdict.ok) {
-      if (verdict.principal) setPrincipal(req, verdict.principal);
-      return next();
+  const admitted = (req: Request, res: Response, next: NextFunction, verdict: GateVerdict) => {
+    if (verdict !== 'admitted') {
+      options.rejected(verdict, req);
+      replyError(res, 'OVERLOADED', { headers: { 'retry-after': 1 } });
+      return;
     }
-    options.rejected('unauthorized', req);
-    const challenge = [
-      `Bearer resource_metadata="${resourceOrigin(req)}${metadataPath}${mcpPath}"`,
-      ...(verdict.error === 'invalid_token' ? [`error="invalid_token"`] : []),
-    ].join(', ');
-    replyError(res, 'UNAUTHORIZED', { detail: verdict.reason, headers: { 'www-authenticate': challenge } });
-  });
-
-  app.use(mcpPath, async (req, res, next) => {
+    res.once('close', () => options.gate.release());
+    inFlight.track(res);
+    next();
+  };
+  // A standalone stream (GET) lasts as long as the session: it holds no request slot and no drain.
+  const takeSlot = (req: Request, res: Response, next: NextFunction) => {
+    if (req.method === 'GET') return next();
+    const verdict = options.gate.acquire();
+    if (typeof verdict === 'string') admitted(req, res, next, verdict);
+    else void verdict.then((queued) => admitted(req, res, next, queued));
+  };
+  mcp.all((req, res, next) => {
     if (health.draining) {
       options.rejected('draining', req);
       replyError(res, 'DRAINING', {
@@ -106,33 +120,20 @@ export function createApp(options: AppOptions): Express {
       });
       return;
     }
-    if (options.rateLimit) {
-      const key = principalOf(req)?.subject ?? req.socket.remoteAddress ?? 'unknown';
-      const retryAfter = await options.rateLimit.check(key);
-      if (retryAfter !== undefined) {
-        options.rejected('rate_limited', req);
-        replyError(res, 'RATE_LIMITED', { headers: { 'retry-after': retryAfter } });
-        return;
-      }
-    }
-    // A standalone stream lasts as long as the session: it holds no request slot and no drain.
-    if (req.method === 'GET') return next();
-    const admitted = await options.gate.acquire();
-    if (admitted !== 'admitted') {
-      options.rejected(admitted, req);
-      replyError(res, 'OVERLOADED', { headers: { 'retry-after': 1 } });
-      return;
-    }
-    res.once('close', () => options.gate.release());
-    inFlight.track(res);
-    next();
+    const rateLimit = options.rateLimit;
+    if (!rateLimit) return takeSlot(req, res, next);
+    const key = principalOf(req)?.subject ?? req.socket.remoteAddress ?? 'unknown';
+    return rateLimit.check(key).then((retryAfter) => {
+      if (retryAfter === undefined) return takeSlot(req, res, next);
+      options.rejected('rate_limited', req);
+      replyError(res, 'RATE_LIMITED', { headers: { 'retry-after': retryAfter } });
+    });
   });
-  app.post(mcpPath, (req, res) => endpoint.post(req, res));
-  app.get(mcpPath, (req, res) => endpoint.get(req, res));
-  app.delete(mcpPath, (req, res) => endpoint.delete(req, res));
-  app.all(mcpPath, (_req, res) =>
-    replyError(res, 'METHOD_NOT_ALLOWED', { headers: { allow: 'GET, POST, DELETE' } }),
-  );
+  mcp
+    .post((req, res) => endpoint.post(req, res))
+    .get((req, res) => endpoint.get(req, res))
+    .delete((req, res) => endpoint.delete(req, res))
+    .all((_req, res) => replyError(res, 'METHOD_NOT_ALLOWED', { headers: { allow: 'GET, POST, DELETE' } }));
 
   app.get('/health/live', (_req, res) => sendReport(res, health.live()));
   app.get('/health/ready', (_req, res) => sendReport(res, health.ready()));
