@@ -1,5 +1,7 @@
 import { median } from '../scripts/perf/statistics.ts';
+import { freePort } from '../test/support/ports.ts';
 import { type Collector, difference } from './harness/collector.ts';
+import { liveHeapMb } from './harness/inspector.ts';
 import { type ConstantRateOptions, k6ConstantRate, type LoadResult, wrkEcho } from './harness/load.ts';
 import { lookoutSessionCount, openSessions } from './harness/mcp.ts';
 import { cpuSecondsOf, memoryOf, sleep } from './harness/processes.ts';
@@ -343,23 +345,40 @@ export interface SoakResult {
   readonly endMb: number;
   readonly maxMb: number;
   readonly growth: number;
+  /** The live heap after a forced full GC (inspector), at the end of the warm-up and 10 s before the end. */
+  readonly liveHeapStartMb: number;
+  readonly liveHeapEndMb: number;
+  readonly liveHeapGrowth: number;
   readonly load: Measured;
 }
 
 /**
  * Lookout, full telemetry, at a constant half of its maximum for `soakSeconds`, RSS sampled every 5 s.
  * Growth compares the end (median of the last three samples) with the state after warm-up (median of
- * the first three samples past the first fifth of the run, at most 60 s).
+ * the first three samples past the first fifth of the run, at most 60 s). The live heap is measured
+ * at the same two points (two forced full GCs in the whole run), to tell retained objects from heap
+ * V8 keeps.
  */
 export async function soak(maxRps: number, ctx: BenchContext, d: Durations): Promise<SoakResult> {
   const rate = Math.round(maxRps / 2);
   const warmupSeconds = Math.min(60, d.soakSeconds / 5);
-  return withTarget(targets.lookoutFull, ctx, async (target) => {
+  const inspectPort = await freePort();
+  const inspectable: TargetSpec = {
+    ...targets.lookoutFull,
+    args: (port, c) => [`--inspect=127.0.0.1:${inspectPort}`, ...targets.lookoutFull.args(port, c)],
+  };
+  return withTarget(inspectable, ctx, async (target) => {
     const samples: [number, number][] = [];
     const started = performance.now();
     const sample = () =>
       samples.push([(performance.now() - started) / 1000, memoryOf(target.process.pid).rssMb]);
     const timer = setInterval(sample, 5000);
+    const liveHeapAt = (seconds: number) =>
+      sleep(seconds * 1000 - (performance.now() - started)).then(() => liveHeapMb(inspectPort));
+    const liveHeapStart = liveHeapAt(warmupSeconds);
+    const liveHeapEnd = liveHeapAt(d.soakSeconds - 10);
+    // Awaited after the load; if the load fails first, nothing awaits them and the target is gone.
+    for (const pending of [liveHeapStart, liveHeapEnd]) pending.catch(() => {});
     let load: Measured;
     try {
       load = await atConstantRate(target, {
@@ -377,8 +396,10 @@ export async function soak(maxRps: number, ctx: BenchContext, d: Durations): Pro
     const startMb = median(settled.slice(0, 3));
     const endMb = median(settled.slice(-3));
     const maxMb = Math.max(...samples.map(([, mb]) => mb));
+    const liveHeapStartMb = await liveHeapStart;
+    const liveHeapEndMb = await liveHeapEnd;
     log(
-      `soak at ${rate} rps for ${d.soakSeconds} s: RSS ${startMb.toFixed(0)} → ${endMb.toFixed(0)} MB (max ${maxMb.toFixed(0)}), ${load.errors} errors`,
+      `soak at ${rate} rps for ${d.soakSeconds} s: RSS ${startMb.toFixed(0)} → ${endMb.toFixed(0)} MB (max ${maxMb.toFixed(0)}), live heap ${liveHeapStartMb.toFixed(1)} → ${liveHeapEndMb.toFixed(1)} MiB, ${load.errors} errors`,
     );
     return {
       rate,
@@ -389,6 +410,9 @@ export async function soak(maxRps: number, ctx: BenchContext, d: Durations): Pro
       endMb,
       maxMb,
       growth: endMb / startMb - 1,
+      liveHeapStartMb,
+      liveHeapEndMb,
+      liveHeapGrowth: liveHeapEndMb / liveHeapStartMb - 1,
       load,
     };
   });
