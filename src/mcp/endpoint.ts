@@ -4,7 +4,7 @@ import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcont
 import { type ErrorCode, LookoutError } from '../errors/catalog.ts';
 import { principalOf } from '../http/auth.ts';
 import { readBody } from '../http/body.ts';
-import { replyError } from '../http/reply.ts';
+import { finishOutsideRequestContext, replyError } from '../http/reply.ts';
 import { transportContextOf } from '../http/transport-context.ts';
 import type { McpServerTelemetry } from '../telemetry/mcp-server.ts';
 import { type Classified, classify } from './messages.ts';
@@ -287,7 +287,7 @@ export class McpEndpoint {
     // A portable session may be held by other replicas too; each lets its copy go when it idles out.
     const deleted = await this.#sessions.delete(sessionId);
     if (!deleted && !this.#options.tokens?.open(sessionId)) return replyError(res, 'SESSION_NOT_FOUND');
-    res.writeHead(200).end();
+    finishOutsideRequestContext(() => res.writeHead(200).end());
   }
 
   /** Sends a notification to every session's standalone stream (or, stateless, to nobody: there is none). */

@@ -10,6 +10,7 @@ import {
 import { type Context, context } from '@opentelemetry/api';
 import { jsonRpcError } from '../errors/catalog.ts';
 import type { Principal } from '../http/auth.ts';
+import { finishOutsideRequestContext } from '../http/reply.ts';
 import type { McpServerTelemetry, RequestRecord } from '../telemetry/mcp-server.ts';
 import type { Classified } from './messages.ts';
 import { requestIdKey } from './messages.ts';
@@ -68,6 +69,10 @@ class Exchange {
       }
     }
     if (--this.#pending > 0 || !this.open) return;
+    finishOutsideRequestContext(() => this.#finish());
+  }
+
+  #finish(): void {
     if (this.#streaming) {
       this.#res.end();
     } else if (this.#replies.length === 0) {
@@ -168,7 +173,7 @@ export class HttpServerTransport implements RoutedTransport {
     let requests = 0;
     for (const m of messages) if (m.kind === 'request' || m.kind === 'invalid') requests++;
     if (requests === 0) {
-      res.writeHead(202, info.headers).end();
+      finishOutsideRequestContext(() => res.writeHead(202, info.headers).end());
       for (const m of messages) this.#dispatch(m, undefined, info);
       return;
     }
