@@ -20,8 +20,9 @@ export interface SessionSummary {
 }
 
 /**
- * Sessions in least-recently-seen order (a Map keeps insertion order and a touch re-inserts), so the
- * idle sweep stops at the first session that is still fresh.
+ * The open sessions by id. A touch only stamps the session, and the idle sweep reads every stamp:
+ * keeping the map in least-recently-seen order instead (a delete and a re-insert per request) made
+ * V8 rebuild the long-lived map's table every few requests, directly in the old generation.
  */
 export class SessionRegistry {
   readonly #sessions = new Map<string, Session>();
@@ -72,8 +73,6 @@ export class SessionRegistry {
     const session = this.#sessions.get(id);
     if (!session) return undefined;
     session.lastSeen = this.#now();
-    this.#sessions.delete(id);
-    this.#sessions.set(id, session);
     return session;
   }
 
@@ -88,17 +87,16 @@ export class SessionRegistry {
 
   /** Ends sessions idle for longer than the TTL; a session with work in flight or an open stream is not idle. */
   sweep(): void {
-    const cutoff = this.#now() - this.#idleTtlMs;
-    const busy: Session[] = [];
+    const now = this.#now();
+    const cutoff = now - this.#idleTtlMs;
     for (const session of this.#sessions.values()) {
-      if (session.lastSeen > cutoff) break;
+      if (session.lastSeen > cutoff) continue;
       if (session.transport.inflightCount > 0 || session.transport.hasStandaloneStream) {
-        busy.push(session);
+        session.lastSeen = now;
         continue;
       }
       void this.delete(session.id);
     }
-    for (const session of busy) this.touch(session.id);
   }
 
   all(): IterableIterator<Session> {
