@@ -1,4 +1,5 @@
 import { median } from '../scripts/perf/statistics.ts';
+import { describeGc } from './harness/gc.ts';
 import type { LoadResult } from './harness/load.ts';
 import type {
   GatewayResult,
@@ -102,7 +103,7 @@ export function resultsTable(r: Results, connections: number): string {
     const l = r.latency;
     const scenario = `constant ${thousands(l.rate)} rps = 50 % of max (k6, ${l.seconds} s)`;
     lines.push(other(scenario, 'express-echo (the floor: load generator and machine)', l.floor, ''));
-    lines.push(other(scenario, 'lookout-full', l.load, fixed(l.rssMb)));
+    lines.push(other(scenario, 'lookout-full', l.load, fixed(l.rssMb), `GC: ${describeGc(l.gc)}`));
   }
   if (r.gateway) {
     const g = r.gateway;

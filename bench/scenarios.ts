@@ -1,6 +1,7 @@
 import { median } from '../scripts/perf/statistics.ts';
 import { freePort } from '../test/support/ports.ts';
 import { type Collector, difference } from './harness/collector.ts';
+import { describeGc, type GcTotals, gcBetween, gcTotals } from './harness/gc.ts';
 import { liveHeapMb } from './harness/inspector.ts';
 import { type ConstantRateOptions, k6ConstantRate, type LoadResult, wrkEcho } from './harness/load.ts';
 import { lookoutSessionCount, openSessions } from './harness/mcp.ts';
@@ -214,6 +215,8 @@ export interface LatencyResult {
   readonly rssMb: number;
   /** The raw Express echo at the same rate: what the load generator and the machine alone add to the tail. */
   readonly floor: Measured;
+  /** Lookout's GC pauses from the end of the warm-up to the end of the run (its own `v8js.gc.duration`). */
+  readonly gc: GcTotals;
 }
 
 /**
@@ -238,12 +241,17 @@ export async function latencyAtHalfMax(
     `floor: express-echo at ${rate} rps for ${d.latencySeconds} s: p50 ${floor.p50Ms.toFixed(2)} ms, p99 ${floor.p99Ms.toFixed(2)} ms`,
   );
   return withTarget(targets.lookoutFull, ctx, async (target) => {
+    const metricsUrl = new URL('/metrics', target.url).toString();
+    const atMeasuredPhase = sleep(k6.warmupSeconds * 1000).then(() => gcTotals(metricsUrl));
+    // Awaited after the load; if the load fails first, nothing awaits it and the target is gone.
+    atMeasuredPhase.catch(() => {});
     const load = await atConstantRate(target, k6);
+    const gc = gcBetween(await atMeasuredPhase, await gcTotals(metricsUrl));
     const { rssMb } = memoryOf(target.process.pid);
     log(
-      `latency at ${rate} rps for ${d.latencySeconds} s: p50 ${load.p50Ms.toFixed(2)} ms, p99 ${load.p99Ms.toFixed(2)} ms, ${load.errors} errors, ${load.dropped} dropped`,
+      `latency at ${rate} rps for ${d.latencySeconds} s: p50 ${load.p50Ms.toFixed(2)} ms, p99 ${load.p99Ms.toFixed(2)} ms, ${load.errors} errors, ${load.dropped} dropped; GC: ${describeGc(gc)}`,
     );
-    return { maxRps, rate, seconds: d.latencySeconds, load, rssMb, floor };
+    return { maxRps, rate, seconds: d.latencySeconds, load, rssMb, floor, gc };
   });
 }
 
@@ -345,7 +353,7 @@ export interface SoakResult {
   readonly endMb: number;
   readonly maxMb: number;
   readonly growth: number;
-  /** The live heap after a forced full GC (inspector), at the end of the warm-up and 10 s before the end. */
+  /** The live heap after a forced full GC (inspector), after the first RSS samples and 3 s before the end. */
   readonly liveHeapStartMb: number;
   readonly liveHeapEndMb: number;
   readonly liveHeapGrowth: number;
@@ -355,9 +363,9 @@ export interface SoakResult {
 /**
  * Lookout, full telemetry, at a constant half of its maximum for `soakSeconds`, RSS sampled every 5 s.
  * Growth compares the end (median of the last three samples) with the state after warm-up (median of
- * the first three samples past the first fifth of the run, at most 60 s). The live heap is measured
- * at the same two points (two forced full GCs in the whole run), to tell retained objects from heap
- * V8 keeps.
+ * the first three samples past the first fifth of the run, at most 60 s). The live heap (a forced
+ * full GC, two in the whole run) is measured right after the first three samples and right before the
+ * end, to tell retained objects from heap V8 keeps.
  */
 export async function soak(maxRps: number, ctx: BenchContext, d: Durations): Promise<SoakResult> {
   const rate = Math.round(maxRps / 2);
@@ -375,8 +383,10 @@ export async function soak(maxRps: number, ctx: BenchContext, d: Durations): Pro
     const timer = setInterval(sample, 5000);
     const liveHeapAt = (seconds: number) =>
       sleep(seconds * 1000 - (performance.now() - started)).then(() => liveHeapMb(inspectPort));
-    const liveHeapStart = liveHeapAt(warmupSeconds);
-    const liveHeapEnd = liveHeapAt(d.soakSeconds - 10);
+    // Each forced GC can give memory back, so each comes after the RSS samples it would otherwise bend.
+    const liveHeapStart = liveHeapAt(warmupSeconds + 12);
+    const liveHeapEndSeconds = d.soakSeconds - 3;
+    const liveHeapEnd = liveHeapAt(liveHeapEndSeconds);
     // Awaited after the load; if the load fails first, nothing awaits them and the target is gone.
     for (const pending of [liveHeapStart, liveHeapEnd]) pending.catch(() => {});
     let load: Measured;
@@ -391,8 +401,7 @@ export async function soak(maxRps: number, ctx: BenchContext, d: Durations): Pro
     } finally {
       clearInterval(timer);
     }
-    sample();
-    const settled = samples.filter(([t]) => t >= warmupSeconds).map(([, mb]) => mb);
+    const settled = samples.filter(([t]) => t >= warmupSeconds && t < liveHeapEndSeconds).map(([, mb]) => mb);
     const startMb = median(settled.slice(0, 3));
     const endMb = median(settled.slice(-3));
     const maxMb = Math.max(...samples.map(([, mb]) => mb));
