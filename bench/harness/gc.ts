@@ -17,7 +17,8 @@ export async function gcTotals(metricsUrl: string): Promise<GcTotals> {
   const totals: Record<string, { count: number; seconds: number }> = {};
   for (const [, field, kind, value] of text.matchAll(series)) {
     if (kind === undefined) continue;
-    const entry = (totals[kind] ??= { count: 0, seconds: 0 });
+    const entry = totals[kind] ?? { count: 0, seconds: 0 };
+    totals[kind] = entry;
     if (field === 'count') entry.count += Number(value);
     else entry.seconds += Number(value);
   }
