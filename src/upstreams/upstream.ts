@@ -1,6 +1,5 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   type CallToolResult,
@@ -20,7 +19,7 @@ import {
   type Tool,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import { context, propagation } from '@opentelemetry/api';
+import { context } from '@opentelemetry/api';
 import {
   BrokenCircuitError,
   BulkheadRejectedError,
@@ -39,6 +38,7 @@ import { LookoutError } from '../errors/catalog.ts';
 import type { Logger } from '../logging/logger.ts';
 import { values } from '../telemetry/conventions.ts';
 import type { McpClientTelemetry, UpstreamFacts } from '../telemetry/mcp-client.ts';
+import { UpstreamHttpTransport } from './http-transport.ts';
 
 export type UpstreamState = 'starting' | 'ready' | 'down' | 'holding' | 'closed';
 
@@ -50,20 +50,6 @@ export interface CallOptions {
   /** Safe to repeat (read-only or idempotent): only such calls are retried. */
   readonly idempotent: boolean;
 }
-
-/**
- * fetch with the active trace context in the `traceparent`/`tracestate` headers of each request.
- * The SDK's transport passes one long-lived signal to every request; undici adds an abort listener
- * to it per request that only goes when the request is garbage collected, and each addition walks
- * the listeners already there. A signal of its own per request, following the transport's, keeps
- * that list at one.
- */
-const tracedFetch: typeof fetch = (input, init) => {
-  const headers = new Headers(init?.headers);
-  propagation.inject(context.active(), headers, { set: (carrier, key, value) => carrier.set(key, value) });
-  const signal = init?.signal ? AbortSignal.any([init.signal]) : undefined;
-  return fetch(input, { ...init, headers, ...(signal && { signal }) });
-};
 
 /**
  * The SDK's client hands a notification to its handler a microtask later but settles a response at
@@ -202,10 +188,7 @@ export class Upstream {
   #transport(): Transport {
     const config = this.#config;
     if (config.transport === 'http') {
-      return new StreamableHTTPClientTransport(new URL(config.url as string), {
-        requestInit: { headers: config.headers },
-        fetch: tracedFetch,
-      });
+      return new UpstreamHttpTransport(new URL(config.url as string), config.headers);
     }
     const transport = new StdioClientTransport({
       command: config.command as string,

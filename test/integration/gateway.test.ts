@@ -31,6 +31,14 @@ function childNodeProcesses(): string[] {
   }
 }
 
+/** `promise`, or a rejection naming `what` after `ms`: a notification that never comes fails, not hangs. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(what)), ms).unref()),
+  ]);
+}
+
 const text = (result: Record<string, unknown>) =>
   (result.content as { text: string }[] | undefined)?.[0]?.text;
 
@@ -38,6 +46,7 @@ describe('gateway to real upstream MCP servers', () => {
   const spans = new InMemorySpanExporter();
   let httpUpstream: ChildProcess;
   let httpFixture: ChildProcess;
+  let httpFixtureStderr = '';
   let lookout: Lookout & { logLines: string[] };
 
   before(async () => {
@@ -59,7 +68,10 @@ describe('gateway to real upstream MCP servers', () => {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     await new Promise<void>((resolve) =>
-      httpFixture.stderr?.on('data', (d: Buffer) => d.toString().includes('listening') && resolve()),
+      httpFixture.stderr?.on('data', (d: Buffer) => {
+        httpFixtureStderr += d.toString();
+        if (httpFixtureStderr.includes('listening')) resolve();
+      }),
     );
     lookout = await startTestLookout({
       log: { level: 'info', format: 'json' },
@@ -144,41 +156,45 @@ describe('gateway to real upstream MCP servers', () => {
     await client.close();
   });
 
-  it('relays cancellation to the upstream', async () => {
+  it('relays cancellation to the upstream (stdio and HTTP)', async () => {
     const client = await connectClient(lookout.url);
-    const controller = new AbortController();
-    let progressed = false;
-    const call = client.callTool({ name: 'fx__slow', arguments: { ms: 20_000 } }, undefined, {
-      signal: controller.signal,
-      onprogress: () => {
-        progressed = true;
-      },
-    });
-    while (!progressed) await new Promise((r) => setTimeout(r, 10));
-    controller.abort();
-    await assert.rejects(call);
-    for (let i = 0; i < 200 && !lookout.logLines.some((l) => l.includes('slow: cancelled')); i++)
-      await new Promise((r) => setTimeout(r, 10));
-    assert.ok(
-      lookout.logLines.some((l) => l.includes('slow: cancelled') && l.includes('"upstream":"fx"')),
-      'the upstream saw the cancellation',
-    );
+    const cancelled = {
+      fx: () => lookout.logLines.some((l) => l.includes('slow: cancelled') && l.includes('"upstream":"fx"')),
+      fxh: () => httpFixtureStderr.includes('slow: cancelled'),
+    };
+    for (const [upstream, sawCancellation] of Object.entries(cancelled)) {
+      const controller = new AbortController();
+      let progressed = false;
+      const call = client.callTool({ name: `${upstream}__slow`, arguments: { ms: 20_000 } }, undefined, {
+        signal: controller.signal,
+        onprogress: () => {
+          progressed = true;
+        },
+      });
+      while (!progressed) await new Promise((r) => setTimeout(r, 10));
+      controller.abort();
+      await assert.rejects(call);
+      for (let i = 0; i < 200 && !sawCancellation(); i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(sawCancellation(), `${upstream} saw the cancellation`);
+    }
     await client.close();
   });
 
-  it("propagates an upstream's list_changed to connected clients", async () => {
-    const client = await connectClient(lookout.url);
-    const changed = new Promise<void>((resolve) =>
-      client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()),
-    );
-    // The standalone stream must be open for the notification to have somewhere to go.
-    await new Promise((r) => setTimeout(r, 200));
-    await client.callTool({ name: 'fx__add_tool', arguments: {} });
-    await changed;
-    const names = (await client.listTools()).tools.map((t) => t.name);
-    assert.ok(names.includes('fx__added'));
-    assert.equal(text(await client.callTool({ name: 'fx__added', arguments: {} })), 'added');
-    await client.close();
+  it("propagates an upstream's list_changed to connected clients (stdio, and HTTP's GET stream)", async () => {
+    for (const upstream of ['fx', 'fxh']) {
+      const client = await connectClient(lookout.url);
+      const changed = new Promise<void>((resolve) =>
+        client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()),
+      );
+      // The standalone stream must be open for the notification to have somewhere to go.
+      await new Promise((r) => setTimeout(r, 200));
+      await client.callTool({ name: `${upstream}__add_tool`, arguments: {} });
+      await within(changed, 5000, `no list_changed relayed from ${upstream}`);
+      const names = (await client.listTools()).tools.map((t) => t.name);
+      assert.ok(names.includes(`${upstream}__added`), upstream);
+      assert.equal(text(await client.callTool({ name: `${upstream}__added`, arguments: {} })), 'added');
+      await client.close();
+    }
   });
 
   it('carries the trace: server span → client span → the traceparent the upstream received', async () => {
