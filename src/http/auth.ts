@@ -130,12 +130,14 @@ export function resourceOrigin(req: IncomingMessage): string {
   return `${encrypted ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}`;
 }
 
-const principals = new WeakMap<IncomingMessage, Principal>();
+/** On the request itself rather than in a WeakMap keyed by requests (see http/transport-context.ts). */
+const principalKey = Symbol('lookout.principal');
+type WithPrincipal = IncomingMessage & { [principalKey]?: Principal };
 
 export function setPrincipal(req: IncomingMessage, principal: Principal): void {
-  principals.set(req, principal);
+  (req as WithPrincipal)[principalKey] = principal;
 }
 
 export function principalOf(req: IncomingMessage): Principal | undefined {
-  return principals.get(req);
+  return (req as WithPrincipal)[principalKey];
 }

@@ -1,7 +1,12 @@
 import type { IncomingMessage, RequestListener } from 'node:http';
 import { type Context, context } from '@opentelemetry/api';
 
-const transportContexts = new WeakMap<IncomingMessage, Context>();
+/**
+ * Kept on the request itself: a WeakMap keyed by requests gets an entry per request in a long-lived
+ * table, which the garbage collector has to sweep and V8 regrows in the old generation.
+ */
+const transportContextKey = Symbol('lookout.transportContext');
+type WithTransportContext = IncomingMessage & { [transportContextKey]?: Context };
 
 /**
  * Wraps the request listener to remember each request's context as it arrives: with telemetry on,
@@ -10,11 +15,11 @@ const transportContexts = new WeakMap<IncomingMessage, Context>();
  */
 export function capturingTransportContext(listener: RequestListener): RequestListener {
   return (req, res) => {
-    transportContexts.set(req, context.active());
+    (req as WithTransportContext)[transportContextKey] = context.active();
     listener(req, res);
   };
 }
 
 export function transportContextOf(req: IncomingMessage): Context {
-  return transportContexts.get(req) ?? context.active();
+  return (req as WithTransportContext)[transportContextKey] ?? context.active();
 }

@@ -60,7 +60,21 @@ function accepts(accept: string | undefined, type: string): boolean {
   return false;
 }
 
+/** Clients send the same Accept header with every request: the verdict on the last one is reused. */
+let lastAccept: string | undefined;
+let lastAcceptable = false;
+
+/** Does the Accept header admit both answers Streamable HTTP may give (JSON and an event stream)? */
+function acceptsJsonAndEvents(accept: string | undefined): boolean {
+  if (accept !== lastAccept) {
+    lastAccept = accept;
+    lastAcceptable = accepts(accept, 'application/json') && accepts(accept, 'text/event-stream');
+  }
+  return lastAcceptable;
+}
+
 function isJsonContentType(value: string | undefined): boolean {
+  if (value === 'application/json') return true;
   if (value === undefined) return false;
   const type = value.split(';', 1)[0]?.trim().toLowerCase();
   return type === 'application/json';
@@ -106,10 +120,7 @@ export class McpEndpoint {
   }
 
   async post(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const accept = header(req, 'accept');
-    if (!accepts(accept, 'application/json') || !accepts(accept, 'text/event-stream')) {
-      return replyError(res, 'NOT_ACCEPTABLE');
-    }
+    if (!acceptsJsonAndEvents(header(req, 'accept'))) return replyError(res, 'NOT_ACCEPTABLE');
     if (!isJsonContentType(header(req, 'content-type'))) return replyError(res, 'UNSUPPORTED_MEDIA_TYPE');
     const encoding = header(req, 'content-encoding')?.trim().toLowerCase();
     if (encoding !== undefined && encoding !== '' && encoding !== 'identity') {
