@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { Writable } from 'node:stream';
+import { describe, it } from 'node:test';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { configSchema } from '../../src/config/schema.ts';
+import { createLogging } from '../../src/logging/logger.ts';
+
+const loggerModule = fileURLToPath(new URL('../../src/logging/logger.ts', import.meta.url));
+
+/** A stream that records each write it gets. */
+function recordingStream(): { stream: Writable; writes: string[] } {
+  const writes: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      writes.push(chunk.toString('utf8'));
+      done();
+    },
+  });
+  return { stream, writes };
+}
+
+const logSettings = { log: { level: 'info', format: 'json', ringBufferSize: 10 } } as const;
+const jsonConfig = configSchema.parse(logSettings);
+
+describe('log sink', () => {
+  it("writes one event-loop turn's lines in one write, complete and in order", async () => {
+    const { stream, writes } = recordingStream();
+    const { logger, ring } = createLogging(jsonConfig, { stream });
+    for (let i = 0; i < 100; i++) logger.info('line', { i });
+    assert.equal(ring.query({ limit: 1 })[0]?.i, 99, 'the ring has every record at once');
+    await nextTurn();
+    assert.equal(writes.length, 1);
+    const lines = (writes[0] ?? '').trimEnd().split('\n');
+    assert.deepEqual(
+      lines.map((l) => (JSON.parse(l) as { i: number }).i),
+      Array.from({ length: 100 }, (_, i) => i),
+    );
+  });
+
+  it('writes at once when 64 kB are held, without waiting for the turn to end', () => {
+    const { stream, writes } = recordingStream();
+    const { logger } = createLogging(jsonConfig, { stream });
+    const filler = 'x'.repeat(1000);
+    for (let i = 0; i < 100; i++) logger.info('big', { filler });
+    assert.ok(writes.length >= 1, 'written before the turn ended');
+    assert.ok(
+      writes.every((w) => w.endsWith('\n')),
+      'only whole lines',
+    );
+  });
+
+  it('writes the lines held when the process exits right after logging them', () => {
+    const script = [
+      `import { createLogging } from ${JSON.stringify(loggerModule)};`,
+      `const { logger } = createLogging(${JSON.stringify(logSettings)});`,
+      "logger.info('last words');",
+      'process.exit(0);',
+    ].join('\n');
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    assert.match(out, /"message":"last words"/);
+  });
+});
