@@ -22,6 +22,10 @@ import { createParser, type EventSourceMessage } from 'eventsource-parser';
 const reconnect = { initialMs: 1000, growth: 1.5, maxMs: 30_000, maxAttempts: 2 };
 /** How much of an error response's body goes into the error message. */
 const errorBodyChars = 500;
+/** Statuses an upstream answers a request of a session it no longer has with: 404 (spec) or 400 (SDK examples). */
+const unknownSessionStatuses = new Set([400, 404]);
+/** A request that asks nothing of the upstream: whether it still knows the session. */
+const sessionCheck = JSON.stringify({ jsonrpc: '2.0', id: 'lookout-session-check', method: 'ping' });
 
 function mediaType(res: IncomingMessage): string {
   return (res.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase() ?? '';
@@ -100,6 +104,7 @@ export class UpstreamHttpTransport implements Transport {
 
   async send(message: JSONRPCMessage): Promise<void> {
     try {
+      const sentWithSession = this.#sessionId !== undefined;
       const res = await this.#exchange(
         'POST',
         {
@@ -112,7 +117,10 @@ export class UpstreamHttpTransport implements Transport {
       const sessionId = res.headers['mcp-session-id'];
       if (typeof sessionId === 'string' && sessionId !== '') this.#sessionId = sessionId;
       if (res.statusCode === undefined || res.statusCode < 200 || res.statusCode >= 300) {
-        throw await this.#failure(res, 'Error POSTing to endpoint');
+        const error = await this.#failure(res, 'Error POSTing to endpoint');
+        if (sentWithSession && unknownSessionStatuses.has(res.statusCode ?? 0))
+          await this.#checkSession(res.statusCode);
+        throw error;
       }
       if (res.statusCode === 202 || !isJSONRPCRequest(message)) {
         res.resume();
@@ -153,19 +161,64 @@ export class UpstreamHttpTransport implements Transport {
     if (this.#sessionId !== undefined) all['mcp-session-id'] = this.#sessionId;
     if (this.#protocolVersion !== undefined) all['mcp-protocol-version'] = this.#protocolVersion;
     if (body !== undefined) all['content-length'] = String(Buffer.byteLength(body));
+    return this.#dispatch(method, all, body, false);
+  }
+
+  /**
+   * One request. A keep-alive connection the upstream closed while idle fails the request sent on it
+   * with ECONNRESET before any answer; that request goes once more on a new connection (Node's
+   * documented remedy for this race).
+   */
+  #dispatch(
+    method: string,
+    headers: Record<string, string>,
+    body: string | undefined,
+    isRetry: boolean,
+  ): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
-      const req = this.#request(this.#url, { method, headers: all, agent: this.#agent });
+      const req = this.#request(this.#url, { method, headers, agent: this.#agent });
       this.#inFlight.add(req);
       req.on('response', (res) => {
         res.on('close', () => this.#inFlight.delete(req));
         resolve(res);
       });
-      req.on('error', (error) => {
+      req.on('error', (error: NodeJS.ErrnoException) => {
         this.#inFlight.delete(req);
+        if (!isRetry && req.reusedSocket && error.code === 'ECONNRESET' && !this.#closed) {
+          resolve(this.#dispatch(method, headers, body, true));
+          return;
+        }
+        // Nothing listens there any more: the upstream went away, and its sessions with it.
+        if (error.code === 'ECONNREFUSED' && this.#sessionId !== undefined) this.#sessionLost();
         reject(error);
       });
       req.end(body);
     });
+  }
+
+  /**
+   * After a 404 the session is gone (spec); after a 400 it may be (the SDK's examples answer an unknown
+   * session so), or the one request was refused: a ping with the session tells which.
+   */
+  async #checkSession(status: number | undefined): Promise<void> {
+    if (status !== 404) {
+      const res = await this.#exchange(
+        'POST',
+        { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        sessionCheck,
+      ).catch(() => undefined);
+      res?.resume();
+      if (res === undefined || !unknownSessionStatuses.has(res.statusCode ?? 0)) return;
+    }
+    this.#sessionLost();
+  }
+
+  /**
+   * The upstream no longer has this session: the transport closes, so its client's owner connects
+   * again with a new session (spec: a client that gets 404 for its session starts a new one).
+   */
+  #sessionLost(): void {
+    if (!this.#closed) void this.close();
   }
 
   async #failure(res: IncomingMessage, what: string): Promise<StreamableHTTPError> {
@@ -185,7 +238,12 @@ export class UpstreamHttpTransport implements Transport {
     this.#exchange('GET', headers)
       .then(async (res) => {
         if (res.statusCode === 405) return res.resume();
-        if (res.statusCode !== 200) throw await this.#failure(res, 'Failed to open SSE stream');
+        if (res.statusCode !== 200) {
+          const error = await this.#failure(res, 'Failed to open SSE stream');
+          // Re-opening a stream the server did serve: with no body to refuse, 400 or 404 means the session is gone.
+          if (attempt !== undefined && unknownSessionStatuses.has(res.statusCode ?? 0)) this.#sessionLost();
+          throw error;
+        }
         this.#readEvents(res, reconnectable);
       })
       .catch((error: Error) => {

@@ -315,6 +315,65 @@ describe('gateway failure handling', () => {
     }
   });
 
+  it('opens a new session with an HTTP upstream that restarted (down meanwhile, or back at once)', {
+    timeout: 60_000,
+  }, async () => {
+    const port = await freePort();
+    const startUpstream = async () => {
+      const child = spawn(node, [fixture, '--http', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+      await new Promise<void>((resolve) =>
+        child.stderr?.on('data', (d: Buffer) => d.toString().includes('listening') && resolve()),
+      );
+      return child;
+    };
+    const stopUpstream = async (child: ChildProcess) => {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    };
+    let upstream = await startUpstream();
+    const lookout = await startTestLookout({
+      upstreams: [
+        {
+          name: 'web',
+          transport: 'http',
+          url: `http://127.0.0.1:${port}/mcp`,
+          restart: { initialBackoffSeconds: 0.1, maxBackoffSeconds: 0.5 },
+        },
+      ],
+    });
+    const callUntilAnswered = async (client: Awaited<ReturnType<typeof connectClient>>) => {
+      for (let i = 0; i < 50; i++) {
+        const answer = await client
+          .callTool({ name: 'web__log_something', arguments: {} })
+          .catch(() => undefined);
+        if (answer && text(answer) === 'logged') return i;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return -1;
+    };
+    try {
+      const client = await connectClient(lookout.url);
+      assert.equal(await callUntilAnswered(client), 0);
+      await stopUpstream(upstream);
+      upstream = await startUpstream();
+      assert.ok(
+        (await callUntilAnswered(client)) >= 0,
+        'answered again after a restart with no call meanwhile',
+      );
+      await stopUpstream(upstream);
+      await assert.rejects(client.callTool({ name: 'web__log_something', arguments: {} }));
+      upstream = await startUpstream();
+      assert.ok(
+        (await callUntilAnswered(client)) >= 0,
+        'answered again after calls failed while it was down',
+      );
+      await client.close();
+    } finally {
+      await lookout.close();
+      await stopUpstream(upstream);
+    }
+  });
+
   it('restarts a crashing stdio upstream with backoff, then holds it (crash loop); readiness follows a required upstream', {
     timeout: 60_000,
   }, async () => {

@@ -11,7 +11,7 @@ import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { UpstreamHttpTransport } from '../../src/upstreams/http-transport.ts';
 
-type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+type Handler = (req: IncomingMessage, res: ServerResponse, parsedBody?: unknown) => void;
 
 /** An HTTP server on a loopback port; every request's method and Last-Event-ID is recorded. */
 async function listen(handler: Handler): Promise<{ url: URL; seen: string[]; server: Server }> {
@@ -42,7 +42,7 @@ function sdkServer(options: { json: boolean }): Handler {
     ...(!options.json && { eventStore: new InMemoryEventStore(), retryInterval: 20 }),
   });
   const connected = mcp.connect(transport);
-  return (req, res) => void connected.then(() => transport.handleRequest(req, res));
+  return (req, res, parsedBody) => void connected.then(() => transport.handleRequest(req, res, parsedBody));
 }
 
 const text = (result: Record<string, unknown>) =>
@@ -104,6 +104,55 @@ describe('upstream HTTP transport (against the SDK server)', () => {
       return true;
     });
     assert.equal(calls, 1);
+  });
+
+  it('closes when the upstream no longer knows the session (a restarted server), so its owner reconnects', async () => {
+    let handler = sdkServer({ json: true });
+    const { client } = await connect((req, res) => handler(req, res));
+    let closed = false;
+    client.onclose = () => {
+      closed = true;
+    };
+    handler = sdkServer({ json: true });
+    await assert.rejects(client.callTool({ name: 'echo', arguments: { text: 'x' } }));
+    assert.ok(closed, 'the transport closed');
+  });
+
+  it('stays open when the upstream refuses one request (400) but still answers the session', async () => {
+    const sdk = sdkServer({ json: true });
+    const { client } = await connect((req, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      req.on('end', () => {
+        if (body.includes('"refuse"')) return void res.writeHead(400).end('refused');
+        sdk(req, res, body === '' ? undefined : JSON.parse(body));
+      });
+    });
+    let closed = false;
+    client.onclose = () => {
+      closed = true;
+    };
+    await assert.rejects(client.callTool({ name: 'refuse', arguments: {} }), /refused/);
+    assert.equal(closed, false);
+    assert.equal(text(await client.callTool({ name: 'echo', arguments: { text: 'still' } })), 'still');
+    await client.close();
+  });
+
+  it('closes when nothing listens at the upstream any more', async () => {
+    const { url, server } = await listen(sdkServer({ json: true }));
+    const client = new Client({ name: 'test', version: '0' });
+    await client.connect(new UpstreamHttpTransport(url));
+    let closed = false;
+    client.onclose = () => {
+      closed = true;
+    };
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    await assert.rejects(client.callTool({ name: 'echo', arguments: { text: 'x' } }));
+    assert.ok(closed, 'the transport closed');
   });
 
   it("sends the configured headers, the session's id and the negotiated version", async () => {
