@@ -19,7 +19,7 @@ import {
   type Tool,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import { context } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import {
   BrokenCircuitError,
   BulkheadRejectedError,
@@ -318,11 +318,15 @@ export class Upstream {
       this.#attempt++;
     }
     clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
-      this.#restartTimes.push(Date.now());
-      this.#onRestart();
-      void this.#connect();
-    }, delayMs);
+    // Outside the context of the call that found the connection lost: the reconnection is not part of
+    // that call's trace, and the timer would keep its spans alive until it fires.
+    this.#timer = context.with(ROOT_CONTEXT, () =>
+      setTimeout(() => {
+        this.#restartTimes.push(Date.now());
+        this.#onRestart();
+        void this.#connect();
+      }, delayMs),
+    );
     this.#timer.unref();
   }
 

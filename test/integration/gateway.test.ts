@@ -331,7 +331,10 @@ describe('gateway failure handling', () => {
       await new Promise((resolve) => child.once('exit', resolve));
     };
     let upstream = await startUpstream();
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    trace.setGlobalTracerProvider(new TracerProvider());
     const lookout = await startTestLookout({
+      log: { level: 'info', format: 'json' },
       upstreams: [
         {
           name: 'web',
@@ -368,9 +371,17 @@ describe('gateway failure handling', () => {
         'answered again after calls failed while it was down',
       );
       await client.close();
+      const connected = lookout.logLines.filter((l) => l.includes('"upstream ready"'));
+      assert.equal(connected.length, 3);
+      assert.ok(
+        connected.every((l) => !l.includes('trace_id')),
+        'reconnecting is not part of the trace of the call that found the connection lost',
+      );
     } finally {
       await lookout.close();
       await stopUpstream(upstream);
+      trace.disable();
+      context.disable();
     }
   });
 
