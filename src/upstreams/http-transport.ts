@@ -24,6 +24,8 @@ const reconnect = { initialMs: 1000, growth: 1.5, maxMs: 30_000, maxAttempts: 2 
 const errorBodyChars = 500;
 /** Statuses an upstream answers a request of a session it no longer has with: 404 (spec) or 400 (SDK examples). */
 const unknownSessionStatuses = new Set([400, 404]);
+/** What every POST says it sends and takes (spec: the client accepts both JSON and an event stream). */
+const postHeaders = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
 /** A request that asks nothing of the upstream: whether it still knows the session. */
 const sessionCheck = JSON.stringify({ jsonrpc: '2.0', id: 'lookout-session-check', method: 'ping' });
 
@@ -107,11 +109,7 @@ export class UpstreamHttpTransport implements Transport {
       const sentWithSession = this.#sessionId !== undefined;
       const res = await this.#exchange(
         'POST',
-        {
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
-          ...this.#traceHeaders(),
-        },
+        { ...postHeaders, ...this.#traceHeaders() },
         JSON.stringify(message),
       );
       const sessionId = res.headers['mcp-session-id'];
@@ -202,11 +200,7 @@ export class UpstreamHttpTransport implements Transport {
    */
   async #checkSession(status: number | undefined): Promise<void> {
     if (status !== 404) {
-      const res = await this.#exchange(
-        'POST',
-        { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-        sessionCheck,
-      ).catch(() => undefined);
+      const res = await this.#exchange('POST', postHeaders, sessionCheck).catch(() => undefined);
       res?.resume();
       if (res === undefined || !unknownSessionStatuses.has(res.statusCode ?? 0)) return;
     }
