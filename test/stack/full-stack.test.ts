@@ -407,8 +407,15 @@ describe('the observability stack, end to end', () => {
     const probe = await waitFor(
       'an error trace made after the collector came back, in Jaeger',
       async () => {
+        const probesBefore = stack.accessLines().filter((l) => l.target === 'no_such_tool').length;
         assert.equal(await call(client, 'no_such_tool'), '-32602');
-        const traceId = stack.accessLines().findLast((l) => l.target === 'no_such_tool')?.trace_id ?? '';
+        // This call's own access line: log lines reach stdout at the end of the event-loop turn, so it
+        // can come a moment after the answer, and the one before it names an older trace.
+        const traceId = await waitFor(
+          "the probe call's access line",
+          async () => stack.accessLines().filter((l) => l.target === 'no_such_tool')[probesBefore]?.trace_id,
+          { timeoutMs: 5000, intervalMs: 20 },
+        );
         const seen = await waitFor(`trace ${traceId}`, () => stack.trace(traceId), { timeoutMs: 5000 }).catch(
           () => undefined,
         );
