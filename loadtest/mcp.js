@@ -1,11 +1,11 @@
 // k6 script: the MCP flow against Lookout over Streamable HTTP. Each virtual user opens its own
 // session (initialize → notifications/initialized → tools/list), then every iteration calls `echo`
-// and the gateway tool. Scenario parameters and thresholds come from scenarios.json; run it with
+// and a gateway tool: the same upstream's, over stdio and over HTTP in turn. Scenario parameters and thresholds come from scenarios.json; run it with
 // `npm run loadtest -- --scenario <name>`, or by hand:
 //   k6 run -e SCENARIO=smoke -e URL=http://127.0.0.1:8787/mcp loadtest/mcp.js
 // -e variables: SCENARIO, URL, or TARGETS=base=<url>,head=<url> for an A/B run in which every
 // iteration makes the same calls on each target in alternating order (the perf gate), GATEWAY_TOOL
-// ('' calls echo only), SUMMARY_DIR, SUMMARY_NAME, and overrides DURATION (total; ramping stages are
+// and GATEWAY_HTTP_TOOL ('' leaves that call out), SUMMARY_DIR, SUMMARY_NAME, and overrides DURATION (total; ramping stages are
 // scaled to it) and RATE (iterations/s; ramping targets are scaled so that the peak is RATE).
 import { check } from 'k6';
 import exec from 'k6/execution';
@@ -17,11 +17,15 @@ const scenario = config.scenarios[scenarioName];
 if (!scenario) {
   throw new Error(`unknown scenario "${scenarioName}"; known: ${Object.keys(config.scenarios).join(', ')}`);
 }
-const gatewayTool = __ENV.GATEWAY_TOOL ?? config.gatewayTool;
+/** The gateway tools, by request kind: each iteration calls one of them, in turn. */
+const gatewayCalls = [
+  { kind: 'call_gateway', tool: __ENV.GATEWAY_TOOL ?? config.gatewayTool },
+  { kind: 'call_gateway_http', tool: __ENV.GATEWAY_HTTP_TOOL ?? config.gatewayHttpTool },
+].filter((call) => call.tool);
 const echoText = config.echoText;
 const protocolVersion = '2025-11-25';
 /** The request kinds, as the `kind` tag on every request and check (thresholds select on it). */
-const kinds = ['initialize', 'initialized', 'tools_list', 'call_echo', 'call_gateway'];
+const kinds = ['initialize', 'initialized', 'tools_list', 'call_echo', 'call_gateway', 'call_gateway_http'];
 
 /** Named MCP endpoints: one (`lookout`) from URL, or several from TARGETS. */
 function parseTargets() {
@@ -181,9 +185,9 @@ function openSession(target) {
   checked(target, 'initialized', initialized, 'notifications/initialized: 202', (r) => r.status === 202);
 
   const list = rpc(target, 'tools_list', 'tools/list', {});
-  checked(target, 'tools_list', list.res, 'tools/list: lists echo and the gateway tool', () => {
+  checked(target, 'tools_list', list.res, 'tools/list: lists echo and the gateway tools', () => {
     const names = (list.message?.result?.tools ?? []).map((tool) => tool.name);
-    return names.includes('echo') && (!gatewayTool || names.includes(gatewayTool));
+    return names.includes('echo') && gatewayCalls.every(({ tool }) => names.includes(tool));
   });
 }
 
@@ -205,9 +209,9 @@ function callEcho(target) {
   );
 }
 
-function callGateway(target) {
-  const call = rpc(target, 'call_gateway', 'tools/call', { name: gatewayTool, arguments: {} });
-  checked(target, 'call_gateway', call.res, 'tools/call gateway: a text result', () => {
+function callGateway(target, { kind, tool }) {
+  const call = rpc(target, kind, 'tools/call', { name: tool, arguments: {} });
+  checked(target, kind, call.res, `tools/call ${kind.slice('call_'.length)}: a text result`, () => {
     return typeof toolText(call.message) === 'string';
   });
 }
@@ -220,8 +224,10 @@ export function mcpFlow() {
     return Boolean(sessions[target.name]);
   });
   for (const target of ready) callEcho(target);
-  if (!gatewayTool) return;
-  for (const target of ready) if (sessions[target.name]) callGateway(target);
+  if (gatewayCalls.length === 0) return;
+  // Not by the parity that orders the targets: each gateway tool gets both orders alike.
+  const gatewayCall = gatewayCalls[Math.floor(exec.scenario.iterationInTest / 2) % gatewayCalls.length];
+  for (const target of ready) if (sessions[target.name]) callGateway(target, gatewayCall);
 }
 
 const trendColumns = ['count', 'med', 'p(95)', 'p(99)', 'max'];
@@ -236,8 +242,9 @@ function markdown(data) {
   const lines = [
     `## k6: scenario \`${scenarioName}\``,
     '',
-    `Targets: ${targets.map((t) => `${t.name} ${t.url}`).join(', ')}; gateway tool ` +
-      `${gatewayTool ? `\`${gatewayTool}\`` : 'none'}; ${(data.state.testRunDurationMs / 1000).toFixed(1)} s.`,
+    `Targets: ${targets.map((t) => `${t.name} ${t.url}`).join(', ')}; gateway tools ` +
+      `${gatewayCalls.map(({ tool }) => `\`${tool}\``).join(', ') || 'none'}; ` +
+      `${(data.state.testRunDurationMs / 1000).toFixed(1)} s.`,
     '',
     '| target | request kind | count | median ms | p95 ms | p99 ms | max ms |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: |',

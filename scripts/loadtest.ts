@@ -1,8 +1,8 @@
 /**
  * `npm run loadtest -- --scenario <smoke|load|stress|spike|soak>`: starts the built Lookout (building
- * it only when dist/ is missing or older than src/) with the fixture upstream on a free loopback port,
- * runs loadtest/mcp.js with k6 against it, stops everything, and exits with k6's code (99 when a
- * threshold was crossed). With --url it runs against a Lookout that is already running instead.
+ * it only when dist/ is missing or older than src/) with the fixture upstream (over stdio and over
+ * Streamable HTTP) on a free loopback port, runs loadtest/mcp.js with k6 against it, stops everything,
+ * and exits with k6's code (99 when a threshold was crossed). With --url it runs against a Lookout that is already running instead.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { startLookoutUnderTest } from './perf/lookout.ts';
 import { loadConfig, repoDir, scenarioNamed } from './perf/scenarios.ts';
 
 const usage = `usage: npm run loadtest -- [--scenario smoke] [--duration 30s] [--rate 200]
-       [--gateway-tool fx__report_meta] [--url http://host:port/mcp] [--out-dir results/loadtest]
+       [--gateway-tool fx__report_meta] [--gateway-http-tool fxh__report_meta] [--url http://host:port/mcp] [--out-dir results/loadtest]
        [--server-cpu 0 --k6-cpu 1 | --no-pin]`;
 
 const { values } = parseArgs({
@@ -24,6 +24,7 @@ const { values } = parseArgs({
     duration: { type: 'string' },
     rate: { type: 'string' },
     'gateway-tool': { type: 'string' },
+    'gateway-http-tool': { type: 'string' },
     url: { type: 'string' },
     'out-dir': { type: 'string', default: join(repoDir, 'results/loadtest') },
     'server-cpu': { type: 'string', default: '0' },
@@ -84,6 +85,7 @@ async function main(): Promise<number> {
     duration: values.duration,
     rate: values.rate === undefined ? undefined : Number(values.rate),
     gatewayTool: values['gateway-tool'],
+    gatewayHttpTool: values['gateway-http-tool'],
     showOutput: true,
   });
   if (outcome.exitCode === thresholdsCrossedExitCode) {

@@ -6,7 +6,7 @@
  * median across rounds of its p95/p99 regresses by more than the allowed share against base's in most
  * rounds. When the first rounds leave a p95/p99 in doubt, more rounds run and the verdict is on all.
  * Writes comparison.md, verdict.json and every k6 summary to the output directory, and the comparison
- * to $GITHUB_STEP_SUMMARY when set. The k6 script and the upstream come from this tree for both sides,
+ * to $GITHUB_STEP_SUMMARY when set. The k6 script and the upstreams come from this tree for both sides,
  * so only Lookout differs.
  */
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -212,7 +212,7 @@ async function main(): Promise<boolean> {
         ? 'interleaved by request (base and head side by side, every iteration calls both, alternating which goes first)'
         : 'interleaved by round (base and head one after the other, alternating which goes first)',
     scenarioLine:
-      `${k6.rate} iterations/s, each an echo call and a gateway call, for ${k6.duration}` +
+      `${k6.rate} iterations/s, each an echo call and a gateway call, over stdio and over HTTP in turn, for ${k6.duration}` +
       (scenario.warmup ? ` after a ${scenario.warmup.duration} warm-up` : ''),
     machineLine:
       `Machine: ${availableParallelism()} CPUs, load average ${loadBefore} before and ${loadAfter} after; ` +

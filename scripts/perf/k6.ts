@@ -20,7 +20,9 @@ export interface K6Run {
   readonly cpu?: string;
   readonly duration?: string;
   readonly rate?: number;
+  /** Overrides of the gateway tools of loadtest/scenarios.json ('' leaves that call out). */
   readonly gatewayTool?: string;
+  readonly gatewayHttpTool?: string;
   /** Show k6's progress and summary (true), or keep only the last lines for an error message. */
   readonly showOutput: boolean;
 }
@@ -46,6 +48,7 @@ export async function runK6(run: K6Run): Promise<K6Outcome> {
     DURATION: run.duration,
     RATE: run.rate === undefined ? undefined : String(run.rate),
     GATEWAY_TOOL: run.gatewayTool,
+    GATEWAY_HTTP_TOOL: run.gatewayHttpTool,
   };
   const k6Args = [
     'run',

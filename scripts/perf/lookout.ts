@@ -1,7 +1,8 @@
 /**
  * A built Lookout (`<tree>/dist/cli.js`) started for a load test: on a free loopback port, with the
- * fixture upstream `fx` (test/fixtures/upstream-server.ts over stdio, so its `report_meta` is served as
- * `fx__report_meta`), optionally pinned to a CPU with taskset (the upstream child inherits the pinning).
+ * fixture upstream (test/fixtures/upstream-server.ts) twice, as `fx` over stdio and as `fxh` over
+ * Streamable HTTP (so its `report_meta` is served as `fx__report_meta` and `fxh__report_meta`),
+ * optionally pinned to a CPU with taskset: the stdio child inherits the pinning, the HTTP one gets it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -16,7 +17,7 @@ const upstreamFixture = join(repoDir, 'test/fixtures/upstream-server.ts');
 
 export interface LookoutUnderTest {
   readonly url: string;
-  /** SIGTERM (Lookout drains, stopping its upstream), SIGKILL after 15 s. */
+  /** SIGTERM (Lookout drains, stopping its stdio upstream), then the HTTP upstream; SIGKILL after 15 s. */
   stop(): Promise<void>;
 }
 
@@ -30,7 +31,7 @@ export interface StartOptions {
   readonly readyTimeoutMs?: number;
 }
 
-function lookoutConfig(port: number) {
+function lookoutConfig(port: number, httpUpstreamPort: number) {
   return {
     host: '127.0.0.1',
     port,
@@ -38,50 +39,97 @@ function lookoutConfig(port: number) {
     shutdown: { drainTimeoutSeconds: 10 },
     upstreams: [
       { name: 'fx', transport: 'stdio', command: process.execPath, args: [upstreamFixture], required: true },
+      {
+        name: 'fxh',
+        transport: 'http',
+        url: `http://127.0.0.1:${httpUpstreamPort}/mcp`,
+        required: true,
+      },
     ],
   };
 }
 
-export async function startLookoutUnderTest(options: StartOptions): Promise<LookoutUnderTest> {
-  const port = await freePort();
-  const configPath = join(options.workDir, `${options.name}.lookout.json`);
-  writeFileSync(configPath, JSON.stringify(lookoutConfig(port), null, 2));
-  const lookoutArgs = [join(options.tree, 'dist/cli.js'), '--config', configPath];
-  const [command, args] = options.cpu
-    ? ['taskset', ['-c', options.cpu, process.execPath, ...lookoutArgs]]
-    : [process.execPath, lookoutArgs];
+interface Started {
+  readonly child: ChildProcess;
+  /** The last lines it wrote to stderr. */
+  readonly stderr: () => string;
+  /** SIGTERM, SIGKILL after 15 s; resolves once it has exited. */
+  stop(): Promise<void>;
+}
+
+/** Node with these arguments, pinned to `cpu` when given, with only PATH and HOME from the caller. */
+function startNode(args: readonly string[], cwd: string, cpu: string | undefined): Started {
+  const [command, commandArgs] = cpu
+    ? ['taskset', ['-c', cpu, process.execPath, ...args]]
+    : [process.execPath, [...args]];
   // Only PATH and HOME: no OTEL_* or LOOKOUT_* setting of the caller changes what is measured.
-  const child: ChildProcess = spawn(command, args, {
-    cwd: options.tree,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? options.workDir },
+  const child: ChildProcess = spawn(command, commandArgs, {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? cwd },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  const stderr: string[] = [];
+  const lines: string[] = [];
   child.stderr?.on('data', (chunk: Buffer) => {
-    stderr.push(chunk.toString('utf8'));
-    if (stderr.length > 50) stderr.shift();
+    lines.push(chunk.toString('utf8'));
+    if (lines.length > 50) lines.shift();
   });
   const exited = once(child, 'exit');
+  return {
+    child,
+    stderr: () => lines.join(''),
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** The fixture upstream over Streamable HTTP on a free port, once it listens. */
+async function startHttpUpstream(options: StartOptions): Promise<{ port: number; upstream: Started }> {
+  const port = await freePort();
+  const upstream = startNode([upstreamFixture, '--http', String(port)], options.workDir, options.cpu);
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
+  while (!upstream.stderr().includes('listening')) {
+    if (upstream.child.exitCode !== null || Date.now() > deadline) {
+      await upstream.stop();
+      throw new Error(`${options.name}: the HTTP fixture upstream did not start:\n${upstream.stderr()}`);
+    }
+    await sleep(50);
+  }
+  return { port, upstream };
+}
+
+export async function startLookoutUnderTest(options: StartOptions): Promise<LookoutUnderTest> {
+  const { port: httpUpstreamPort, upstream } = await startHttpUpstream(options);
+  const port = await freePort();
+  const configPath = join(options.workDir, `${options.name}.lookout.json`);
+  writeFileSync(configPath, JSON.stringify(lookoutConfig(port, httpUpstreamPort), null, 2));
+  const lookout = startNode(
+    [join(options.tree, 'dist/cli.js'), '--config', configPath],
+    options.tree,
+    options.cpu,
+  );
   const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    await exited;
-    clearTimeout(timer);
+    await lookout.stop();
+    await upstream.stop();
   };
 
   const ready = `http://127.0.0.1:${port}/health/ready`;
   const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) {
+    if (lookout.child.exitCode !== null) {
+      await stop();
       throw new Error(
-        `${options.name}: lookout exited (${child.exitCode}) before ready:\n${stderr.join('')}`,
+        `${options.name}: lookout exited (${lookout.child.exitCode}) before ready:\n${lookout.stderr()}`,
       );
     }
     try {
       const res = await fetch(ready, { signal: AbortSignal.timeout(1000) });
       await res.arrayBuffer();
-      // Ready means the upstream is connected too (it is `required`), so the gateway tool is served.
+      // Ready means the upstreams are connected too (they are `required`), so the gateway tools are served.
       if (res.status === 200) return { url: `http://127.0.0.1:${port}/mcp`, stop };
     } catch {
       // not listening yet
@@ -89,5 +137,5 @@ export async function startLookoutUnderTest(options: StartOptions): Promise<Look
     await sleep(100);
   }
   await stop();
-  throw new Error(`${options.name}: ${ready} not ready in time:\n${stderr.join('')}`);
+  throw new Error(`${options.name}: ${ready} not ready in time:\n${lookout.stderr()}`);
 }

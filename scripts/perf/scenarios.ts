@@ -46,7 +46,9 @@ export interface GateSettings {
 
 export interface LoadtestConfig {
   readonly echoText: string;
+  /** The fixture upstream's tool over stdio, and the same over Streamable HTTP. */
   readonly gatewayTool: string;
+  readonly gatewayHttpTool: string;
   readonly maxFailedRate: number;
   readonly minChecksRate: number;
   readonly scenarios: Readonly<Record<string, Scenario>>;

@@ -48,20 +48,33 @@ describe('npm run loadtest (smoke)', () => {
   before(() => toolPath('k6'));
   after(() => rmSync(outDir, { recursive: true, force: true }));
 
-  it('runs the MCP flow on echo and a gateway tool within the thresholds', async () => {
+  it('runs the MCP flow on echo and the gateway tools (stdio and HTTP) within the thresholds', async () => {
     const { code, output } = await loadtest(join(outDir, 'pass'));
     assert.equal(code, 0, output);
     const summary = JSON.parse(readFileSync(join(outDir, 'pass/smoke.json'), 'utf8')) as Summary;
-    for (const kind of ['initialize', 'initialized', 'tools_list', 'call_echo', 'call_gateway']) {
+    const kinds = [
+      'initialize',
+      'initialized',
+      'tools_list',
+      'call_echo',
+      'call_gateway',
+      'call_gateway_http',
+    ];
+    for (const kind of kinds) {
       const metric = summary.metrics[`http_req_duration{scenario:smoke,kind:${kind}}`];
       assert.ok((metric?.values.count ?? 0) > 0, `${kind} was measured`);
     }
-    // 20 iterations/s for 5 s, each an echo call and a gateway call.
-    assert.ok((summary.metrics['http_req_duration{scenario:smoke,kind:call_echo}']?.values.count ?? 0) >= 90);
+    // 20 iterations/s for 5 s, each an echo call and a call on one gateway tool, the two in turn.
+    const count = (kind: string) =>
+      summary.metrics[`http_req_duration{scenario:smoke,kind:${kind}}`]?.values.count ?? 0;
+    assert.ok(count('call_echo') >= 90, `${count('call_echo')} echo calls`);
+    assert.ok(Math.abs(count('call_gateway') - count('call_gateway_http')) <= 1);
+    assert.equal(count('call_gateway') + count('call_gateway_http'), count('call_echo'));
     assert.equal(summary.metrics.checks?.values.fails, 0);
     assert.equal(summary.metrics.http_req_failed?.values.passes, 0);
     const markdown = readFileSync(join(outDir, 'pass/smoke.md'), 'utf8');
     assert.match(markdown, /\| call_gateway \| \d+ \|/);
+    assert.match(markdown, /\| call_gateway_http \| \d+ \|/);
     assert.doesNotMatch(markdown, /\*\*FAIL\*\*/);
   });
 
@@ -71,5 +84,17 @@ describe('npm run loadtest (smoke)', () => {
     assert.match(output, /thresholds of scenario smoke crossed/);
     const summary = JSON.parse(readFileSync(join(outDir, 'fail/smoke.json'), 'utf8')) as Summary;
     assert.equal(summary.metrics.checks?.thresholds?.['rate>=0.999']?.ok, false);
+  });
+
+  it('exits non-zero when the HTTP gateway tool fails', async () => {
+    const { code, output } = await loadtest(join(outDir, 'fail-http'), '--gateway-http-tool', 'fxh__fail');
+    assert.equal(code, 99, output);
+    const { root_group: group } = JSON.parse(readFileSync(join(outDir, 'fail-http/smoke.json'), 'utf8')) as {
+      root_group: { checks: { name: string; passes: number; fails: number }[] };
+    };
+    const byName = new Map(group.checks.map((check) => [check.name, check]));
+    assert.equal(byName.get('tools/call gateway_http: a text result')?.passes, 0);
+    assert.ok((byName.get('tools/call gateway_http: a text result')?.fails ?? 0) > 0);
+    assert.equal(byName.get('tools/call gateway: a text result')?.fails, 0);
   });
 });
