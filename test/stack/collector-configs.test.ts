@@ -1,14 +1,16 @@
 /**
  * The shipped collector and Jaeger configs, checked with the real binaries built by `npm run tools`:
- * `validate` for each, and the gateway variant run for real in front of two backend collectors.
+ * `validate` for each (also those the Kubernetes manifests carry in ConfigMaps), and the gateway
+ * variant run for real in front of two backend collectors.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { parse, parseAllDocuments } from 'yaml';
 import { connectClient } from '../support/lookout.ts';
 import { type LookoutProcess, spawnLookout } from '../support/process.ts';
 import { type Service, waitFor } from '../support/services.ts';
@@ -25,10 +27,25 @@ import { toolPath } from '../support/tools.ts';
 
 const run = promisify(execFile);
 
+/** `config` relative to the repository, or absolute. */
 async function validate(bin: string, config: string, env: Record<string, string> = {}) {
-  return run(bin, ['validate', '--config', join(repo, config)], {
+  return run(bin, ['validate', '--config', resolve(repo, config)], {
     env: { PATH: process.env.PATH ?? '', ...env },
   });
+}
+
+interface CollectorConfig {
+  service: { pipelines: Record<string, unknown> };
+}
+
+/** The collector config a manifest of deploy/kubernetes carries in its one ConfigMap. */
+function k8sCollectorConfig(manifest: string): string {
+  const text = readFileSync(join(repo, 'deploy/kubernetes', manifest), 'utf8');
+  const configs = parseAllDocuments(text)
+    .map((document) => document.toJS() as { kind?: string; data?: Record<string, string> })
+    .flatMap((resource) => (resource.kind === 'ConfigMap' ? [resource.data?.['config.yaml']] : []));
+  assert.equal(configs.length, 1, `${manifest}: one collector ConfigMap`);
+  return configs[0] ?? '';
 }
 
 describe('collector and Jaeger configs', () => {
@@ -38,6 +55,29 @@ describe('collector and Jaeger configs', () => {
       COLLECTOR_BACKENDS: '[127.0.0.1:4317, 127.0.0.1:5317]',
     });
     await validate(toolPath('jaeger'), 'monitoring/jaeger/config.yaml');
+  });
+
+  it('validate as the Kubernetes manifests carry them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lookout-k8s-collector-'));
+    try {
+      for (const manifest of ['collector-agent.yaml', 'collector-gateway.yaml']) {
+        const path = join(dir, manifest);
+        writeFileSync(path, k8sCollectorConfig(manifest));
+        await validate(toolPath('otelcol-lookout'), path);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('in Kubernetes, the gateway tier has a pipeline for every signal the agents send it', () => {
+    const pipelines = (manifest: string) =>
+      Object.keys((parse(k8sCollectorConfig(manifest)) as CollectorConfig).service.pipelines).map(
+        (id) => id.split('/', 1)[0],
+      );
+    const gateway = new Set(pipelines('collector-gateway.yaml'));
+    for (const signal of pipelines('collector-agent.yaml'))
+      assert.ok(gateway.has(signal), `the gateway tier drops the agents' ${signal}`);
   });
 
   it('refuse a gateway without backends, saying so', async () => {
