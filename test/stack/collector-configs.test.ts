@@ -38,14 +38,22 @@ interface CollectorConfig {
   service: { pipelines: Record<string, unknown> };
 }
 
-/** The collector config a manifest of deploy/kubernetes carries in its one ConfigMap. */
-function k8sCollectorConfig(manifest: string): string {
+interface K8sResource {
+  kind?: string;
+  data?: Record<string, string>;
+  spec?: { template?: { spec?: { containers?: { env?: { name: string; value: string }[] }[] } } };
+}
+
+/** The collector config a manifest of deploy/kubernetes carries in its one ConfigMap, and its pods' environment. */
+function k8sCollector(manifest: string): { config: string; env: Record<string, string> } {
   const text = readFileSync(join(repo, 'deploy/kubernetes', manifest), 'utf8');
-  const configs = parseAllDocuments(text)
-    .map((document) => document.toJS() as { kind?: string; data?: Record<string, string> })
-    .flatMap((resource) => (resource.kind === 'ConfigMap' ? [resource.data?.['config.yaml']] : []));
+  const resources = parseAllDocuments(text).map((document) => document.toJS() as K8sResource);
+  const configs = resources.flatMap((r) => (r.kind === 'ConfigMap' ? [r.data?.['config.yaml']] : []));
   assert.equal(configs.length, 1, `${manifest}: one collector ConfigMap`);
-  return configs[0] ?? '';
+  const containers = resources.flatMap((r) => r.spec?.template?.spec?.containers ?? []);
+  assert.equal(containers.length, 1, `${manifest}: one collector container`);
+  const env = Object.fromEntries((containers[0]?.env ?? []).map(({ name, value }) => [name, value]));
+  return { config: configs[0] ?? '', env };
 }
 
 describe('collector and Jaeger configs', () => {
@@ -57,13 +65,14 @@ describe('collector and Jaeger configs', () => {
     await validate(toolPath('jaeger'), 'monitoring/jaeger/config.yaml');
   });
 
-  it('validate as the Kubernetes manifests carry them', async () => {
+  it("validate as the Kubernetes manifests carry them, with their pods' environment", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lookout-k8s-collector-'));
     try {
       for (const manifest of ['collector-agent.yaml', 'collector-gateway.yaml']) {
         const path = join(dir, manifest);
-        writeFileSync(path, k8sCollectorConfig(manifest));
-        await validate(toolPath('otelcol-lookout'), path);
+        const { config, env } = k8sCollector(manifest);
+        writeFileSync(path, config);
+        await validate(toolPath('otelcol-lookout'), path, env);
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -72,7 +81,7 @@ describe('collector and Jaeger configs', () => {
 
   it('in Kubernetes, the gateway tier has a pipeline for every signal the agents send it', () => {
     const pipelines = (manifest: string) =>
-      Object.keys((parse(k8sCollectorConfig(manifest)) as CollectorConfig).service.pipelines).map(
+      Object.keys((parse(k8sCollector(manifest).config) as CollectorConfig).service.pipelines).map(
         (id) => id.split('/', 1)[0],
       );
     const gateway = new Set(pipelines('collector-gateway.yaml'));

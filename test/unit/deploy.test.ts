@@ -91,4 +91,9 @@ describe('deploy/kubernetes', () => {
     );
     assert.ok(pod.terminationGracePeriodSeconds > container.lifecycle.preStop.sleep.seconds + drain);
   });
+
+  it("the gateway collector's ConfigMap holds otel-collector/config.yaml as it is", () => {
+    const shipped = readFileSync(new URL('../../otel-collector/config.yaml', import.meta.url), 'utf8');
+    assert.equal(find('ConfigMap', 'otel-gateway-config')?.data?.['config.yaml'], shipped);
+  });
 });
