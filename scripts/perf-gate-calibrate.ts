@@ -36,10 +36,6 @@ if (values.help || positionals.length === 0) {
 
 const config = loadConfig();
 const settings = config.gate;
-const rules: GateRules = {
-  ...gateRules(config),
-  minSlowerShare: Number(values['min-slower-share'] ?? settings.minSlowerShare),
-};
 const firstRounds = Number(values.rounds ?? settings.rounds);
 const confirmRounds = Number(values['confirm-rounds'] ?? settings.confirmRounds);
 const trials = Number(values.trials);
@@ -55,6 +51,16 @@ const pool: PairedRound[] = positionals.flatMap((path) => {
   return rounds.base.map((base, i) => ({ base, head: rounds.head[i] as RunStats }));
 });
 const kinds = [...new Set(pool.flatMap((round) => Object.keys(round.head.kinds)))];
+const configured = gateRules(config);
+/** The gate's rules on the request kinds the rounds measured (runs from before a kind was added lack it). */
+const rules: GateRules = {
+  ...configured,
+  compare: configured.compare.filter((kind) => kinds.includes(kind)),
+  latencyMs: Object.fromEntries(
+    Object.entries(configured.latencyMs).filter(([kind]) => kinds.includes(kind)),
+  ),
+  minSlowerShare: Number(values['min-slower-share'] ?? settings.minSlowerShare),
+};
 const percentiles = ['p95', 'p99'] as const;
 type Percentile = (typeof percentiles)[number];
 
@@ -120,7 +126,12 @@ function failRate(factor: number, slowed: (kind: string, p: Percentile) => boole
 process.stdout.write(
   `${pool.length} same-code rounds from ${positionals.length} run(s); rule: median change > ` +
     `+${settings.maxRegression * 100} % with head slower in ≥ ${rules.minSlowerShare * 100} % of rounds, ` +
-    `or a median over its limit; ${firstRounds} rounds + ${confirmRounds} when in doubt; ${trials} trials each\n`,
+    `or a median over its limit; ${firstRounds} rounds + ${confirmRounds} when in doubt; ${trials} trials each\n` +
+    `compared: ${rules.compare.join(', ')}` +
+    (rules.compare.length < configured.compare.length
+      ? ' (the others were not measured in these rounds)'
+      : '') +
+    '\n',
 );
 const cases: [string, number, (kind: string, p: Percentile) => boolean][] = [
   ['no change', 1, () => false],

@@ -47,6 +47,11 @@ it('replays the rule: same code never fails within ±2 %, every slowdown of 15 %
       stdout,
       /\nno change: fails 0\.0 %, 0\.0 % on a regression \(the rest on limits\); more rounds run in 0\.0 %\n/,
     );
+    // Rounds from before the HTTP gateway kind: judged on the kinds they measured.
+    assert.match(
+      stdout,
+      /\ncompared: call_echo, call_gateway \(the others were not measured in these rounds\)\n/,
+    );
     for (const name of ['every p95 \\+15 %', 'every p99 \\+25 %', 'every p99 \\+50 %', 'everything \\+20 %'])
       assert.match(stdout, new RegExp(`\\n${name}: fails 100\\.0 %, 100\\.0 % on a regression`));
   } finally {
