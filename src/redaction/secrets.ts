@@ -8,6 +8,17 @@ export function isSecretKeyName(name: string): boolean {
   return secretKeyPattern.test(name);
 }
 
+/** Query parameters that carry signatures or keys under names that do not say "secret". */
+const signatureParameter = /^(sig|signature|awsaccesskeyid|x-goog-signature|x-amz-signature)$/i;
+
+/** A URL's query string (without `?`) with the values of secret and signature parameters masked. */
+export function redactQuery(query: string): string {
+  const parameters = new URLSearchParams(query);
+  for (const name of new Set(parameters.keys()))
+    if (isSecretKeyName(name) || signatureParameter.test(name)) parameters.set(name, mask);
+  return parameters.toString();
+}
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const proto = Object.getPrototypeOf(value);

@@ -34,6 +34,7 @@ export const attr = {
   urlScheme: 'url.scheme',
   urlPath: 'url.path',
   urlQuery: 'url.query',
+  urlFull: 'url.full',
   networkPeerAddress: 'network.peer.address',
   networkPeerPort: 'network.peer.port',
   userAgentOriginal: 'user_agent.original',
@@ -71,6 +72,7 @@ export const metricNames = {
   clientOperationDuration: 'mcp.client.operation.duration',
   clientSessionDuration: 'mcp.client.session.duration',
   httpServerRequestDuration: 'http.server.request.duration',
+  httpClientRequestDuration: 'http.client.request.duration',
   /** Spans, metric points and log records the exporters could not deliver. */
   telemetryExportFailures: 'lookout.telemetry.export.failures',
   telemetryExportedItems: 'lookout.telemetry.exported',

@@ -13,7 +13,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { type RPCMetadata, RPCType, setRPCMetadata } from '@opentelemetry/core';
-import { isSecretKeyName, mask } from '../redaction/secrets.ts';
+import { redactQuery } from '../redaction/secrets.ts';
 import { attr, metricNames, operationDurationBuckets, units } from './conventions.ts';
 
 /** Scrapes and probes are neither traced nor measured: they would drown the requests that matter. */
@@ -33,9 +33,6 @@ const httpMethods: ReadonlySet<string> = new Set([
   'PATCH',
   'QUERY',
 ]);
-
-/** Query parameters that carry signatures or keys under names that do not say "secret". */
-const signatureParameter = /^(sig|signature|awsaccesskeyid|x-goog-signature|x-amz-signature)$/i;
 
 const scheme = 'http';
 const defaultPort = { http: 80, https: 443 } as const;
@@ -74,13 +71,6 @@ function withoutPort(address: string): string {
   if (address.startsWith('[')) return address.slice(1, address.indexOf(']'));
   const colon = address.indexOf(':');
   return colon !== -1 && colon === address.lastIndexOf(':') ? address.slice(0, colon) : address;
-}
-
-function redactQuery(query: string): string {
-  const parameters = new URLSearchParams(query);
-  for (const name of new Set(parameters.keys()))
-    if (isSecretKeyName(name) || signatureParameter.test(name)) parameters.set(name, mask);
-  return parameters.toString();
 }
 
 /** The HTTP semantic conventions' request attributes; behind a proxy, what `Forwarded` and `X-Forwarded-*` say. */

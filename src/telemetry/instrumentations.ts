@@ -1,5 +1,6 @@
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import type { HttpInstrumentationConfig } from '@opentelemetry/instrumentation-http';
+import { isSelfTraced } from './http-client.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -17,14 +18,18 @@ export function patchedModules(env: Env): string[] | undefined {
 }
 
 /**
- * Lookout's instrumentations: `http` (outgoing requests only: Lookout makes the server span itself,
- * see http-server.ts), `undici` and `runtime-node`, imported one by one rather than through
+ * Lookout's instrumentations: `http` (outgoing requests only, and not those of the upstream transport:
+ * Lookout makes those spans and the server span itself, see http-client.ts and http-server.ts), `undici`
+ * and `runtime-node`, imported one by one rather than through
  * auto-instrumentations-node, which loads all of its several dozen packages whatever is enabled. That
  * package is used only when an operator names other instrumentations in OTEL_NODE_ENABLED_INSTRUMENTATIONS.
  * Not `winston`: Lookout's log sink stamps trace ids and hands records to the logs API itself.
  */
 export async function createInstrumentations(env: Env): Promise<Instrumentation[]> {
-  const http: HttpInstrumentationConfig = { disableIncomingRequestInstrumentation: true };
+  const http: HttpInstrumentationConfig = {
+    disableIncomingRequestInstrumentation: true,
+    ignoreOutgoingRequestHook: isSelfTraced,
+  };
   if (env[operatorChoice]) {
     const { getNodeAutoInstrumentations } = await import('@opentelemetry/auto-instrumentations-node');
     return getNodeAutoInstrumentations({

@@ -20,6 +20,7 @@ import {
   units,
   values,
 } from './conventions.ts';
+import { HttpClientTelemetry } from './http-client.ts';
 
 export interface UpstreamFacts {
   readonly name: string;
@@ -40,14 +41,17 @@ export interface ClientCall {
 
 /**
  * A `mcp.client` span (kind CLIENT) and a `mcp.client.operation.duration` point for each call Lookout
- * makes to an upstream MCP server, with the trace context injected into the request's `params._meta`.
+ * makes to an upstream MCP server, with the trace context injected into the request's `params._meta`;
+ * `http` makes the spans of the HTTP requests that carry them to an HTTP upstream.
  */
 export class McpClientTelemetry {
+  readonly http: HttpClientTelemetry;
   readonly #tracer: Tracer;
   readonly #duration: Histogram;
   readonly #sessionDuration: Histogram;
 
   constructor(tracer: Tracer, meter: Meter) {
+    this.http = new HttpClientTelemetry(tracer, meter);
     this.#tracer = tracer;
     this.#duration = meter.createHistogram(metricNames.clientOperationDuration, {
       description: 'Duration of MCP requests Lookout sends to upstream servers.',

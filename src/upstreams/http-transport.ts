@@ -17,6 +17,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { context, propagation } from '@opentelemetry/api';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import type { HttpClientRequest, HttpClientTelemetry } from '../telemetry/http-client.ts';
 
 /** Reconnecting an event stream: the SDK client's defaults (1 s, ×1.5, at most 30 s, 2 attempts). */
 const reconnect = { initialMs: 1000, growth: 1.5, maxMs: 30_000, maxAttempts: 2 };
@@ -48,7 +49,8 @@ function readText(res: IncomingMessage): Promise<string> {
 /**
  * The client side of Streamable HTTP over `node:http` with keep-alive connections: POST per message,
  * answered by JSON, an event stream or 202; the GET stream for the server's own messages once the
- * session is initialized; resumption with Last-Event-ID. It replaces the SDK's fetch-based transport,
+ * session is initialized; resumption with Last-Event-ID; an HTTP client span for each POST, which the
+ * `traceparent` header names (the GET stream, open for the whole session, gets none). It replaces the SDK's fetch-based transport,
  * whose `fetch`, web streams and `TextDecoderStream` cost more per proxied call than the rest of the
  * hop. What it leaves out is what Lookout does not use: OAuth flows and redirects (an upstream is a
  * configured URL with static headers; a redirect is reported as the error it is here).
@@ -62,6 +64,7 @@ export class UpstreamHttpTransport implements Transport {
   readonly #headers: Readonly<Record<string, string>>;
   readonly #agent: HttpAgent;
   readonly #request: typeof httpRequest;
+  readonly #telemetry: HttpClientTelemetry | undefined;
   readonly #inFlight = new Set<ClientRequest>();
   #sessionId: string | undefined;
   #protocolVersion: string | undefined;
@@ -70,12 +73,14 @@ export class UpstreamHttpTransport implements Transport {
   #started = false;
   #closed = false;
 
-  constructor(url: URL, headers: Readonly<Record<string, string>> = {}) {
+  constructor(url: URL, headers: Readonly<Record<string, string>> = {}, telemetry?: HttpClientTelemetry) {
     this.#url = url;
     this.#headers = headers;
     const https = url.protocol === 'https:';
     this.#agent = https ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
     this.#request = https ? httpsRequest : httpRequest;
+    this.#telemetry = telemetry;
+    telemetry?.adopt(this.#agent);
   }
 
   get sessionId(): string | undefined {
@@ -107,11 +112,7 @@ export class UpstreamHttpTransport implements Transport {
   async send(message: JSONRPCMessage): Promise<void> {
     try {
       const sentWithSession = this.#sessionId !== undefined;
-      const res = await this.#exchange(
-        'POST',
-        { ...postHeaders, ...this.#traceHeaders() },
-        JSON.stringify(message),
-      );
+      const res = await this.#exchange('POST', postHeaders, JSON.stringify(message));
       const sessionId = res.headers['mcp-session-id'];
       if (typeof sessionId === 'string' && sessionId !== '') this.#sessionId = sessionId;
       if (res.statusCode === undefined || res.statusCode < 200 || res.statusCode >= 300) {
@@ -142,11 +143,18 @@ export class UpstreamHttpTransport implements Transport {
     }
   }
 
-  /** The W3C trace context of the active span (the MCP client span of the call being sent). */
-  #traceHeaders(): Record<string, string> {
-    const carrier: Record<string, string> = {};
-    propagation.inject(context.active(), carrier);
-    return carrier;
+  /**
+   * A POST's span, whose W3C trace context its headers carry (a child of the active span: the MCP
+   * client span of the call being sent); without telemetry, the active span's context itself.
+   */
+  #traced(headers: Record<string, string>): { headers: Record<string, string>; span?: HttpClientRequest } {
+    if (this.#telemetry === undefined) {
+      const carrier = { ...headers };
+      propagation.inject(context.active(), carrier);
+      return { headers: carrier };
+    }
+    const span = this.#telemetry.request('POST', this.#url);
+    return { headers: { ...headers, ...span.headers }, span };
   }
 
   #exchange(
@@ -174,13 +182,19 @@ export class UpstreamHttpTransport implements Transport {
     isRetry: boolean,
   ): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
-      const req = this.#request(this.#url, { method, headers, agent: this.#agent });
+      const traced = method === 'POST' ? this.#traced(headers) : { headers };
+      const req = this.#request(this.#url, { method, headers: traced.headers, agent: this.#agent });
       this.#inFlight.add(req);
       req.on('response', (res) => {
-        res.on('close', () => this.#inFlight.delete(req));
+        traced.span?.responded(res.statusCode ?? 0);
+        res.on('close', () => {
+          this.#inFlight.delete(req);
+          traced.span?.end();
+        });
         resolve(res);
       });
       req.on('error', (error: NodeJS.ErrnoException) => {
+        traced.span?.end(error);
         this.#inFlight.delete(req);
         if (!isRetry && req.reusedSocket && error.code === 'ECONNRESET' && !this.#closed) {
           resolve(this.#dispatch(method, headers, body, true));

@@ -188,7 +188,7 @@ export class Upstream {
   #transport(): Transport {
     const config = this.#config;
     if (config.transport === 'http') {
-      return new UpstreamHttpTransport(new URL(config.url as string), config.headers);
+      return new UpstreamHttpTransport(new URL(config.url as string), config.headers, this.#telemetry.http);
     }
     const transport = new StdioClientTransport({
       command: config.command as string,

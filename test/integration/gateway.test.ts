@@ -9,7 +9,12 @@ import {
 import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import {
+  InMemorySpanExporter,
+  type ReadableSpan,
+  SimpleSpanProcessor,
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
 import type { Lookout } from '../../src/main.ts';
 import { connectClient, startTestLookout } from '../support/lookout.ts';
 import { freePort } from '../support/ports.ts';
@@ -218,7 +223,7 @@ describe('gateway to real upstream MCP servers', () => {
     );
   });
 
-  it('also sends the traceparent header to an HTTP upstream, and names its address', async () => {
+  it('to an HTTP upstream: the HTTP client span under the MCP one, which the traceparent header names', async () => {
     spans.reset();
     const client = await connectClient(lookout.url);
     const seen = JSON.parse(
@@ -228,14 +233,31 @@ describe('gateway to real upstream MCP servers', () => {
       header?: string;
     };
     await client.close();
-    const clientSpan = spans.getFinishedSpans().find((s) => s.name === 'tools/call report_meta');
+    const finished = spans.getFinishedSpans();
+    const clientSpan = finished.find((s) => s.name === 'tools/call report_meta');
     assert.ok(clientSpan);
-    const expected = `00-${clientSpan.spanContext().traceId}-${clientSpan.spanContext().spanId}-01`;
-    assert.equal(seen.traceparent, expected);
-    assert.equal(seen.header, expected);
+    const traceparent = (span: ReadableSpan) =>
+      `00-${span.spanContext().traceId}-${span.spanContext().spanId}-01`;
+    assert.equal(seen.traceparent, traceparent(clientSpan));
     assert.equal(clientSpan.attributes['server.address'], '127.0.0.1');
     assert.equal(typeof clientSpan.attributes['server.port'], 'number');
     assert.equal(clientSpan.attributes['network.transport'], 'tcp');
+    const httpSpans = finished.filter(
+      (s) => s.kind === SpanKind.CLIENT && s.parentSpanContext?.spanId === clientSpan.spanContext().spanId,
+    );
+    assert.equal(httpSpans.length, 1, 'one HTTP client span for the call');
+    const [httpSpan] = httpSpans;
+    assert.ok(httpSpan);
+    assert.equal(seen.header, traceparent(httpSpan));
+    assert.equal(httpSpan.name, 'POST');
+    assert.equal(httpSpan.attributes['http.request.method'], 'POST');
+    assert.equal(httpSpan.attributes['http.response.status_code'], 200);
+    assert.equal(httpSpan.attributes['server.address'], '127.0.0.1');
+    assert.equal(httpSpan.attributes['server.port'], clientSpan.attributes['server.port']);
+    assert.equal(
+      httpSpan.attributes['url.full'],
+      `http://127.0.0.1:${clientSpan.attributes['server.port']}/mcp`,
+    );
   });
 
   it("relays an upstream's log messages to the client whose call is running", async () => {

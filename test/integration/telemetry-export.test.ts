@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -7,10 +8,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { attr, metricNames, operationDurationBuckets } from '../../src/telemetry/conventions.ts';
 import { connectClient, openSession, rpc } from '../support/lookout.ts';
 import { attribute, OtlpReceiver } from '../support/otlp-receiver.ts';
+import { freePort } from '../support/ports.ts';
 import { type LookoutProcess, spawnLookout } from '../support/process.ts';
 import { waitFor } from '../support/services.ts';
 
@@ -348,5 +350,51 @@ describe('a tool module that imports node:http', () => {
       .find((r) => r.target === 'downstream');
     assert.ok(access?.trace_id);
     assert.match(seen[0] ?? '', new RegExp(`^00-${access.trace_id}-[0-9a-f]{16}-01$`));
+  });
+});
+
+describe('a real Lookout process calling an HTTP upstream', () => {
+  it('makes one HTTP client span per POST, under the mcp.client span, with the URL secrets masked', async () => {
+    const receiver = new OtlpReceiver();
+    const endpoint = await receiver.start();
+    const port = await freePort();
+    const fixture = fileURLToPath(new URL('../fixtures/upstream-server.ts', import.meta.url));
+    const upstream = spawn(process.execPath, [fixture, '--http', String(port)], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    await new Promise<void>((resolve) =>
+      upstream.stderr?.on('data', (d: Buffer) => d.toString().includes('listening') && resolve()),
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'lookout-http-upstream-'));
+    const config = join(dir, 'lookout.yaml');
+    const url = `http://127.0.0.1:${port}/mcp?token=s3cret&region=eu`;
+    writeFileSync(config, `upstreams:\n  - { name: fxh, transport: http, url: "${url}", required: true }\n`);
+    try {
+      const lookout = await spawnLookout(['--config', config], {
+        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_BSP_SCHEDULE_DELAY: '100',
+      });
+      const client = await connectClient(lookout.url);
+      await client.callTool({ name: 'fxh__report_meta', arguments: {} });
+      await client.close();
+      assert.equal(await lookout.stop(), 0);
+    } finally {
+      upstream.kill();
+      receiver.close();
+    }
+    const mcpClient = receiver.spans.find((s) => s.name === 'tools/call report_meta');
+    assert.ok(mcpClient);
+    // One each: a second would be the `http` instrumentation's, which must leave these requests alone.
+    const http = receiver.spans.filter((s) => s.parentSpanId === mcpClient.spanId);
+    assert.equal(http.length, 1, http.map((s) => s.name).join(', '));
+    const [span] = http;
+    assert.equal(span?.kind, 3, 'SPAN_KIND_CLIENT');
+    assert.equal(span?.name, 'POST');
+    assert.equal(attribute(span?.attributes, attr.httpResponseStatusCode), 200);
+    assert.equal(
+      attribute(span?.attributes, attr.urlFull),
+      `http://127.0.0.1:${port}/mcp?token=***&region=eu`,
+    );
   });
 });
