@@ -20,8 +20,8 @@ export function patchedModules(env: Env): string[] | undefined {
 /**
  * Lookout's instrumentations: `http` (outgoing requests only, and not those of the upstream transport:
  * Lookout makes those spans and the server span itself, see http-client.ts and http-server.ts), `undici`
- * and `runtime-node`, imported one by one rather than through
- * auto-instrumentations-node, which loads all of its several dozen packages whatever is enabled. That
+ * and `runtime-node`, imported one by one rather than through auto-instrumentations-node, which loads
+ * all of its several dozen packages whatever is enabled. That
  * package is used only when an operator names other instrumentations in OTEL_NODE_ENABLED_INSTRUMENTATIONS.
  * Not `winston`: Lookout's log sink stamps trace ids and hands records to the logs API itself.
  */

@@ -50,10 +50,11 @@ function readText(res: IncomingMessage): Promise<string> {
  * The client side of Streamable HTTP over `node:http` with keep-alive connections: POST per message,
  * answered by JSON, an event stream or 202; the GET stream for the server's own messages once the
  * session is initialized; resumption with Last-Event-ID; an HTTP client span for each POST, which the
- * `traceparent` header names (the GET stream, open for the whole session, gets none). It replaces the SDK's fetch-based transport,
- * whose `fetch`, web streams and `TextDecoderStream` cost more per proxied call than the rest of the
- * hop. What it leaves out is what Lookout does not use: OAuth flows and redirects (an upstream is a
- * configured URL with static headers; a redirect is reported as the error it is here).
+ * `traceparent` header names (the GET stream, open for the whole session, gets none). It replaces the
+ * SDK's fetch-based transport, whose `fetch`, web streams and `TextDecoderStream` cost more per proxied
+ * call than the rest of the hop. What it leaves out is what Lookout does not use: OAuth flows and
+ * redirects (an upstream is a configured URL with static headers; a redirect is reported as the error
+ * it is here).
  */
 export class UpstreamHttpTransport implements Transport {
   onmessage?: Transport['onmessage'];
