@@ -24,10 +24,21 @@ export function isSelfTraced(options: RequestOptions): boolean {
   return options.agent instanceof Object && selfTracedAgents.has(options.agent as Agent);
 }
 
-/** `url.full` without credentials, and with secret query values masked. */
-function fullUrl(url: URL): string {
+/** Where a client's requests go, as its spans name it: worked out once per client, not per request. */
+export interface HttpTarget {
+  readonly address: string;
+  readonly port: number;
+  /** `url.full` without credentials, and with secret query values masked. */
+  readonly full: string;
+}
+
+export function httpTarget(url: URL): HttpTarget {
   const query = url.search.length > 1 ? `?${redactQuery(url.search.slice(1))}` : '';
-  return `${url.protocol}//${url.host}${url.pathname}${query}`;
+  return {
+    address: url.hostname,
+    port: url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port),
+    full: `${url.protocol}//${url.host}${url.pathname}${query}`,
+  };
 }
 
 /** One HTTP request's client span, and what its headers carry of it. */
@@ -64,17 +75,16 @@ export class HttpClientTelemetry {
     selfTracedAgents.add(agent);
   }
 
-  /** The span of one request to `url`, a child of the active context. */
-  request(method: string, url: URL): HttpClientRequest {
-    const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
+  /** The span of one request to `target`, a child of the active context. */
+  request(method: string, target: HttpTarget): HttpClientRequest {
     const metricAttributes: Attributes = {
       [attr.httpRequestMethod]: method,
-      [attr.serverAddress]: url.hostname,
-      [attr.serverPort]: port,
+      [attr.serverAddress]: target.address,
+      [attr.serverPort]: target.port,
     };
     const span: Span = this.#tracer.startSpan(method, {
       kind: SpanKind.CLIENT,
-      attributes: { ...metricAttributes, [attr.urlFull]: fullUrl(url) },
+      attributes: { ...metricAttributes, [attr.urlFull]: target.full },
     });
     const headers: Record<string, string> = {};
     propagation.inject(trace.setSpan(context.active(), span), headers);

@@ -17,7 +17,12 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { context, propagation } from '@opentelemetry/api';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import type { HttpClientRequest, HttpClientTelemetry } from '../telemetry/http-client.ts';
+import {
+  type HttpClientRequest,
+  type HttpClientTelemetry,
+  type HttpTarget,
+  httpTarget,
+} from '../telemetry/http-client.ts';
 
 /** Reconnecting an event stream: the SDK client's defaults (1 s, ×1.5, at most 30 s, 2 attempts). */
 const reconnect = { initialMs: 1000, growth: 1.5, maxMs: 30_000, maxAttempts: 2 };
@@ -65,7 +70,7 @@ export class UpstreamHttpTransport implements Transport {
   readonly #headers: Readonly<Record<string, string>>;
   readonly #agent: HttpAgent;
   readonly #request: typeof httpRequest;
-  readonly #telemetry: HttpClientTelemetry | undefined;
+  readonly #telemetry: { readonly spans: HttpClientTelemetry; readonly target: HttpTarget } | undefined;
   readonly #inFlight = new Set<ClientRequest>();
   #sessionId: string | undefined;
   #protocolVersion: string | undefined;
@@ -80,7 +85,7 @@ export class UpstreamHttpTransport implements Transport {
     const https = url.protocol === 'https:';
     this.#agent = https ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
     this.#request = https ? httpsRequest : httpRequest;
-    this.#telemetry = telemetry;
+    this.#telemetry = telemetry && { spans: telemetry, target: httpTarget(url) };
     telemetry?.adopt(this.#agent);
   }
 
@@ -154,7 +159,7 @@ export class UpstreamHttpTransport implements Transport {
       propagation.inject(context.active(), carrier);
       return { headers: carrier };
     }
-    const span = this.#telemetry.request('POST', this.#url);
+    const span = this.#telemetry.spans.request('POST', this.#telemetry.target);
     return { headers: { ...headers, ...span.headers }, span };
   }
 
