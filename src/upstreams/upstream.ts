@@ -37,6 +37,7 @@ import type { UpstreamConfig } from '../config/schema.ts';
 import { LookoutError } from '../errors/catalog.ts';
 import type { Logger } from '../logging/logger.ts';
 import { values } from '../telemetry/conventions.ts';
+import { httpTarget } from '../telemetry/http-client.ts';
 import type { McpClientTelemetry, UpstreamFacts } from '../telemetry/mcp-client.ts';
 import { UpstreamHttpTransport } from './http-transport.ts';
 
@@ -98,6 +99,7 @@ export class Upstream {
   readonly #onToolsChanged: () => void;
   readonly #onRestart: () => void;
   readonly #breaker;
+  #closingBreaker = false;
   readonly #bulkhead;
   readonly #policy: IPolicy;
   readonly #safePolicy: IPolicy;
@@ -129,19 +131,21 @@ export class Upstream {
     this.#telemetry = deps.telemetry;
     this.#onToolsChanged = deps.onToolsChanged;
     this.#onRestart = deps.onRestart;
-    const url = config.url === undefined ? undefined : new URL(config.url);
+    const target = config.url === undefined ? undefined : httpTarget(new URL(config.url));
     this.facts = {
       name: config.name,
       transport: config.transport,
-      ...(url && { address: url.hostname, port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)) }),
+      ...(target && { address: target.address, port: target.port }),
     };
     this.#breaker = circuitBreaker(handleWhen(isUpstreamFailure), {
       halfOpenAfter: config.breaker.halfOpenAfterSeconds * 1000,
       breaker: new ConsecutiveBreaker(config.breaker.consecutiveFailures),
     });
-    this.#breaker.onStateChange((state) =>
-      this.#logger.warn('upstream circuit breaker', { upstream: this.name, state: CircuitState[state] }),
-    );
+    this.#breaker.onStateChange((state) => {
+      // Closing it on a reconnect passes through Isolated (see #closeBreaker): not worth a line.
+      if (state === CircuitState.Isolated && this.#closingBreaker) return;
+      this.#logger.warn('upstream circuit breaker', { upstream: this.name, state: CircuitState[state] });
+    });
     this.#bulkhead = bulkhead(config.concurrency.limit, config.concurrency.queue);
     this.#policy = wrap(this.#bulkhead, this.#breaker);
     const retries = retry(handleWhen(isUpstreamFailure), {
@@ -256,7 +260,21 @@ export class Upstream {
       }
     };
     this.#logger.info('upstream ready', { upstream: this.name, tools: this.#tools.length });
+    this.#closeBreaker();
     this.#onToolsChanged();
+  }
+
+  /**
+   * A new session with the upstream (initialize and the lists answered) shows it serves again: calls
+   * made while it was down may have opened the breaker, which would otherwise refuse every call until
+   * its half-open probe, up to `breaker.halfOpenAfterSeconds` later. cockatiel closes a breaker when
+   * its last isolation is released.
+   */
+  #closeBreaker(): void {
+    if (this.#breaker.state === CircuitState.Closed) return;
+    this.#closingBreaker = true;
+    this.#breaker.isolate().dispose();
+    this.#closingBreaker = false;
   }
 
   /** An upstream's log message goes to Lookout's log and to the clients with a call to it in flight. */

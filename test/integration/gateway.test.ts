@@ -337,7 +337,7 @@ describe('gateway failure handling', () => {
     }
   });
 
-  it('opens a new session with an HTTP upstream that restarted (down meanwhile, or back at once)', {
+  it('opens a new session with an HTTP upstream that restarted (down meanwhile, or back at once), closing the breaker', {
     timeout: 60_000,
   }, async () => {
     const port = await freePort();
@@ -363,6 +363,8 @@ describe('gateway failure handling', () => {
           transport: 'http',
           url: `http://127.0.0.1:${port}/mcp`,
           restart: { initialBackoffSeconds: 0.1, maxBackoffSeconds: 0.5 },
+          // One failed call opens the breaker; only the reconnect can close it within the test.
+          breaker: { consecutiveFailures: 1, halfOpenAfterSeconds: 60 },
         },
       ],
     });
@@ -395,6 +397,12 @@ describe('gateway failure handling', () => {
       await client.close();
       const connected = lookout.logLines.filter((l) => l.includes('"upstream ready"'));
       assert.equal(connected.length, 3);
+      const breaker = lookout.logLines
+        .filter((l) => l.includes('"upstream circuit breaker"'))
+        .map((l) => (JSON.parse(l) as { state: string }).state);
+      assert.ok(breaker.includes('Open'), 'the calls made while it was down opened the breaker');
+      assert.equal(breaker.at(-1), 'Closed', 'the reconnect closed it');
+      assert.ok(!breaker.includes('Isolated'));
       assert.ok(
         connected.every((l) => !l.includes('trace_id')),
         'reconnecting is not part of the trace of the call that found the connection lost',
