@@ -180,6 +180,17 @@ export function verdicts(r: Results): TargetVerdict[] {
       met: cost <= 0.05,
     });
   }
+  const sdkAlone = byName.get('express-echo-otel');
+  if (sdkAlone && express) {
+    const cost = 1 - sdkAlone.rps / express.rps;
+    out.push({
+      target:
+        'telemetry overhead of the OTel SDK alone, same telemetry per call (express-echo-otel vs express-echo, for reference)',
+      measured: `${fixed(cost * 100, 1)} % fewer rps (${fixed(sdkAlone.rps / express.rps, 2)}×, ${fixed(sdkAlone.cpuUsPerRequest - express.cpuUsPerRequest)} µs CPU/req more)`,
+      goal: '≤ 5 %',
+      met: cost <= 0.05,
+    });
+  }
   const l = r.latency;
   out.push({
     target: `p99 at 50 % of max throughput${l && l.seconds < 60 ? ` (shortened: ${l.seconds} s, not 60 s)` : ''}`,

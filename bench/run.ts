@@ -38,6 +38,7 @@ const scenarios = ['echo', 'latency', 'gateway', 'idle', 'soak', 'ready'] as con
 type Scenario = (typeof scenarios)[number];
 const echoTargets: TargetSpec[] = [
   targets.expressEcho,
+  targets.expressEchoOtel,
   targets.sdkStateful,
   targets.sdkStatelessOtel,
   targets.lookoutFull,

@@ -81,6 +81,16 @@ export const targets = {
     readiness: 'listening',
     exports: false,
   },
+  expressEchoOtel: {
+    name: 'express-echo-otel',
+    description:
+      "raw Express echo plus Lookout's per-call telemetry done directly with the OTel SDK: 2 spans, 2 histograms, 1 log record, OTLP to the receiver",
+    args: () => ['bench/baselines/express-echo-otel.ts'],
+    env: (ctx) => otlpTo(ctx.otlpEndpoint),
+    sessions: false,
+    readiness: 'listening',
+    exports: true,
+  },
   sdkStateful: {
     name: 'sdk-stateful',
     description: 'MCP SDK stateful Streamable HTTP example (no telemetry)',
