@@ -99,6 +99,8 @@ export class Upstream {
   readonly #onToolsChanged: () => void;
   readonly #onRestart: () => void;
   readonly #breaker;
+  /** The breaker's count of consecutive failures. */
+  readonly #failures: ConsecutiveBreaker;
   #closingBreaker = false;
   readonly #bulkhead;
   readonly #policy: IPolicy;
@@ -137,9 +139,10 @@ export class Upstream {
       transport: config.transport,
       ...(target && { address: target.address, port: target.port }),
     };
+    this.#failures = new ConsecutiveBreaker(config.breaker.consecutiveFailures);
     this.#breaker = circuitBreaker(handleWhen(isUpstreamFailure), {
       halfOpenAfter: config.breaker.halfOpenAfterSeconds * 1000,
-      breaker: new ConsecutiveBreaker(config.breaker.consecutiveFailures),
+      breaker: this.#failures,
     });
     this.#breaker.onStateChange((state) => {
       // Closing it on a reconnect passes through Isolated (see #closeBreaker): not worth a line.
@@ -267,10 +270,12 @@ export class Upstream {
   /**
    * A new session with the upstream (initialize and the lists answered) shows it serves again: calls
    * made while it was down may have opened the breaker, which would otherwise refuse every call until
-   * its half-open probe, up to `breaker.halfOpenAfterSeconds` later. cockatiel closes a breaker when
-   * its last isolation is released.
+   * its half-open probe, up to `breaker.halfOpenAfterSeconds` later. The failures counted so far are
+   * forgotten, as a successful call forgets them. cockatiel closes a breaker when its last isolation is
+   * released, but leaves its count as it was.
    */
   #closeBreaker(): void {
+    this.#failures.success();
     if (this.#breaker.state === CircuitState.Closed) return;
     this.#closingBreaker = true;
     this.#breaker.isolate().dispose();

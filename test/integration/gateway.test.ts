@@ -337,7 +337,7 @@ describe('gateway failure handling', () => {
     }
   });
 
-  it('opens a new session with an HTTP upstream that restarted (down meanwhile, or back at once), closing the breaker', {
+  it('opens a new session with an HTTP upstream that restarted (down meanwhile, or back at once), closing the breaker and clearing its count', {
     timeout: 60_000,
   }, async () => {
     const port = await freePort();
@@ -349,8 +349,10 @@ describe('gateway failure handling', () => {
       return child;
     };
     const stopUpstream = async (child: ChildProcess) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
+      await exited;
     };
     let upstream = await startUpstream();
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
@@ -362,9 +364,10 @@ describe('gateway failure handling', () => {
           name: 'web',
           transport: 'http',
           url: `http://127.0.0.1:${port}/mcp`,
-          restart: { initialBackoffSeconds: 0.1, maxBackoffSeconds: 0.5 },
-          // One failed call opens the breaker; only the reconnect can close it within the test.
-          breaker: { consecutiveFailures: 1, halfOpenAfterSeconds: 60 },
+          // Four restarts and their refused connection attempts, all inside the crash-loop window.
+          restart: { initialBackoffSeconds: 0.1, maxBackoffSeconds: 0.5, maxRestarts: 50 },
+          // Two failed calls open the breaker; only a reconnect can close it within the test.
+          breaker: { consecutiveFailures: 2, halfOpenAfterSeconds: 60 },
         },
       ],
     });
@@ -387,22 +390,41 @@ describe('gateway failure handling', () => {
         (await callUntilAnswered(client)) >= 0,
         'answered again after a restart with no call meanwhile',
       );
+      const breakerStates = () =>
+        lookout.logLines
+          .filter((l) => l.includes('"upstream circuit breaker"'))
+          .map((l) => (JSON.parse(l) as { state: string }).state);
+      const readyLines = () => lookout.logLines.filter((l) => l.includes('"upstream ready"'));
+      const failingCall = () =>
+        assert.rejects(client.callTool({ name: 'web__log_something', arguments: {} }));
+
       await stopUpstream(upstream);
-      await assert.rejects(client.callTool({ name: 'web__log_something', arguments: {} }));
+      await failingCall();
+      await failingCall();
+      assert.equal(breakerStates().at(-1), 'Open', 'two calls failed while it was down');
+      const readyBefore = readyLines().length;
+      upstream = await startUpstream();
+      for (let i = 0; i < 100 && readyLines().length === readyBefore; i++)
+        await new Promise((r) => setTimeout(r, 50));
+      assert.equal(breakerStates().at(-1), 'Closed', 'the reconnect closed it, with no call needed');
+
+      const statesBefore = breakerStates().length;
+      await stopUpstream(upstream);
+      await failingCall();
+      assert.deepEqual(
+        breakerStates().slice(statesBefore),
+        [],
+        'the reconnect cleared the count too: the first failure after it does not reopen the breaker',
+      );
       upstream = await startUpstream();
       assert.ok(
         (await callUntilAnswered(client)) >= 0,
         'answered again after calls failed while it was down',
       );
       await client.close();
-      const connected = lookout.logLines.filter((l) => l.includes('"upstream ready"'));
-      assert.equal(connected.length, 3);
-      const breaker = lookout.logLines
-        .filter((l) => l.includes('"upstream circuit breaker"'))
-        .map((l) => (JSON.parse(l) as { state: string }).state);
-      assert.ok(breaker.includes('Open'), 'the calls made while it was down opened the breaker');
-      assert.equal(breaker.at(-1), 'Closed', 'the reconnect closed it');
-      assert.ok(!breaker.includes('Isolated'));
+      assert.ok(!breakerStates().includes('Isolated'));
+      const connected = readyLines();
+      assert.equal(connected.length, 4);
       assert.ok(
         connected.every((l) => !l.includes('trace_id')),
         'reconnecting is not part of the trace of the call that found the connection lost',
