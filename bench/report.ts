@@ -103,6 +103,7 @@ export function resultsTable(r: Results, connections: number): string {
     const l = r.latency;
     const scenario = `constant ${thousands(l.rate)} rps = 50 % of max (k6, ${l.seconds} s)`;
     lines.push(other(scenario, 'express-echo (the floor: load generator and machine)', l.floor, ''));
+    lines.push(other(scenario, 'express-echo-otel (the OTel SDK alone, same telemetry)', l.sdkAlone, ''));
     lines.push(other(scenario, 'lookout-full', l.load, fixed(l.rssMb), `GC: ${describeGc(l.gc)}`));
   }
   if (r.gateway) {
@@ -195,7 +196,7 @@ export function verdicts(r: Results): TargetVerdict[] {
   out.push({
     target: `p99 at 50 % of max throughput${l && l.seconds < 60 ? ` (shortened: ${l.seconds} s, not 60 s)` : ''}`,
     measured: l
-      ? `${ms(l.load.p99Ms)} ms at ${thousands(l.rate)} rps, ${l.load.errors} errors, ${l.load.dropped ?? 0} dropped (express-echo at the same rate: ${ms(l.floor.p99Ms)} ms)`
+      ? `${ms(l.load.p99Ms)} ms at ${thousands(l.rate)} rps, ${l.load.errors} errors, ${l.load.dropped ?? 0} dropped (at the same rate express-echo: ${ms(l.floor.p99Ms)} ms; express-echo-otel: ${ms(l.sdkAlone.p99Ms)} ms)`
       : 'not measured',
     goal: '≤ 5 ms for 60 s, 0 errors',
     met: l ? l.load.p99Ms <= 5 && l.load.errors === 0 && (l.load.dropped ?? 0) === 0 : undefined,

@@ -215,13 +215,16 @@ export interface LatencyResult {
   readonly rssMb: number;
   /** The raw Express echo at the same rate: what the load generator and the machine alone add to the tail. */
   readonly floor: Measured;
+  /** The raw echo with the same telemetry through the OTel SDK alone, at the same rate. */
+  readonly sdkAlone: Measured;
   /** Lookout's GC pauses from the end of the warm-up to the end of the run (its own `v8js.gc.duration`). */
   readonly gc: GcTotals;
 }
 
 /**
- * Lookout, full telemetry, at a constant half of its maximum throughput (k6, open model), and the
- * raw Express echo at the same rate as the floor of the measurement.
+ * Lookout, full telemetry, at a constant half of its maximum throughput (k6, open model); the raw
+ * Express echo at the same rate as the floor of the measurement, and the same echo with the same
+ * telemetry through the OTel SDK alone.
  */
 export async function latencyAtHalfMax(
   maxRps: number,
@@ -240,6 +243,10 @@ export async function latencyAtHalfMax(
   log(
     `floor: express-echo at ${rate} rps for ${d.latencySeconds} s: p50 ${floor.p50Ms.toFixed(2)} ms, p99 ${floor.p99Ms.toFixed(2)} ms`,
   );
+  const sdkAlone = await withTarget(targets.expressEchoOtel, ctx, (echo) => atConstantRate(echo, k6));
+  log(
+    `the SDK alone: express-echo-otel at ${rate} rps for ${d.latencySeconds} s: p50 ${sdkAlone.p50Ms.toFixed(2)} ms, p99 ${sdkAlone.p99Ms.toFixed(2)} ms, ${sdkAlone.errors} errors, ${sdkAlone.dropped ?? 0} dropped`,
+  );
   return withTarget(targets.lookoutFull, ctx, async (target) => {
     const metricsUrl = new URL('/metrics', target.url).toString();
     const atMeasuredPhase = sleep(k6.warmupSeconds * 1000).then(() => gcTotals(metricsUrl));
@@ -251,7 +258,7 @@ export async function latencyAtHalfMax(
     log(
       `latency at ${rate} rps for ${d.latencySeconds} s: p50 ${load.p50Ms.toFixed(2)} ms, p99 ${load.p99Ms.toFixed(2)} ms, ${load.errors} errors, ${load.dropped} dropped; GC: ${describeGc(gc)}`,
     );
-    return { maxRps, rate, seconds: d.latencySeconds, load, rssMb, floor, gc };
+    return { maxRps, rate, seconds: d.latencySeconds, load, rssMb, floor, sdkAlone, gc };
   });
 }
 
