@@ -15,6 +15,7 @@ import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace';
 import express from 'express';
+import { listenAndAnnounce } from './listen.ts';
 
 const sdk = new NodeSDK({
   serviceName: 'express-echo-otel',
@@ -144,11 +145,7 @@ app.post('/mcp', (req, res) => {
   });
 });
 
-const server = app.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
-  process.stdout.write(
-    `${JSON.stringify({ ready: true, port: (server.address() as { port: number }).port })}\n`,
-  );
-});
+const server = listenAndAnnounce(app);
 // Stop serving on SIGTERM, then flush what the batches hold, as Lookout does when it stops.
 process.once('SIGTERM', () => {
   server.close();

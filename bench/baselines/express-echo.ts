@@ -3,6 +3,7 @@
  * no sessions, no telemetry: the ceiling Lookout is measured against.
  */
 import express from 'express';
+import { listenAndAnnounce } from './listen.ts';
 
 const app = express();
 app.disable('x-powered-by');
@@ -15,8 +16,4 @@ app.post('/mcp', (req, res) => {
     result: { content: [{ type: 'text', text: params?.arguments?.text ?? '' }] },
   });
 });
-const server = app.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
-  process.stdout.write(
-    `${JSON.stringify({ ready: true, port: (server.address() as { port: number }).port })}\n`,
-  );
-});
+listenAndAnnounce(app);

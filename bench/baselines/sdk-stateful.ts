@@ -8,6 +8,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import express from 'express';
 import { z } from 'zod';
+import { listenAndAnnounce } from './listen.ts';
 
 const transports = new Map<string, StreamableHTTPServerTransport>();
 
@@ -46,8 +47,4 @@ app.post('/mcp', async (req, res) => {
   }
   await transport.handleRequest(req, res, req.body);
 });
-const server = app.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
-  process.stdout.write(
-    `${JSON.stringify({ ready: true, port: (server.address() as { port: number }).port })}\n`,
-  );
-});
+listenAndAnnounce(app);

@@ -8,6 +8,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import express from 'express';
 import { z } from 'zod';
+import { listenAndAnnounce } from './listen.ts';
 
 function newServer(): McpServer {
   const server = new McpServer({ name: 'sdk-stateless', version: '1.0.0' });
@@ -35,11 +36,7 @@ const notAllowed = (_req: express.Request, res: express.Response) => {
 app.get('/mcp', notAllowed);
 app.delete('/mcp', notAllowed);
 
-const listener = app.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
-  process.stdout.write(
-    `${JSON.stringify({ ready: true, port: (listener.address() as { port: number }).port })}\n`,
-  );
-});
+const listener = listenAndAnnounce(app);
 // Stop serving on SIGTERM; the process then exits once telemetry (if any) has flushed.
 process.once('SIGTERM', () => {
   listener.close();
