@@ -239,14 +239,15 @@ export async function latencyAtHalfMax(
     warmupSeconds: Math.max(3, d.warmupSeconds),
     seconds: d.latencySeconds,
   };
-  const floor = await withTarget(targets.expressEcho, ctx, (echo) => atConstantRate(echo, k6));
-  log(
-    `floor: express-echo at ${rate} rps for ${d.latencySeconds} s: p50 ${floor.p50Ms.toFixed(2)} ms, p99 ${floor.p99Ms.toFixed(2)} ms`,
-  );
-  const sdkAlone = await withTarget(targets.expressEchoOtel, ctx, (echo) => atConstantRate(echo, k6));
-  log(
-    `the SDK alone: express-echo-otel at ${rate} rps for ${d.latencySeconds} s: p50 ${sdkAlone.p50Ms.toFixed(2)} ms, p99 ${sdkAlone.p99Ms.toFixed(2)} ms, ${sdkAlone.errors} errors, ${sdkAlone.dropped ?? 0} dropped`,
-  );
+  const baselineAtRate = async (spec: TargetSpec, role: string): Promise<Measured> => {
+    const run = await withTarget(spec, ctx, (echo) => atConstantRate(echo, k6));
+    log(
+      `${role}: ${spec.name} at ${rate} rps for ${d.latencySeconds} s: p50 ${run.p50Ms.toFixed(2)} ms, p99 ${run.p99Ms.toFixed(2)} ms, ${run.errors} errors, ${run.dropped ?? 0} dropped`,
+    );
+    return run;
+  };
+  const floor = await baselineAtRate(targets.expressEcho, 'floor');
+  const sdkAlone = await baselineAtRate(targets.expressEchoOtel, 'the SDK alone');
   return withTarget(targets.lookoutFull, ctx, async (target) => {
     const metricsUrl = new URL('/metrics', target.url).toString();
     const atMeasuredPhase = sleep(k6.warmupSeconds * 1000).then(() => gcTotals(metricsUrl));
