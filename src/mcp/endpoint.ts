@@ -4,9 +4,10 @@ import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcont
 import { type ErrorCode, LookoutError } from '../errors/catalog.ts';
 import { principalOf } from '../http/auth.ts';
 import { readBody } from '../http/body.ts';
-import { finishOutsideRequestContext, replyError } from '../http/reply.ts';
+import { replyError } from '../http/reply.ts';
 import { transportContextOf } from '../http/transport-context.ts';
 import type { McpServerTelemetry } from '../telemetry/mcp-server.ts';
+import { finishOutsideRequestContext } from '../telemetry/outside-request-context.ts';
 import { type Classified, classify } from './messages.ts';
 import { ProtocolRouter } from './protocol-router.ts';
 import type { SessionOf } from './server.ts';

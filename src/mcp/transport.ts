@@ -9,9 +9,9 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { type Context, context } from '@opentelemetry/api';
 import { jsonRpcError } from '../errors/catalog.ts';
-import type { Principal } from '../http/auth.ts';
-import { finishOutsideRequestContext } from '../http/reply.ts';
+import type { Principal } from '../security/principal.ts';
 import type { McpServerTelemetry, RequestRecord } from '../telemetry/mcp-server.ts';
+import { finishOutsideRequestContext } from '../telemetry/outside-request-context.ts';
 import type { Classified } from './messages.ts';
 import { requestIdKey } from './messages.ts';
 import { type ProtocolRouter, type RoutedTransport, routedRequestId } from './protocol-router.ts';
