@@ -117,9 +117,8 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
   const endpoint = await McpEndpoint.create(
     {
       stateless: config.mcp.stateless,
-      maxBodyBytes: config.mcp.maxBodyBytes,
       keepAliveSeconds: config.mcp.sseKeepAliveSeconds,
-      createServer: (subscriptions) => createProtocolServer(catalog, identity, subscriptions, toolPolicy),
+      createServer: (sessionOf) => createProtocolServer(catalog, identity, sessionOf, toolPolicy),
       telemetry,
       tokens:
         config.mcp.sessionKeys.length > 0
@@ -165,6 +164,7 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
   const app = createApp({
     mcpPath: config.mcp.path,
     endpoint,
+    maxBodyBytes: config.mcp.maxBodyBytes,
     logger,
     logRing: logging.ring,
     health,

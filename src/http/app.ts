@@ -15,12 +15,14 @@ import {
   setPrincipal,
 } from './auth.ts';
 import type { InFlight } from './inflight.ts';
+import { mcpRoute } from './mcp-route.ts';
 import { checkHostAndOrigin, type HostPolicy } from './origin.ts';
 import { replyError } from './reply.ts';
 
 export interface AppOptions {
   readonly mcpPath: string;
   readonly endpoint: McpEndpoint;
+  readonly maxBodyBytes: number;
   readonly logger: Logger;
   readonly logRing: LogRing;
   readonly health: Health;
@@ -44,7 +46,8 @@ function sendReport(res: Response, report: HealthReport): void {
 
 /** Express glue: routes HTTP exchanges to the MCP endpoint, probes, metrics and logs; no MCP logic here. */
 export function createApp(options: AppOptions): Express {
-  const { mcpPath, endpoint, logger, health, inFlight } = options;
+  const { mcpPath, logger, health, inFlight } = options;
+  const endpoint = mcpRoute(options.endpoint, options.maxBodyBytes);
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
