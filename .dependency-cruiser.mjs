@@ -1,6 +1,6 @@
 /**
  * The import rules `npm test` checks (test/unit/layers.test.ts); docs/architecture.md explains them.
- * Run it by hand with `npx depcruise src test bench scripts support`.
+ * Run it by hand with `npm run layers`.
  */
 
 /**
