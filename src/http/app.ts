@@ -14,7 +14,7 @@ import {
   resourceOrigin,
   setPrincipal,
 } from './auth.ts';
-import type { InFlight } from './inflight.ts';
+import type { InFlightExchanges } from './inflight.ts';
 import { mcpRoute } from './mcp-route.ts';
 import { checkHostAndOrigin, type HostPolicy } from './origin.ts';
 import { replyError } from './reply.ts';
@@ -26,7 +26,7 @@ export interface AppOptions {
   readonly logger: Logger;
   readonly logRing: LogRing;
   readonly health: Health;
-  readonly inFlight: InFlight;
+  readonly inFlight: InFlightExchanges;
   /** Which Host and Origin headers are answered (DNS-rebinding defence). */
   readonly hostPolicy: HostPolicy;
   readonly authenticator: Authenticator;
