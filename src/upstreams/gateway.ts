@@ -91,7 +91,7 @@ export class Gateway {
         logger,
         telemetry: deps.telemetry,
         onRestart: () => restarts.add(1, { [attr.lookoutUpstream]: upstreamConfig.name }),
-        onToolsChanged: () => this.#publish(),
+        onListsChanged: () => this.#publish(),
       });
       health.addDependency({
         name: `upstream:${upstreamConfig.name}`,
