@@ -47,7 +47,7 @@ function sendReport(res: Response, report: HealthReport): void {
 /** Express glue: routes HTTP exchanges to the MCP endpoint, probes, metrics and logs; no MCP logic here. */
 export function createApp(options: AppOptions): Express {
   const { mcpPath, logger, health, inFlight } = options;
-  const endpoint = mcpRoute(options.endpoint, options.maxBodyBytes);
+  const route = mcpRoute(options.endpoint, options.maxBodyBytes);
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -133,9 +133,9 @@ export function createApp(options: AppOptions): Express {
     });
   });
   mcp
-    .post((req, res) => endpoint.post(req, res))
-    .get((req, res) => endpoint.get(req, res))
-    .delete((req, res) => endpoint.delete(req, res))
+    .post((req, res) => route.post(req, res))
+    .get((req, res) => route.get(req, res))
+    .delete((req, res) => route.delete(req, res))
     .all((_req, res) => replyError(res, 'METHOD_NOT_ALLOWED', { headers: { allow: 'GET, POST, DELETE' } }));
 
   app.get('/health/live', (_req, res) => sendReport(res, health.live()));
