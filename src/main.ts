@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { type Meter, metrics, type Tracer, trace } from '@opentelemetry/api';
 import type { LookoutConfig } from './config/schema.ts';
 import { ClientRateLimit, ConcurrencyGate } from './http/admission.ts';
@@ -10,6 +11,7 @@ import { isLoopbackAddress } from './http/origin.ts';
 import { Health } from './lifecycle/health.ts';
 import { createLogging, type Logger, type Logging } from './logging/logger.ts';
 import { type EndpointOptions, McpEndpoint } from './mcp/endpoint.ts';
+import { RequestStates } from './mcp/request-state.ts';
 import { createProtocolServer } from './mcp/server.ts';
 import { SessionTokens } from './mcp/session-token.ts';
 import { SessionRegistry } from './mcp/sessions.ts';
@@ -190,6 +192,20 @@ async function fillCatalog(
   }
 }
 
+/** How long a 2026-07-28 client may cache a list or a resource read: lists change only with the catalog, which notifies. */
+const modernCacheTtlMs = 60_000;
+/** How long a client has to answer an InputRequiredResult before its requestState expires. */
+const requestStateTtlSeconds = 600;
+
+/**
+ * The keys that seal 2026-07-28 requestStates: the session keys when configured (so replicas accept
+ * each other's states), else one made for this process.
+ */
+function requestStatesFor(config: LookoutConfig): RequestStates {
+  const keys = config.mcp.sessionKeys.map((k) => Buffer.from(k, 'base64'));
+  return new RequestStates(keys.length > 0 ? keys : [randomBytes(32)], requestStateTtlSeconds);
+}
+
 /** The MCP endpoint's settings: its mode, the protocol server it builds, and the per-tool policy. */
 function endpointOptions(
   config: LookoutConfig,
@@ -205,7 +221,14 @@ function endpointOptions(
   return {
     stateless: config.mcp.stateless,
     keepAliveSeconds: config.mcp.sseKeepAliveSeconds,
-    createServer: (sessionOf) => createProtocolServer(catalog, identity, sessionOf, toolPolicy),
+    createServer: (sessionOf) =>
+      createProtocolServer(catalog, identity, sessionOf, toolPolicy, requestStatesFor(config)),
+    modern: {
+      serverInfo: identity,
+      cacheTtlMs: modernCacheTtlMs,
+      // Behind authentication a list may differ by caller (tool scopes): shared caches must not keep it.
+      cacheScope: config.auth.tokens.length > 0 || config.auth.jwt !== undefined ? 'private' : 'public',
+    },
     telemetry,
     tokens:
       config.mcp.sessionKeys.length > 0

@@ -14,6 +14,12 @@ export const JsonRpcCode = {
   ServerBusy: -32002,
   Unavailable: -32003,
   UpstreamUnavailable: -32010,
+  /** 2026-07-28: an HTTP header disagrees with the body it describes. */
+  HeaderMismatch: -32020,
+  /** 2026-07-28: the request needs a client capability its `_meta` did not declare. */
+  MissingRequiredClientCapability: -32021,
+  /** 2026-07-28: the request's protocol version is not served. */
+  UnsupportedProtocolVersion: -32022,
   UpstreamTimeout: -32011,
   ToolTimeout: -32012,
   Unauthorized: -32040,
@@ -65,6 +71,33 @@ export const errorCatalog = {
     rpc: JsonRpcCode.InvalidRequest,
     http: 400,
     message: 'Unsupported MCP-Protocol-Version',
+  },
+  PROTOCOL_VERSION_NOT_SERVED: {
+    rpc: JsonRpcCode.UnsupportedProtocolVersion,
+    http: 400,
+    message: 'Unsupported protocol version',
+  },
+  HEADER_MISMATCH: { rpc: JsonRpcCode.HeaderMismatch, http: 400, message: 'Header mismatch' },
+  INVALID_ENVELOPE: {
+    rpc: JsonRpcCode.InvalidParams,
+    http: 400,
+    message: 'Invalid params: _meta must carry the protocol version and the client capabilities',
+  },
+  UNKNOWN_METHOD: { rpc: JsonRpcCode.MethodNotFound, http: 404, message: 'Method not found' },
+  MISSING_CLIENT_CAPABILITY: {
+    rpc: JsonRpcCode.MissingRequiredClientCapability,
+    http: 400,
+    message: 'Missing required client capability',
+  },
+  INPUT_NOT_DELIVERABLE: {
+    rpc: JsonRpcCode.InternalError,
+    http: 200,
+    message: 'The handler asked the client for input on a request that cannot carry the question',
+  },
+  INVALID_REQUEST_STATE: {
+    rpc: JsonRpcCode.InvalidParams,
+    http: 200,
+    message: 'Invalid requestState',
   },
   NOT_ACCEPTABLE: {
     rpc: JsonRpcCode.InvalidRequest,

@@ -2,7 +2,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LookoutError } from '../errors/catalog.ts';
 import type { McpEndpoint } from '../mcp/endpoint.ts';
 import type { EndpointRequest, Refusal } from '../mcp/exchange.ts';
-import { unsupportedVersion } from '../mcp/negotiation.ts';
 import { finishOutsideRequestContext } from '../telemetry/outside-request-context.ts';
 import { principalOf } from './auth.ts';
 import { readBody } from './body.ts';
@@ -19,6 +18,8 @@ function endpointRequest(req: IncomingMessage): EndpointRequest {
   return {
     sessionId: header(req, 'mcp-session-id'),
     protocolVersion: header(req, 'mcp-protocol-version'),
+    mcpMethod: header(req, 'mcp-method'),
+    mcpName: header(req, 'mcp-name'),
     httpVersion: req.httpVersion,
     transportContext: transportContextOf(req),
     principal: principalOf(req),
@@ -44,8 +45,6 @@ export function mcpRoute(endpoint: McpEndpoint, maxBodyBytes: number) {
           detail: `Content-Encoding ${encoding} is not supported`,
         });
       }
-      const versionRefusal = unsupportedVersion(header(req, 'mcp-protocol-version'));
-      if (versionRefusal) return refuse(res, versionRefusal);
       let body: Buffer;
       try {
         body = await readBody(req, maxBodyBytes);

@@ -6,13 +6,18 @@ import { finishOutsideRequestContext } from '../telemetry/outside-request-contex
 export function replyError(
   res: ServerResponse,
   code: ErrorCode,
-  options: { id?: string | number | null; detail?: string; headers?: Record<string, string | number> } = {},
+  options: {
+    id?: string | number | null;
+    detail?: string;
+    data?: unknown;
+    headers?: Record<string, string | number>;
+  } = {},
 ): void {
   if (res.headersSent) {
     finishOutsideRequestContext(() => res.end());
     return;
   }
-  const body = JSON.stringify(jsonRpcError(code, options.id ?? null, options.detail));
+  const body = JSON.stringify(jsonRpcError(code, options.id ?? null, options.detail, options.data));
   finishOutsideRequestContext(() =>
     res
       .writeHead(httpStatusOf(code), {

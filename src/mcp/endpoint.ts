@@ -2,7 +2,10 @@ import type { ServerResponse } from 'node:http';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { McpServerTelemetry } from '../telemetry/mcp-server.ts';
 import { readPosted } from './batch.ts';
+import { eraOf } from './era.ts';
 import type { EndpointRequest, Refusal } from './exchange.ts';
+import { ModernEndpoint, type ModernOptions } from './modern-endpoint.ts';
+import { unsupportedVersion } from './negotiation.ts';
 import { ProtocolRouter } from './protocol-router.ts';
 import type { SessionOf } from './server.ts';
 import { SessionEndpoint } from './session-endpoint.ts';
@@ -18,6 +21,8 @@ export interface EndpointOptions {
   readonly telemetry: McpServerTelemetry;
   /** When set, session ids carry the session's state and any replica with the keys can serve them. */
   readonly tokens?: SessionTokens | undefined;
+  /** How 2026-07-28 results are finished (server identity, cache hints). */
+  readonly modern: Omit<ModernOptions, 'keepAliveSeconds'>;
 }
 
 /**
@@ -28,10 +33,12 @@ export interface EndpointOptions {
 export class McpEndpoint {
   readonly #server: Server;
   readonly #mode: SessionEndpoint | StatelessEndpoint;
+  readonly #modern: ModernEndpoint;
 
-  private constructor(server: Server, mode: SessionEndpoint | StatelessEndpoint) {
+  private constructor(server: Server, mode: SessionEndpoint | StatelessEndpoint, modern: ModernEndpoint) {
     this.#server = server;
     this.#mode = mode;
+    this.#modern = modern;
   }
 
   static async create(options: EndpointOptions, sessions: SessionRegistry): Promise<McpEndpoint> {
@@ -44,11 +51,18 @@ export class McpEndpoint {
     const mode = options.stateless
       ? new StatelessEndpoint(transports, sessions)
       : new SessionEndpoint(transports, sessions, options.tokens);
-    return new McpEndpoint(server, mode);
+    const modern = new ModernEndpoint(transports, {
+      ...options.modern,
+      keepAliveSeconds: options.keepAliveSeconds,
+    });
+    return new McpEndpoint(server, mode, modern);
   }
 
   /** A POST's parsed body: its requests are answered on `res`, unless the POST is refused. */
   post(body: unknown, res: ServerResponse, request: EndpointRequest): Refusal | undefined {
+    if (eraOf(body, request.protocolVersion) === 'modern') return this.#modern.receive(body, res, request);
+    const versionRefusal = unsupportedVersion(request.protocolVersion);
+    if (versionRefusal) return versionRefusal;
     const posted = readPosted(body);
     if ('code' in posted) return posted;
     if (posted.initialize) return this.#mode.initialize(posted.initialize, res, request);
@@ -72,14 +86,17 @@ export class McpEndpoint {
   /** Sends a notification to every session's standalone stream (or, stateless, to nobody: there is none). */
   broadcast(method: string): void {
     this.#mode.broadcast(method);
+    this.#modern.broadcast(method);
   }
 
   /** Sends `notifications/resources/updated` to the sessions subscribed to this resource. */
   resourceUpdated(uri: string): void {
     this.#mode.resourceUpdated(uri);
+    this.#modern.resourceUpdated(uri);
   }
 
   async close(): Promise<void> {
+    await this.#modern.close();
     await this.#mode.close();
     await this.#server.close();
   }

@@ -8,6 +8,9 @@ export interface EndpointRequest {
   readonly sessionId: string | undefined;
   /** The MCP-Protocol-Version header. */
   readonly protocolVersion: string | undefined;
+  /** The Mcp-Method and Mcp-Name headers (2026-07-28). */
+  readonly mcpMethod?: string | undefined;
+  readonly mcpName?: string | undefined;
   readonly httpVersion: string;
   /** The HTTP exchange's trace context (its server span, when HTTP is instrumented). */
   readonly transportContext: Context;
@@ -20,6 +23,7 @@ export interface Refusal {
   readonly code: ErrorCode;
   readonly id?: string | number | null;
   readonly detail?: string;
+  readonly data?: unknown;
   readonly headers?: Record<string, string | number>;
 }
 

@@ -5,10 +5,13 @@ import type {
   MessageExtraInfo,
   RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
+import type { Era } from './era.ts';
 
 /** What a request's handlers read and change of the session it came in on. */
 export interface SessionState {
   readonly sessionId: string | undefined;
+  /** Modern (2026-07-28) requests carry their own state in `_meta`; they have no session. */
+  readonly era: Era;
   /** Resource URIs the client subscribed to with resources/subscribe; made on the first one. */
   subscriptions: Set<string> | undefined;
   /** The level the client chose with logging/setLevel. */

@@ -2,7 +2,9 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { Protocol, type RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type {
   CallToolResult,
+  GetPromptResult,
   LoggingLevel,
+  ReadResourceResult,
   RequestId,
   ServerNotification,
   ServerRequest,
@@ -11,7 +13,10 @@ import { z } from 'zod';
 import { LookoutError } from '../errors/catalog.ts';
 import type { HandlerContext } from '../tools/api.ts';
 import type { Catalog } from '../tools/catalog.ts';
+import { metaKey, supportedVersions } from './era.ts';
+import { InputRequired, InputRound } from './input.ts';
 import type { SessionState } from './protocol-router.ts';
+import type { RequestStates } from './request-state.ts';
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
@@ -74,11 +79,27 @@ const levelRank: Record<LoggingLevel, number> = {
   emergency: 7,
 };
 
-function contextOf(session: SessionState | undefined, extra: Extra): HandlerContext {
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The level a request asked for: its session's (legacy), or its own `_meta` one (modern; none means no logs). */
+function logLevelOf(session: SessionState | undefined, extra: Extra): LoggingLevel | 'off' | undefined {
+  if (session?.era !== 'modern') return session?.logLevel;
+  const level = extra._meta?.[metaKey.logLevel];
+  return typeof level === 'string' && level in levelRank ? (level as LoggingLevel) : 'off';
+}
+
+function contextOf(session: SessionState | undefined, extra: Extra, round?: InputRound): HandlerContext {
   const progressToken = extra._meta?.progressToken;
+  const era = session?.era ?? 'legacy';
+  const threshold = logLevelOf(session, extra);
+  const capabilities = extra._meta?.[metaKey.clientCapabilities];
   return {
     signal: extra.signal,
     sessionId: session?.sessionId,
+    era,
+    clientCapabilities: era === 'modern' && isObject(capabilities) ? capabilities : undefined,
     progress:
       progressToken === undefined
         ? () => resolved
@@ -93,13 +114,17 @@ function contextOf(session: SessionState | undefined, extra: Extra): HandlerCont
               },
             }),
     log: (level: LoggingLevel, data: unknown, logger?: string) =>
-      session?.logLevel !== undefined && levelRank[level] < levelRank[session.logLevel]
+      threshold === 'off' || (threshold !== undefined && levelRank[level] < levelRank[threshold])
         ? resolved
         : extra.sendNotification({
             method: 'notifications/message',
             params: { level, data, ...(logger !== undefined && { logger }) },
           }),
-    request: (request, resultSchema) => extra.sendRequest(request as ServerRequest, resultSchema),
+    request: (request, resultSchema, options) => {
+      if (era === 'legacy') return extra.sendRequest(request as ServerRequest, resultSchema);
+      if (round) return round.request(request, resultSchema, options?.key);
+      return Promise.reject(new LookoutError('INPUT_NOT_DELIVERABLE', extra.requestId.toString()));
+    },
   };
 }
 
@@ -140,6 +165,47 @@ async function callWithDeadline(
   }
 }
 
+/** Capabilities a 2026-07-28 client is offered: list changes and resource updates arrive on subscriptions/listen. */
+export const modernCapabilities = {
+  tools: { listChanged: true },
+  resources: { listChanged: true, subscribe: true },
+  prompts: { listChanged: true },
+  logging: {},
+  completions: {},
+};
+
+/**
+ * Runs a handler that may ask the client for input. Legacy requests ask with server→client requests;
+ * a modern request runs one round, which ends with an InputRequiredResult while questions are open.
+ */
+async function inRounds<R>(
+  session: SessionState | undefined,
+  extra: Extra,
+  states: RequestStates,
+  target: { method: string; name: string; args: unknown; params: Record<string, unknown> },
+  run: (context: HandlerContext) => Promise<R>,
+): Promise<R | Record<string, unknown>> {
+  if (session?.era !== 'modern') return run(contextOf(session, extra));
+  const capabilities = extra._meta?.[metaKey.clientCapabilities];
+  const round = InputRound.open(
+    target.params,
+    isObject(capabilities) ? capabilities : {},
+    {
+      method: target.method,
+      name: target.name,
+      args: target.args,
+      principal: extra.authInfo?.clientId ?? '',
+    },
+    states,
+  );
+  try {
+    return await run(contextOf(session, extra, round));
+  } catch (error) {
+    if (error instanceof InputRequired) return round.result();
+    throw error;
+  }
+}
+
 /** Finds the session a request came in on, by the id the server knows the request by. */
 export type SessionOf = (requestId: RequestId) => SessionState | undefined;
 
@@ -152,6 +218,7 @@ export function createProtocolServer(
   identity: ServerIdentity,
   sessionOf: SessionOf,
   policy: ToolPolicy,
+  states: RequestStates,
 ): Server {
   const server = new Server(
     { name: identity.name, version: identity.version },
@@ -166,6 +233,15 @@ export function createProtocolServer(
       ...(identity.instructions !== undefined && { instructions: identity.instructions }),
     },
   );
+  server.setRequestHandler(methodOnly('server/discover'), (_request, extra) => {
+    if (sessionOf(extra.requestId)?.era !== 'modern')
+      throw new LookoutError('METHOD_NOT_FOUND', 'server/discover');
+    return {
+      supportedVersions: [...supportedVersions],
+      capabilities: modernCapabilities,
+      ...(identity.instructions !== undefined && { instructions: identity.instructions }),
+    };
+  });
   server.setRequestHandler(methodOnly('logging/setLevel'), (request, extra) => {
     const { level } = paramsOf(paramsSchemas.setLevel, request);
     const session = sessionOf(extra.requestId);
@@ -184,22 +260,26 @@ export function createProtocolServer(
       if (missing.length > 0)
         throw new LookoutError('TOOL_FORBIDDEN', `${params.name} needs ${missing.join(' ')}`);
     }
-    return callWithDeadline(
-      catalog,
-      params.name,
-      params.arguments,
-      contextOf(sessionOf(extra.requestId), extra as Extra),
-      policy.timeoutSecondsFor(params.name),
+    const target = { method: 'tools/call', name: params.name, args: params.arguments, params };
+    return inRounds(sessionOf(extra.requestId), extra as Extra, states, target, (context) =>
+      callWithDeadline(
+        catalog,
+        params.name,
+        params.arguments,
+        context,
+        policy.timeoutSecondsFor(params.name),
+      ),
     );
   });
   server.setRequestHandler(methodOnly('resources/list'), () => catalog.listResources());
   server.setRequestHandler(methodOnly('resources/templates/list'), () => catalog.listResourceTemplates());
-  server.setRequestHandler(methodOnly('resources/read'), (request, extra) =>
-    catalog.readResource(
-      paramsOf(paramsSchemas.readResource, request).uri,
-      contextOf(sessionOf(extra.requestId), extra),
-    ),
-  );
+  server.setRequestHandler(methodOnly('resources/read'), (request, extra) => {
+    const params = paramsOf(paramsSchemas.readResource, request);
+    const target = { method: 'resources/read', name: params.uri, args: {}, params };
+    return inRounds(sessionOf(extra.requestId), extra, states, target, (context) =>
+      catalog.readResource(params.uri, context),
+    ) as Promise<ReadResourceResult>;
+  });
   server.setRequestHandler(methodOnly('resources/subscribe'), (request, extra) => {
     const { uri } = paramsOf(paramsSchemas.subscribe, request);
     const session = sessionOf(extra.requestId);
@@ -217,7 +297,10 @@ export function createProtocolServer(
   server.setRequestHandler(methodOnly('prompts/list'), () => catalog.listPrompts());
   server.setRequestHandler(methodOnly('prompts/get'), (request, extra) => {
     const params = paramsOf(paramsSchemas.getPrompt, request);
-    return catalog.getPrompt(params.name, params.arguments, contextOf(sessionOf(extra.requestId), extra));
+    const target = { method: 'prompts/get', name: params.name, args: params.arguments, params };
+    return inRounds(sessionOf(extra.requestId), extra, states, target, (context) =>
+      catalog.getPrompt(params.name, params.arguments, context),
+    ) as Promise<GetPromptResult>;
   });
   server.setRequestHandler(methodOnly('completion/complete'), (request) => {
     const params = paramsOf(paramsSchemas.complete, request);

@@ -12,6 +12,7 @@ import { jsonRpcError } from '../errors/catalog.ts';
 import type { Principal } from '../security/principal.ts';
 import type { McpServerTelemetry, RequestRecord } from '../telemetry/mcp-server.ts';
 import { finishOutsideRequestContext } from '../telemetry/outside-request-context.ts';
+import type { Era } from './era.ts';
 import type { ExchangeInfo } from './exchange.ts';
 import type { Classified } from './messages.ts';
 import { requestIdKey } from './messages.ts';
@@ -36,14 +37,22 @@ class Exchange {
   readonly #replyHeaders: Record<string, string>;
   readonly #batch: boolean;
   readonly #replies: JSONRPCMessage[] = [];
+  readonly #errorStatus: ((code: number) => number) | undefined;
   #pending: number;
   #streaming = false;
 
-  constructor(res: ServerResponse, pending: number, batch: boolean, replyHeaders: Record<string, string>) {
+  constructor(
+    res: ServerResponse,
+    pending: number,
+    batch: boolean,
+    replyHeaders: Record<string, string>,
+    errorStatus?: (code: number) => number,
+  ) {
     this.#res = res;
     this.#pending = pending;
     this.#batch = batch;
     this.#replyHeaders = replyHeaders;
+    this.#errorStatus = errorStatus;
   }
 
   get open(): boolean {
@@ -79,9 +88,12 @@ class Exchange {
     } else if (this.#replies.length === 0) {
       this.#res.writeHead(202, this.#replyHeaders).end();
     } else {
-      const body = JSON.stringify(this.#batch ? this.#replies : this.#replies[0]);
+      const single = this.#batch ? undefined : this.#replies[0];
+      const body = JSON.stringify(single ?? this.#replies);
+      const errorCode = single && 'error' in single ? single.error.code : undefined;
+      const status = errorCode === undefined ? 200 : (this.#errorStatus?.(errorCode) ?? 200);
       this.#res
-        .writeHead(200, {
+        .writeHead(status, {
           'content-type': 'application/json',
           'content-length': Buffer.byteLength(body),
           ...this.#replyHeaders,
@@ -94,6 +106,7 @@ class Exchange {
 /** A client's request the protocol server is handling, and the exchange its reply goes to. */
 interface RunningRequest {
   readonly clientId: RequestId;
+  readonly method: string;
   readonly exchange: Exchange;
   readonly record: RequestRecord;
 }
@@ -103,8 +116,16 @@ function authInfoOf(principal: Principal): AuthInfo {
   return { token: '', clientId: principal.subject, scopes: [...principal.scopes] };
 }
 
+/** How a 2026-07-28 transport finishes its replies: what every result carries, and the HTTP status of errors. */
+export interface ModernReplies {
+  readonly shapeResult: (method: string, result: Record<string, unknown>) => Record<string, unknown>;
+  readonly errorStatus: (code: number) => number;
+}
+
 export interface TransportOptions {
   readonly router: ProtocolRouter;
+  /** Set for the transport that serves 2026-07-28 requests. */
+  readonly modern?: ModernReplies;
   /** Unset for the stateless endpoint's one shared transport. */
   readonly sessionId?: string;
   readonly keepAliveSeconds: number;
@@ -122,6 +143,7 @@ export interface TransportOptions {
  */
 export class HttpServerTransport implements RoutedTransport {
   readonly sessionId: string | undefined;
+  readonly era: Era;
   subscriptions: Set<string> | undefined;
   logLevel: LoggingLevel | undefined;
 
@@ -129,6 +151,7 @@ export class HttpServerTransport implements RoutedTransport {
   readonly #tag: number;
   readonly #keepAliveMs: number;
   readonly #telemetry: McpServerTelemetry;
+  readonly #modern: ModernReplies | undefined;
   // Made when needed and dropped when empty, so that an idle session holds none of them.
   #inflight: Map<string, RunningRequest> | undefined;
   /** Client id → routed id, so a client's `notifications/cancelled` reaches the right handler (sessions only). */
@@ -142,6 +165,8 @@ export class HttpServerTransport implements RoutedTransport {
 
   constructor(options: TransportOptions) {
     this.sessionId = options.sessionId;
+    this.#modern = options.modern;
+    this.era = options.modern ? 'modern' : 'legacy';
     this.#router = options.router;
     this.#tag = options.router.attach(this);
     this.#telemetry = options.telemetry;
@@ -169,7 +194,7 @@ export class HttpServerTransport implements RoutedTransport {
       for (const m of messages) this.#dispatch(m, undefined, info);
       return;
     }
-    const exchange = new Exchange(res, requests, info.batch, info.replyHeaders);
+    const exchange = new Exchange(res, requests, info.batch, info.replyHeaders, this.#modern?.errorStatus);
     const ownIds: string[] = [];
     res.once('close', () => {
       // The client went away: abort whatever of this exchange is still running.
@@ -197,7 +222,7 @@ export class HttpServerTransport implements RoutedTransport {
         info.principal,
       );
       this.#inflight ??= new Map();
-      this.#inflight.set(ownId, { clientId: m.message.id, exchange, record });
+      this.#inflight.set(ownId, { clientId: m.message.id, method: m.message.method, exchange, record });
       if (this.sessionId !== undefined) {
         this.#byClientId ??= new Map();
         this.#byClientId.set(requestIdKey(m.message.id), ownId);
@@ -260,7 +285,11 @@ export class HttpServerTransport implements RoutedTransport {
     if ('id' in message && message.id !== undefined && !('method' in message)) {
       const entry = this.#forget(message.id as string);
       if (!entry) return;
-      const reply = { ...message, id: entry.clientId } as JSONRPCMessage;
+      const reply = (
+        this.#modern && 'result' in message
+          ? { ...message, id: entry.clientId, result: this.#modern.shapeResult(entry.method, message.result) }
+          : { ...message, id: entry.clientId }
+      ) as JSONRPCMessage;
       this.#telemetry.end(entry.record, reply);
       entry.exchange.settle(reply);
       return;

@@ -7,19 +7,40 @@ import type {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
 
+/** A question for the client: `elicitation/create`, `sampling/createMessage` or `roots/list`. */
+export interface InputRequest {
+  readonly method: string;
+  readonly params?: Record<string, unknown>;
+}
+
 /** What a handler gets besides its arguments. Nothing in it touches HTTP. */
 export interface HandlerContext {
   /** Aborted when the client cancels the request, disconnects, or the session ends. */
   readonly signal: AbortSignal;
+  /** The session of a 2025 client that has one; a 2026-07-28 request never has one. */
   readonly sessionId: string | undefined;
+  /** `legacy` for 2025-11-25 and earlier clients, `modern` for 2026-07-28 ones. */
+  readonly era: 'legacy' | 'modern';
+  /** The capabilities the request declared in its `_meta` (2026-07-28); undefined for legacy requests. */
+  readonly clientCapabilities: Readonly<Record<string, unknown>> | undefined;
   /** Sends `notifications/progress` when the client asked for progress; otherwise does nothing. */
   progress(progress: number, total?: number, message?: string): Promise<void>;
-  /** Sends `notifications/message` to the client, honouring the level it set with `logging/setLevel`. */
+  /**
+   * Sends `notifications/message` to the client, honouring the level it chose: with
+   * `logging/setLevel` (legacy), or per request in `_meta` (modern; nothing is sent without one).
+   */
   log(level: LoggingLevel, data: unknown, logger?: string): Promise<void>;
-  /** Sends a request to the client (sampling, elicitation, roots) and waits for its answer. */
+  /**
+   * Asks the client (sampling, elicitation, roots) and resolves with its answer. A legacy client gets
+   * a server→client request. A modern client gets an InputRequiredResult and retries with the answer:
+   * the handler then runs again from the start and this call resolves at once, so what a handler does
+   * before its questions must be safe to repeat. `key` names the question in `inputRequests` (by
+   * default `input-1`, `input-2`… in the order asked).
+   */
   request<T extends z.ZodType>(
-    request: { method: string; params?: Record<string, unknown> },
+    request: InputRequest,
     resultSchema: T,
+    options?: { readonly key?: string },
   ): Promise<z.output<T>>;
 }
 

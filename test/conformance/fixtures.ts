@@ -2,7 +2,11 @@
  * The tools, resources and prompts the official MCP conformance suite's server scenarios call, written
  * with Lookout's own tool API. Loaded as a tool module (`tools: [this file]`).
  */
-import { CreateMessageResultSchema, ElicitResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CreateMessageResultSchema,
+  ElicitResultSchema,
+  ListRootsResultSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import {
   definePrompt,
@@ -36,7 +40,153 @@ async function elicit(
   return `Elicitation completed: action=${result.action}, content=${JSON.stringify(result.content ?? {})}`;
 }
 
+/** Asks for one string field under `key` (the question names the 2026-07-28 scenarios look for). */
+async function askString(ctx: HandlerContext, key: string, message: string, field: string) {
+  const result = await ctx.request(
+    {
+      method: 'elicitation/create',
+      params: {
+        message,
+        requestedSchema: { type: 'object', properties: { [field]: { type: 'string' } }, required: [field] },
+      },
+    },
+    ElicitResultSchema,
+    { key },
+  );
+  return String(result.content?.[field] ?? '');
+}
+
+function sample(ctx: HandlerContext, key: string, text: string, maxTokens: number) {
+  return ctx.request(
+    {
+      method: 'sampling/createMessage',
+      params: { messages: [{ role: 'user', content: { type: 'text', text } }], maxTokens },
+    },
+    CreateMessageResultSchema,
+    { key },
+  );
+}
+
+function textOf(result: { content: unknown }): string {
+  const content = result.content as { type?: string; text?: string };
+  return content.type === 'text' ? String(content.text) : JSON.stringify(content);
+}
+
+/** The tools the 2026-07-28 scenarios call: input-required rounds, capabilities, logging. */
+const modernTools = [
+  defineTool({
+    name: 'test_input_required_result_elicitation',
+    description: 'Asks the user for their name.',
+    input: noArgs,
+    handler: async (_args, ctx) =>
+      `Hello, ${await askString(ctx, 'user_name', 'What is your name?', 'name')}!`,
+  }),
+  defineTool({
+    name: 'test_input_required_result_sampling',
+    description: 'Asks the client to sample an answer.',
+    input: noArgs,
+    handler: async (_args, ctx) =>
+      `LLM said: ${textOf(await sample(ctx, 'capital_question', 'What is the capital of France?', 100))}`,
+  }),
+  defineTool({
+    name: 'test_input_required_result_list_roots',
+    description: "Lists the client's roots.",
+    input: noArgs,
+    handler: async (_args, ctx) => {
+      const { roots } = await ctx.request({ method: 'roots/list', params: {} }, ListRootsResultSchema, {
+        key: 'client_roots',
+      });
+      return `Roots: ${roots.map((r) => r.uri).join(', ')}`;
+    },
+  }),
+  defineTool({
+    name: 'test_input_required_result_request_state',
+    description: 'Asks for a confirmation; the answer comes back with the verified request state.',
+    input: noArgs,
+    handler: async (_args, ctx) => {
+      const result = await ctx.request(
+        {
+          method: 'elicitation/create',
+          params: {
+            message: 'Please confirm',
+            requestedSchema: { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] },
+          },
+        },
+        ElicitResultSchema,
+        { key: 'confirm' },
+      );
+      return `state-ok: confirmed=${String(result.content?.ok)}`;
+    },
+  }),
+  defineTool({
+    name: 'test_input_required_result_multiple_inputs',
+    description: 'Asks three questions at once: a name, a sampled greeting and the roots.',
+    input: noArgs,
+    handler: async (_args, ctx) => {
+      const [name, greeting, roots] = await Promise.all([
+        askString(ctx, 'user_name', 'What is your name?', 'name'),
+        sample(ctx, 'greeting', 'Generate a greeting', 50),
+        ctx.request({ method: 'roots/list', params: {} }, ListRootsResultSchema, { key: 'client_roots' }),
+      ]);
+      return `${textOf(greeting)} ${name} (${roots.roots.length} roots)`;
+    },
+  }),
+  defineTool({
+    name: 'test_input_required_result_multi_round',
+    description: 'Asks two questions, one after the other.',
+    input: noArgs,
+    handler: async (_args, ctx) => {
+      const name = await askString(ctx, 'step1', 'Step 1: What is your name?', 'name');
+      const color = await askString(ctx, 'step2', 'Step 2: What is your favorite color?', 'color');
+      return `${name} likes ${color}`;
+    },
+  }),
+  defineTool({
+    name: 'test_input_required_result_tampered_state',
+    description: 'Asks for a confirmation under an integrity-protected request state.',
+    input: noArgs,
+    handler: async (_args, ctx) => `confirmed: ${await askString(ctx, 'confirm', 'Please confirm', 'ok')}`,
+  }),
+  defineTool({
+    name: 'test_input_required_result_capabilities',
+    description: 'Asks only what the client declared it can answer.',
+    input: noArgs,
+    handler: async (_args, ctx) => {
+      const declared = ctx.clientCapabilities ?? {};
+      const answers: string[] = [];
+      if ('sampling' in declared) answers.push(textOf(await sample(ctx, 'sampled', 'Say something', 20)));
+      if ('elicitation' in declared) answers.push(await askString(ctx, 'asked', 'Say something', 'text'));
+      return `answers: ${answers.join(', ')}`;
+    },
+  }),
+  defineTool({
+    name: 'test_missing_capability',
+    description: 'Needs sampling, whether or not the client declared it.',
+    input: noArgs,
+    handler: async (_args, ctx) => `LLM said: ${textOf(await sample(ctx, 'needed', 'Hello', 10))}`,
+  }),
+  defineTool({
+    name: 'test_streaming_elicitation',
+    description: 'Reports progress, then asks the user a question.',
+    input: noArgs,
+    handler: async (_args, ctx) => {
+      await ctx.progress(0, 1, 'asking');
+      return `answer: ${await askString(ctx, 'question', 'Anything to add?', 'text')}`;
+    },
+  }),
+  defineTool({
+    name: 'test_logging_tool',
+    description: 'Logs at info level; a 2026-07-28 request without a logLevel gets no log messages.',
+    input: noArgs,
+    handler: async (_args, ctx) => {
+      await ctx.log('info', 'logging tool ran', 'fixture');
+      return 'logged';
+    },
+  }),
+];
+
 export const tools = [
+  ...modernTools,
   defineTool({
     name: 'test_simple_text',
     description: 'Returns a simple text block.',
@@ -248,6 +398,14 @@ export const resources = [
 ];
 
 export const prompts = [
+  definePrompt({
+    name: 'test_input_required_result_prompt',
+    description: 'A prompt that asks the user for its context first.',
+    get: async (_args, ctx) => {
+      const context = await askString(ctx, 'user_context', 'What context should the prompt use?', 'context');
+      return `Use this context: ${context}`;
+    },
+  }),
   definePrompt({
     name: 'test_simple_prompt',
     description: 'A prompt without arguments.',

@@ -1,0 +1,122 @@
+import type { z } from 'zod';
+import { LookoutError } from '../errors/catalog.ts';
+import type { InputRequest } from '../tools/api.ts';
+import type { RequestStates, StateBinding } from './request-state.ts';
+
+/** The client capability each input request needs (2026-07-28 servers must not ask for undeclared ones). */
+const capabilityFor: Record<string, string> = {
+  'elicitation/create': 'elicitation',
+  'sampling/createMessage': 'sampling',
+  'roots/list': 'roots',
+};
+
+/**
+ * Thrown into a handler whose question has no answer yet: the handler stops, and the request is
+ * answered with an InputRequiredResult. A LookoutError so the tool layer lets it through untouched.
+ */
+export class InputRequired extends LookoutError {
+  constructor() {
+    super('INPUT_NOT_DELIVERABLE');
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * One round of a 2026-07-28 multi-round request (tools/call, prompts/get, resources/read). The
+ * handler runs again on every round: each `ctx.request()` it makes is answered from the answers of
+ * earlier rounds (carried in the sealed requestState) or of this one (`inputResponses`); the first
+ * unanswered ones end the round with an InputRequiredResult asking for them, all together when the
+ * handler asked several at once. Nothing is parked between rounds, so any replica with the keys can
+ * serve the next one.
+ */
+export class InputRound {
+  readonly #answers: Record<string, unknown>;
+  readonly #capabilities: Record<string, unknown>;
+  readonly #binding: StateBinding;
+  readonly #states: RequestStates;
+  /** Answers this round's handler used, so the next round's state carries only those. */
+  readonly #used: Record<string, unknown> = {};
+  readonly #asked: Record<string, InputRequest> = {};
+  #count = 0;
+
+  private constructor(
+    answers: Record<string, unknown>,
+    capabilities: Record<string, unknown>,
+    binding: StateBinding,
+    states: RequestStates,
+  ) {
+    this.#answers = answers;
+    this.#capabilities = capabilities;
+    this.#binding = binding;
+    this.#states = states;
+  }
+
+  /** The round a request's params describe; a requestState that does not verify is refused. */
+  static open(
+    params: { requestState?: unknown; inputResponses?: unknown },
+    capabilities: Record<string, unknown>,
+    binding: StateBinding,
+    states: RequestStates,
+  ): InputRound {
+    let earlier: Record<string, unknown> = {};
+    if (params.requestState !== undefined) {
+      const opened =
+        typeof params.requestState === 'string' ? states.open(params.requestState, binding) : undefined;
+      if (!opened)
+        throw new LookoutError(
+          'INVALID_REQUEST_STATE',
+          'it was altered, has expired or belongs to another request',
+        );
+      earlier = opened;
+    }
+    const responses = isObject(params.inputResponses) ? params.inputResponses : {};
+    return new InputRound({ ...earlier, ...responses }, capabilities, binding, states);
+  }
+
+  /** `ctx.request()` of a modern request. */
+  request<T extends z.ZodType>(
+    request: InputRequest,
+    schema: T,
+    key: string | undefined,
+  ): Promise<z.output<T>> {
+    const name = key ?? `input-${++this.#count}`;
+    if (name in this.#answers) {
+      const parsed = schema.safeParse(this.#answers[name]);
+      if (!parsed.success) {
+        return Promise.reject(
+          new LookoutError(
+            'INVALID_PARAMS',
+            `inputResponses.${name} is not a valid ${request.method} result`,
+          ),
+        );
+      }
+      this.#used[name] = this.#answers[name];
+      return Promise.resolve(parsed.data);
+    }
+    const capability = capabilityFor[request.method];
+    if (capability !== undefined && !(capability in this.#capabilities)) {
+      return Promise.reject(
+        new LookoutError('MISSING_CLIENT_CAPABILITY', capability, {
+          requiredCapabilities: { [capability]: {} },
+        }),
+      );
+    }
+    this.#asked[name] = { method: request.method, params: request.params ?? {} };
+    const stop = Promise.reject(new InputRequired());
+    // A handler that asks several questions before awaiting them must not leave rejections unhandled.
+    stop.catch(() => {});
+    return stop;
+  }
+
+  /** The InputRequiredResult that ends this round. */
+  result(): Record<string, unknown> {
+    return {
+      resultType: 'input_required',
+      inputRequests: this.#asked,
+      requestState: this.#states.seal(this.#binding, this.#used),
+    };
+  }
+}
