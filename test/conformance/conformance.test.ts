@@ -44,11 +44,6 @@ function runRequirements(url: string, revision: string): Promise<{ code: number 
   });
 }
 
-/** The scenarios of a run that failed, from the suite's `✗ name: …` lines (scored and not). */
-function failedScenarios(output: string): string[] {
-  return [...output.matchAll(/^✗ ([\w-]+): /gm)].map((m) => m[1] as string);
-}
-
 let lookout: Lookout;
 before(async () => {
   lookout = await startTestLookout({ tools: [join(here, 'fixtures.ts')] });
@@ -84,11 +79,7 @@ for (const revision of ['2026-07-28', '2025-11-25']) {
     process.stdout.write(`conformance ${revision}: ${summary?.[0] ?? 'no summary'}\n`);
     assert.ok(summary, output);
     assert.ok(Number(summary[1]) >= 70, `at least one check per required scenario:\n${output}`);
+    // Exit 0: every required scenario passed, with nothing listed as expected to fail.
     assert.equal(code, 0, output);
-    // The exit code covers the scored scenarios; the only failures left are the unscored ones.
-    const unscored = output.slice(output.indexOf(`Not scored for ${revision}`));
-    for (const name of failedScenarios(output)) {
-      assert.match(unscored, new RegExp(`✗ ${name} \\((extension|pending)\\)`), `${name} failed:\n${output}`);
-    }
   });
 }

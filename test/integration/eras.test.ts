@@ -1,0 +1,143 @@
+import assert from 'node:assert/strict';
+import { dirname, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import {
+  Client as ModernClient,
+  StreamableHTTPClientTransport as ModernTransport,
+} from '@modelcontextprotocol/client';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { Lookout } from '../../src/main.ts';
+import { rpc, startTestLookout } from '../support/lookout.ts';
+
+const fixtures = join(dirname(fileURLToPath(import.meta.url)), '../conformance/fixtures.ts');
+const tool = 'test_input_required_result_elicitation';
+
+function textOf(result: unknown): string {
+  return ((result as { content: { text: string }[] }).content[0] as { text: string }).text;
+}
+
+/** The envelope and headers of a raw 2026-07-28 tools/call. */
+function modernCall(id: number, params: Record<string, unknown>) {
+  return {
+    body: {
+      jsonrpc: '2.0',
+      id,
+      method: 'tools/call',
+      params: {
+        ...params,
+        _meta: {
+          'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+          'io.modelcontextprotocol/clientCapabilities': { elicitation: {} },
+        },
+      },
+    },
+    headers: {
+      'mcp-protocol-version': '2026-07-28',
+      'mcp-method': 'tools/call',
+      'mcp-name': String(params.name),
+    },
+  };
+}
+
+describe('both protocol eras on one endpoint', () => {
+  let lookout: Lookout;
+  before(async () => {
+    lookout = await startTestLookout({ tools: [fixtures] });
+  });
+  after(() => lookout.close());
+
+  for (const [label, mode] of [
+    ['pinned to 2026-07-28', { pin: '2026-07-28' }],
+    ['in auto mode', 'auto'],
+  ] as const) {
+    it(`the 2.x SDK client ${label} lists tools and answers an elicitation through InputRequiredResult`, async () => {
+      const client = new ModernClient(
+        { name: 'modern', version: '1.0.0' },
+        { capabilities: { elicitation: {} }, versionNegotiation: { mode } },
+      );
+      const asked: string[] = [];
+      client.setRequestHandler('elicitation/create', async (request) => {
+        asked.push(String(request.params.message));
+        return { action: 'accept', content: { name: 'Ada' } };
+      });
+      const transport = new ModernTransport(new URL(lookout.url));
+      await client.connect(transport);
+      try {
+        assert.equal(client.getNegotiatedProtocolVersion(), '2026-07-28');
+        assert.equal(transport.sessionId, undefined, 'a modern client has no session');
+        const { tools } = await client.listTools();
+        assert.ok(tools.some((t) => t.name === tool));
+        const result = await client.callTool({ name: tool, arguments: {} });
+        assert.equal(textOf(result), 'Hello, Ada!');
+        assert.deepEqual(asked, ['What is your name?']);
+      } finally {
+        await client.close();
+      }
+    });
+  }
+
+  it('the 1.x SDK client (2025-11-25) gets the same question as a server→client request, in its session', async () => {
+    const client = new Client({ name: 'legacy', version: '1.0.0' }, { capabilities: { elicitation: {} } });
+    const asked: string[] = [];
+    client.setRequestHandler(ElicitRequestSchema, async (request) => {
+      asked.push(request.params.message);
+      return { action: 'accept', content: { name: 'Grace' } };
+    });
+    const transport = new StreamableHTTPClientTransport(new URL(lookout.url));
+    await client.connect(transport);
+    try {
+      assert.equal(transport.protocolVersion, '2025-11-25');
+      assert.ok(transport.sessionId, 'a legacy client keeps its session');
+      const { tools } = await client.listTools();
+      assert.ok(tools.some((t) => t.name === tool));
+      const result = await client.callTool({ name: tool, arguments: {} });
+      assert.equal(textOf(result), 'Hello, Grace!');
+      assert.deepEqual(asked, ['What is your name?']);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('a requestState is refused when altered or replayed on another tool, and accepted as issued', async () => {
+    const first = modernCall(1, { name: 'test_input_required_result_multi_round', arguments: {} });
+    const round1 = await rpc(lookout.url, first.body, first.headers);
+    const irr = (round1.body as { result: { resultType: string; requestState: string } }).result;
+    assert.equal(irr.resultType, 'input_required');
+    const answer = { step1: { action: 'accept', content: { name: 'Ada' } } };
+    const round2 = modernCall(2, {
+      name: 'test_input_required_result_multi_round',
+      arguments: {},
+      inputResponses: answer,
+      requestState: irr.requestState,
+    });
+    const next = await rpc(lookout.url, round2.body, round2.headers);
+    const second = (
+      next.body as { result: { resultType: string; requestState: string; inputRequests: object } }
+    ).result;
+    assert.equal(second.resultType, 'input_required');
+    assert.deepEqual(Object.keys(second.inputRequests), ['step2']);
+
+    const tampered = `${second.requestState.slice(0, -2)}AA`;
+    for (const [name, requestState] of [
+      ['test_input_required_result_multi_round', tampered],
+      ['test_input_required_result_tampered_state', second.requestState],
+    ] as const) {
+      const call = modernCall(3, { name, arguments: {}, inputResponses: {}, requestState });
+      const refused = await rpc(lookout.url, call.body, call.headers);
+      assert.equal((refused.body as { error: { code: number } }).error.code, -32602, refused.text);
+    }
+    const round3 = modernCall(4, {
+      name: 'test_input_required_result_multi_round',
+      arguments: {},
+      inputResponses: { step2: { action: 'accept', content: { color: 'green' } } },
+      requestState: second.requestState,
+    });
+    const done = await rpc(lookout.url, round3.body, round3.headers);
+    const result = (done.body as { result: { resultType: string } }).result;
+    assert.equal(result.resultType, 'complete');
+    assert.equal(textOf(result), 'Ada likes green');
+  });
+});
