@@ -171,6 +171,15 @@ export function verdicts(r: Results): TargetVerdict[] {
     goal: '≤ 5 %',
     met: overhead === undefined ? undefined : overhead <= 0.05,
   });
+  const modern = byName.get('lookout-full-2026');
+  if (modern && full) {
+    out.push({
+      target: 'MCP 2026-07-28 echo (no session) vs the 2025-11-25 echo (session), both full telemetry',
+      measured: `${fixed(modern.rps / full.rps, 2)}× (${thousands(modern.rps)} / ${thousands(full.rps)} rps)`,
+      goal: '≥ 1.00×',
+      met: modern.rps >= full.rps,
+    });
+  }
   const shipped = byName.get('lookout-default');
   if (shipped && off) {
     const cost = 1 - shipped.rps / off.rps;

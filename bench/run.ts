@@ -8,7 +8,7 @@
  *   npm run bench -- --quick                        # every scenario, short (about 3 min): a smoke test
  *
  * Scenarios (--only): echo (max throughput, wrk: express-echo, sdk-stateful, sdk-stateless-otel,
- * lookout-full, lookout-default, lookout-off, lookout-collector-down), latency (k6 at 50 % of lookout-full's max),
+ * lookout-full, lookout-full-2026, lookout-default, lookout-off, lookout-collector-down), latency (k6 at 50 % of lookout-full's max),
  * gateway (k6 at a moderate rate, upstream direct vs through Lookout), idle (RSS with N idle sessions),
  * soak (RSS over a long run at 50 % of max), ready (spawn → /health/ready).
  */
@@ -42,6 +42,7 @@ const echoTargets: TargetSpec[] = [
   targets.sdkStateful,
   targets.sdkStatelessOtel,
   targets.lookoutFull,
+  targets.lookoutFullModern,
   targets.lookoutDefault,
   targets.lookoutOff,
   targets.lookoutCollectorDown,

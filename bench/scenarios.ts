@@ -141,9 +141,11 @@ export async function echoSideBySide(
       let sent = 1;
       let failures: number | undefined;
       const { load, memory } = await withTarget(spec, ctx, async (target) => {
-        sent += (await wrkEcho(target.url, target.session, { ...wrk, seconds: d.warmupSeconds })).requests;
+        const era = spec.era;
+        sent += (await wrkEcho(target.url, target.session, { ...wrk, era, seconds: d.warmupSeconds }))
+          .requests;
         const load = await withCpu(target.process.pid, d.seconds, () =>
-          wrkEcho(target.url, target.session, { ...wrk, seconds: d.seconds }),
+          wrkEcho(target.url, target.session, { ...wrk, era, seconds: d.seconds }),
         );
         sent += load.requests;
         const memory = memoryOf(target.process.pid);

@@ -27,7 +27,7 @@ export interface LoadResult {
 export async function wrkEcho(
   url: string,
   session: string,
-  options: { cpu: string; seconds: number; connections: number },
+  options: { cpu: string; seconds: number; connections: number; era?: 'legacy' | 'modern' | undefined },
 ): Promise<LoadResult> {
   const { stdout } = await run(
     'taskset',
@@ -44,7 +44,7 @@ export async function wrkEcho(
       join(loadDir, 'echo.lua'),
       url,
     ],
-    { env: { PATH: process.env.PATH ?? '', MCP_SESSION: session } },
+    { env: { PATH: process.env.PATH ?? '', MCP_SESSION: session, MCP_ERA: options.era ?? 'legacy' } },
   );
   const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
   if (!line) throw new Error(`wrk printed no result:\n${stdout}`);

@@ -1,6 +1,7 @@
 /** The few MCP exchanges the bench makes itself, over plain fetch. */
 
 export const protocolVersion = '2025-11-25';
+export const modernProtocolVersion = '2026-07-28';
 export const echoText = 'hello, lookout';
 const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
 
@@ -36,17 +37,33 @@ export async function openSession(url: string): Promise<string> {
 }
 
 /** One tools/call that must come back with the echoed text, before any load is put on a target. */
-export async function checkEcho(url: string, session: string, tool = 'echo'): Promise<void> {
-  const res = await post(
-    url,
-    JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'tools/call',
-      params: { name: tool, arguments: { text: echoText } },
-    }),
-    session,
-  );
+export async function checkEcho(
+  url: string,
+  session: string,
+  tool = 'echo',
+  era: 'legacy' | 'modern' = 'legacy',
+): Promise<void> {
+  const params = { name: tool, arguments: { text: echoText } };
+  const body = (extra: object) =>
+    JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { ...params, ...extra } });
+  const res =
+    era === 'modern'
+      ? await fetch(url, {
+          method: 'POST',
+          headers: {
+            ...headers,
+            'mcp-protocol-version': modernProtocolVersion,
+            'mcp-method': 'tools/call',
+            'mcp-name': tool,
+          },
+          body: body({
+            _meta: {
+              'io.modelcontextprotocol/protocolVersion': modernProtocolVersion,
+              'io.modelcontextprotocol/clientCapabilities': {},
+            },
+          }),
+        })
+      : await post(url, body({}), session);
   const text = await res.text();
   if (res.status !== 200 || !text.includes(`"text":"${echoText}"`))
     throw new Error(`bad echo from ${url} (${tool}): ${res.status} ${text.slice(0, 300)}`);

@@ -26,6 +26,8 @@ export interface TargetSpec {
   readonly env?: (ctx: BenchContext) => Record<string, string>;
   /** Whether clients open a session (initialize) first. */
   readonly sessions: boolean;
+  /** The protocol era the load speaks: 2025-11-25 (default) or 2026-07-28, which has no sessions. */
+  readonly era?: 'legacy' | 'modern';
   /** Lookout is ready when /health/ready says 200; a baseline when it answers HTTP at all. */
   readonly readiness: 'health' | 'listening';
   /** Whether it exports telemetry to the receiver (spans per request are then reported). */
@@ -131,6 +133,16 @@ export const targets = {
     readiness: 'health',
     exports: true,
   },
+  lookoutFullModern: {
+    name: 'lookout-full-2026',
+    description: 'Lookout, full telemetry, the same echo as MCP 2026-07-28 requests (no session)',
+    args: lookout(fullTelemetryConfig),
+    env: (ctx) => otlpTo(ctx.otlpEndpoint),
+    sessions: false,
+    era: 'modern',
+    readiness: 'health',
+    exports: true,
+  },
   lookoutDefault: {
     name: 'lookout-default',
     description:
@@ -192,7 +204,7 @@ export async function startTarget(
     const readyCpuMs = cpuSecondsOf(process.pid) * 1000;
     const url = `http://127.0.0.1:${port}/mcp`;
     const session = spec.sessions ? await openSession(url) : '';
-    await checkEcho(url, session, tool);
+    await checkEcho(url, session, tool, spec.era);
     return { spec, process, port, url, session, readyMs, readyCpuMs, stop: () => process.stop() };
   } catch (error) {
     await process.stop();
