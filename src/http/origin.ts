@@ -36,16 +36,21 @@ function hostAllowed(host: string, policy: HostPolicy): boolean {
   return policy.allowedHosts.length === 0 || listed;
 }
 
-function originAllowed(origin: string, policy: HostPolicy): boolean {
+/**
+ * MCP requires a server to refuse a request whose Origin is present and not allowed. Without an
+ * allow-list, a non-loopback bind accepts only its own origin (the Origin's host is the Host header):
+ * a page served from anywhere else is a cross-site caller.
+ */
+function originAllowed(origin: string, host: string, policy: HostPolicy): boolean {
   if (policy.allowedOrigins.includes(origin)) return true;
-  let host: string;
+  let originHost: string;
   try {
-    host = new URL(origin).host;
+    originHost = new URL(origin).host;
   } catch {
     return false;
   }
-  if (policy.loopbackOnly) return isLoopbackAddress(hostnameOf(host));
-  return policy.allowedOrigins.length === 0;
+  if (policy.loopbackOnly) return isLoopbackAddress(hostnameOf(originHost));
+  return policy.allowedOrigins.length === 0 && originHost.toLowerCase() === host.toLowerCase();
 }
 
 export function checkHostAndOrigin(
@@ -56,7 +61,7 @@ export function checkHostAndOrigin(
   if (host === undefined || !hostAllowed(host, policy)) {
     return { ok: false, reason: `Host ${JSON.stringify(host ?? '')} is not allowed` };
   }
-  if (origin !== undefined && !originAllowed(origin, policy)) {
+  if (origin !== undefined && !originAllowed(origin, host, policy)) {
     return { ok: false, reason: `Origin ${JSON.stringify(origin)} is not allowed` };
   }
   return { ok: true };

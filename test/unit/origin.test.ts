@@ -34,7 +34,12 @@ it('allow-lists widen a loopback bind and restrict any other', () => {
   assert.equal(checkHostAndOrigin('mcp.example.com', 'https://app.example.com', tunnel).ok, true);
   assert.equal(checkHostAndOrigin('mcp.example.com', 'https://other.example.com', tunnel).ok, false);
   const open: HostPolicy = { loopbackOnly: false, allowedHosts: [], allowedOrigins: [] };
-  assert.equal(checkHostAndOrigin('anything.example', 'https://anywhere.example', open).ok, true);
+  assert.equal(checkHostAndOrigin('anything.example', undefined, open).ok, true);
+  // Without an allow-list, only the server's own origin: MCP requires refusing an invalid Origin.
+  assert.equal(checkHostAndOrigin('anything.example', 'https://anything.example', open).ok, true);
+  assert.equal(checkHostAndOrigin('anything.example:8787', 'http://anything.example:8787', open).ok, true);
+  assert.equal(checkHostAndOrigin('anything.example', 'https://anywhere.example', open).ok, false);
+  assert.equal(checkHostAndOrigin('anything.example:8787', 'http://anything.example:9999', open).ok, false);
   const listed: HostPolicy = {
     loopbackOnly: false,
     allowedHosts: ['mcp.example.com:443'],
