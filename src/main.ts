@@ -15,6 +15,7 @@ import { RequestStates } from './mcp/request-state.ts';
 import { createProtocolServer } from './mcp/server.ts';
 import { SessionTokens } from './mcp/session-token.ts';
 import { SessionRegistry } from './mcp/sessions.ts';
+import { TaskStore } from './mcp/tasks.ts';
 import { createRedactor } from './redaction/secrets.ts';
 import { instrumentationScope } from './telemetry/conventions.ts';
 import { McpClientTelemetry } from './telemetry/mcp-client.ts';
@@ -92,7 +93,12 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
   });
   await gateway.start();
 
-  const endpoint = await McpEndpoint.create(endpointOptions(config, catalog, telemetry), sessions);
+  const tasks = new TaskStore({
+    ttlMs: taskTtlMs,
+    pollIntervalMs: taskPollIntervalMs,
+    max: config.mcp.maxSessions,
+  });
+  const endpoint = await McpEndpoint.create(endpointOptions(config, catalog, telemetry, tasks), sessions);
   catalog.onChange((list) => endpoint.broadcast(`notifications/${list}/list_changed`));
 
   const inFlight = new InFlightExchanges();
@@ -137,6 +143,7 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
     await inFlight.idle();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     await endpoint.close();
+    tasks.close();
     await gateway.close();
     // Nothing is in flight and the standalone streams are ended: what is left are idle keep-alive
     // connections, which would otherwise hold the listener open until they time out.
@@ -194,6 +201,9 @@ async function fillCatalog(
 
 /** How long a 2026-07-28 client may cache a list or a resource read: lists change only with the catalog, which notifies. */
 const modernCacheTtlMs = 60_000;
+/** How long a task (tasks extension) lives, and how often its client is told to poll. */
+const taskTtlMs = 3_600_000;
+const taskPollIntervalMs = 500;
 /** How long a client has to answer an InputRequiredResult before its requestState expires. */
 const requestStateTtlSeconds = 600;
 
@@ -211,6 +221,7 @@ function endpointOptions(
   config: LookoutConfig,
   catalog: Catalog,
   telemetry: McpServerTelemetry,
+  tasks: TaskStore,
 ): EndpointOptions {
   const identity = { name: 'lookout', version };
   const toolPolicy = {
@@ -222,7 +233,7 @@ function endpointOptions(
     stateless: config.mcp.stateless,
     keepAliveSeconds: config.mcp.sseKeepAliveSeconds,
     createServer: (sessionOf) =>
-      createProtocolServer(catalog, identity, sessionOf, toolPolicy, requestStatesFor(config)),
+      createProtocolServer(catalog, identity, sessionOf, toolPolicy, requestStatesFor(config), tasks),
     modern: {
       serverInfo: identity,
       cacheTtlMs: modernCacheTtlMs,

@@ -4,7 +4,7 @@ import type { InputRequest } from '../tools/api.ts';
 import type { RequestStates, StateBinding } from './request-state.ts';
 
 /** The client capability each input request needs (2026-07-28 servers must not ask for undeclared ones). */
-const capabilityFor: Record<string, string> = {
+export const capabilityFor: Record<string, string> = {
   'elicitation/create': 'elicitation',
   'sampling/createMessage': 'sampling',
   'roots/list': 'roots',

@@ -4,7 +4,7 @@ import { JsonRpcCode } from '../errors/catalog.ts';
 import { finishOutsideRequestContext } from '../telemetry/outside-request-context.ts';
 import { metaKey, modernVersion, supportedVersions } from './era.ts';
 import { type EndpointRequest, exchangeInfo, type Refusal } from './exchange.ts';
-import { classify } from './messages.ts';
+import { type Classified, classify } from './messages.ts';
 import { HttpServerTransport, type TransportOptions } from './transport.ts';
 
 /** The methods a 2026-07-28 request may call; anything else (initialize, ping, setLevel…) is 404. */
@@ -19,6 +19,9 @@ const modernMethods = new Set([
   'prompts/get',
   'completion/complete',
   'subscriptions/listen',
+  'tasks/get',
+  'tasks/update',
+  'tasks/cancel',
 ]);
 
 /** Results a client may cache, and so carry `ttlMs` and `cacheScope`. */
@@ -32,10 +35,13 @@ const cacheable = new Set([
 ]);
 
 /** Which `params` field the Mcp-Name header repeats, per method. */
-const namedBy: Record<string, 'name' | 'uri'> = {
+const namedBy: Record<string, 'name' | 'uri' | 'taskId'> = {
   'tools/call': 'name',
   'prompts/get': 'name',
   'resources/read': 'uri',
+  'tasks/get': 'taskId',
+  'tasks/update': 'taskId',
+  'tasks/cancel': 'taskId',
 };
 
 /** Which listen filter flag each list-changed notification needs. */
@@ -60,6 +66,17 @@ function headerValue(raw: string | undefined): string | undefined {
   const value = raw?.trim();
   const encoded = value?.match(/^=\?base64\?(.*)\?=$/i);
   return encoded ? Buffer.from(encoded[1] as string, 'base64').toString('utf8') : value;
+}
+
+/**
+ * A 2025-era `task` hint on tools/call is ignored in 2026-07-28, where the server alone decides what
+ * runs as a task; dropped here so the protocol server does not read it as a task request.
+ */
+function withoutTaskHint(message: Extract<Classified, { kind: 'request' }>): Classified {
+  const params = message.message.params;
+  if (message.message.method !== 'tools/call' || params === undefined || !('task' in params)) return message;
+  const { task: _ignored, ...rest } = params;
+  return { kind: 'request', message: { ...message.message, params: rest } };
 }
 
 interface Listener {
@@ -121,7 +138,7 @@ export class ModernEndpoint {
     const refusal = this.#check(message.message, request);
     if (refusal) return refusal;
     if (message.message.method === 'subscriptions/listen') return this.#listen(message.message, res);
-    this.#transport.receive([message], res, exchangeInfo(request, false, modernVersion));
+    this.#transport.receive([withoutTaskHint(message)], res, exchangeInfo(request, false, modernVersion));
     return undefined;
   }
 

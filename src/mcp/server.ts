@@ -17,6 +17,7 @@ import { metaKey, supportedVersions } from './era.ts';
 import { InputRequired, InputRound } from './input.ts';
 import type { SessionState } from './protocol-router.ts';
 import type { RequestStates } from './request-state.ts';
+import { type TaskHandle, type TaskStore, tasksExtension } from './tasks.ts';
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
@@ -43,6 +44,7 @@ const paramsSchemas = {
     context: z.looseObject({ arguments: z.record(z.string(), z.string()).optional() }).optional(),
   }),
   subscribe: z.looseObject({ uri: z.string() }),
+  task: z.looseObject({ taskId: z.string() }),
   setLevel: z.looseObject({
     level: z.enum(['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency']),
   }),
@@ -172,7 +174,35 @@ export const modernCapabilities = {
   prompts: { listChanged: true },
   logging: {},
   completions: {},
+  extensions: { [tasksExtension]: {} },
 };
+
+function capabilitiesOf(extra: Extra): Record<string, unknown> {
+  const capabilities = extra._meta?.[metaKey.clientCapabilities];
+  return isObject(capabilities) ? capabilities : {};
+}
+
+function declaresTasks(capabilities: Record<string, unknown>): boolean {
+  return isObject(capabilities.extensions) && tasksExtension in capabilities.extensions;
+}
+
+const needsTasks = () =>
+  new LookoutError('MISSING_CLIENT_CAPABILITY', tasksExtension, {
+    requiredCapabilities: { extensions: { [tasksExtension]: {} } },
+  });
+
+/** The context of a tool running as a task: no stream to report on, questions parked on the task. */
+function taskContext(handle: TaskHandle, capabilities: Record<string, unknown>): HandlerContext {
+  return {
+    signal: handle.signal,
+    sessionId: undefined,
+    era: 'modern',
+    clientCapabilities: capabilities,
+    progress: () => resolved,
+    log: () => resolved,
+    request: (request, schema, options) => handle.request(request, schema, options?.key),
+  };
+}
 
 /**
  * Runs a handler that may ask the client for input. Legacy requests ask with server→client requests;
@@ -219,6 +249,7 @@ export function createProtocolServer(
   sessionOf: SessionOf,
   policy: ToolPolicy,
   states: RequestStates,
+  tasks: TaskStore,
 ): Server {
   const server = new Server(
     { name: identity.name, version: identity.version },
@@ -260,8 +291,25 @@ export function createProtocolServer(
       if (missing.length > 0)
         throw new LookoutError('TOOL_FORBIDDEN', `${params.name} needs ${missing.join(' ')}`);
     }
+    const session = sessionOf(extra.requestId);
+    const support = session?.era === 'modern' ? catalog.taskSupportOf(params.name) : undefined;
+    if (support !== undefined) {
+      const capabilities = capabilitiesOf(extra as Extra);
+      if (declaresTasks(capabilities)) {
+        return tasks.create((extra as Extra).authInfo?.clientId ?? '', capabilities, (handle) =>
+          callWithDeadline(
+            catalog,
+            params.name,
+            params.arguments,
+            taskContext(handle, capabilities),
+            policy.timeoutSecondsFor(params.name),
+          ),
+        );
+      }
+      if (support === 'required') throw needsTasks();
+    }
     const target = { method: 'tools/call', name: params.name, args: params.arguments, params };
-    return inRounds(sessionOf(extra.requestId), extra as Extra, states, target, (context) =>
+    return inRounds(session, extra as Extra, states, target, (context) =>
       callWithDeadline(
         catalog,
         params.name,
@@ -271,6 +319,27 @@ export function createProtocolServer(
       ),
     );
   });
+  // The tasks methods answer through the fallback handler: Server refuses to register them without
+  // the 2025 `tasks` capability, which legacy clients must not be offered.
+  const taskAnswers: Record<string, (id: string, owner: string, params: Record<string, unknown>) => object> =
+    {
+      'tasks/get': (id, owner) => tasks.get(id, owner),
+      'tasks/update': (id, owner, params) =>
+        tasks.update(id, owner, isObject(params.inputResponses) ? params.inputResponses : {}),
+      'tasks/cancel': (id, owner) => tasks.cancel(id, owner),
+    };
+  server.fallbackRequestHandler = async (request, extra) => {
+    const answer = taskAnswers[request.method];
+    if (answer === undefined || sessionOf(extra.requestId)?.era !== 'modern') {
+      throw new LookoutError('METHOD_NOT_FOUND', request.method);
+    }
+    if (!declaresTasks(capabilitiesOf(extra as Extra))) throw needsTasks();
+    const params = paramsOf(paramsSchemas.task, request);
+    return answer(params.taskId, (extra as Extra).authInfo?.clientId ?? '', params) as Record<
+      string,
+      unknown
+    >;
+  };
   server.setRequestHandler(methodOnly('resources/list'), () => catalog.listResources());
   server.setRequestHandler(methodOnly('resources/templates/list'), () => catalog.listResourceTemplates());
   server.setRequestHandler(methodOnly('resources/read'), (request, extra) => {

@@ -58,6 +58,11 @@ export interface ToolDefinition<
   /** When given, the handler returns the structured result, validated against this schema. */
   readonly output?: Out;
   readonly annotations?: ToolAnnotations;
+  /**
+   * Opts a long-running tool into the tasks extension (2026-07-28): a client that declares the
+   * extension gets a task to poll instead of waiting. `required`: clients without it are refused.
+   */
+  readonly task?: 'optional' | 'required';
   readonly handler: (
     args: z.output<In>,
     context: HandlerContext,

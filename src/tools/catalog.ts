@@ -167,6 +167,14 @@ export class Catalog {
     return this.#toolList;
   }
 
+  /** Whether a tool runs as a task for clients that support them (the tasks extension). */
+  taskSupportOf(name: string): 'optional' | 'required' | undefined {
+    const support = (
+      this.#tools.get(name)?.descriptor as { execution?: { taskSupport?: string } } | undefined
+    )?.execution?.taskSupport;
+    return support === 'optional' || support === 'required' ? support : undefined;
+  }
+
   callTool(name: string, args: unknown, context: HandlerContext): Promise<CallToolResult> {
     const tool = this.#tools.get(name);
     if (!tool) throw new LookoutError('UNKNOWN_TOOL', name);

@@ -99,6 +99,7 @@ export function compileTool(definition: ToolDefinition): ToolEntry {
     inputSchema: jsonSchemaOf(definition.input, 'input'),
     ...(definition.output && { outputSchema: jsonSchemaOf(definition.output, 'output') }),
     ...(definition.annotations && { annotations: definition.annotations }),
+    ...(definition.task && { execution: { taskSupport: definition.task } }),
   };
   const input = definition.input;
   return {

@@ -14,6 +14,7 @@ import {
   defineResourceTemplate,
   defineTool,
   type HandlerContext,
+  LookoutError,
   ToolError,
 } from '../../src/index.ts';
 
@@ -185,8 +186,95 @@ const modernTools = [
   }),
 ];
 
+/** Waits `ms`, or until the signal aborts (a cancelled task stops its work). */
+function sleep(ms: number, signal: AbortSignal) {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    });
+  });
+}
+
+/** The tools the tasks extension scenarios call (io.modelcontextprotocol/tasks). */
+const taskTools = [
+  defineTool({
+    name: 'greet',
+    description: 'Greets someone, at once (never a task).',
+    input: z.object({ name: z.string() }),
+    handler: ({ name }) => `Hello, ${name}!`,
+  }),
+  defineTool({
+    name: 'slow_compute',
+    description: 'Sleeps for the given seconds, then reports; a task for clients that support them.',
+    input: z.object({ seconds: z.number().min(0), label: z.string().optional() }),
+    task: 'optional',
+    handler: async ({ seconds, label }, ctx) => {
+      await sleep(seconds * 1000, ctx.signal);
+      return `computed ${label ?? ''} after ${seconds} s`;
+    },
+  }),
+  defineTool({
+    name: 'failing_job',
+    description: 'Runs for a second, then fails with a tool error; only as a task.',
+    input: noArgs,
+    task: 'required',
+    handler: async (_args, ctx) => {
+      await sleep(1000, ctx.signal);
+      throw new ToolError('failing_job failed, as it always does');
+    },
+  }),
+  defineTool({
+    name: 'protocol_error_job',
+    description: 'Fails with a protocol-level error rather than a tool error.',
+    input: noArgs,
+    task: 'optional',
+    handler: () => {
+      throw new LookoutError('INTERNAL', 'protocol_error_job always fails');
+    },
+  }),
+  defineTool({
+    name: 'confirm_delete',
+    description: 'Asks the user to confirm deleting a file.',
+    input: z.object({ filename: z.string() }),
+    task: 'optional',
+    handler: async ({ filename }, ctx) => {
+      const answer = await ctx.request(
+        {
+          method: 'elicitation/create',
+          params: {
+            message: `Delete ${filename}?`,
+            requestedSchema: {
+              type: 'object',
+              properties: { confirm: { type: 'boolean' } },
+              required: ['confirm'],
+            },
+          },
+        },
+        ElicitResultSchema,
+      );
+      return answer.content?.confirm === true ? `deleted ${filename}` : `kept ${filename}`;
+    },
+  }),
+  defineTool({
+    name: 'multi_input',
+    description: 'Asks two questions at once.',
+    input: noArgs,
+    task: 'optional',
+    handler: async (_args, ctx) => {
+      const [first, second] = await Promise.all([
+        askString(ctx, 'first', 'First name?', 'name'),
+        askString(ctx, 'second', 'Second name?', 'name'),
+      ]);
+      return `${first} and ${second}`;
+    },
+  }),
+];
+
 export const tools = [
   ...modernTools,
+  ...taskTools,
   defineTool({
     name: 'test_simple_text',
     description: 'Returns a simple text block.',
