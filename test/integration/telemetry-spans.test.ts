@@ -21,6 +21,8 @@ const failing = defineTool({
   },
 });
 
+const modernParent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+
 describe('mcp.server spans and metrics (in-memory exporters)', () => {
   let lookout: Lookout;
 
@@ -40,6 +42,24 @@ describe('mcp.server spans and metrics (in-memory exporters)', () => {
       { 'mcp-session-id': session },
     );
     await rpc(lookout.url, { jsonrpc: '2.0', id: 'm', method: 'no/such' }, { 'mcp-session-id': session });
+    await rpc(
+      lookout.url,
+      {
+        jsonrpc: '2.0',
+        id: 'modern',
+        method: 'tools/call',
+        params: {
+          name: 'echo',
+          arguments: { text: 'c' },
+          _meta: {
+            'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+            'io.modelcontextprotocol/clientCapabilities': {},
+            traceparent: modernParent,
+          },
+        },
+      },
+      { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'echo' },
+    );
     await rpc(
       lookout.url,
       { jsonrpc: '2.0', id: 'p', method: 'tools/call', params: { name: 'echo', arguments: { text: 7 } } },
@@ -67,6 +87,22 @@ describe('mcp.server spans and metrics (in-memory exporters)', () => {
     assert.ok(typeof span.attributes[attr.jsonrpcRequestId] === 'string');
     assert.equal(span.attributes[attr.errorType], undefined);
     assert.equal(span.status.code, SpanStatusCode.UNSET);
+  });
+
+  it('a 2026-07-28 call: its version, no session id, the _meta trace context as parent', () => {
+    const modern = named('tools/call echo').filter(
+      (s) => s.attributes[attr.mcpProtocolVersion] === '2026-07-28',
+    );
+    assert.equal(modern.length, 1);
+    const [span] = modern;
+    assert.ok(span);
+    assert.equal(span.attributes[attr.mcpSessionId], undefined);
+    assert.equal(span.spanContext().traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
+    assert.equal(span.parentSpanContext?.spanId, '00f067aa0ba902b7');
+    const legacy = named('tools/call echo').find(
+      (s) => s.attributes[attr.mcpProtocolVersion] === '2025-11-25',
+    );
+    assert.ok(legacy?.attributes[attr.mcpSessionId], 'a legacy call in a session carries its id');
   });
 
   it('records no tool arguments or results unless asked to', () => {
@@ -123,7 +159,12 @@ describe('mcp.server spans and metrics (in-memory exporters)', () => {
             (tool === undefined || p.attributes[attr.genAiToolName] === tool),
         )
         .reduce((n, p) => n + (p.value as { count: number }).count, 0);
-    assert.equal(count('tools/call', 'echo'), 3, 'two calls and one with invalid arguments');
+    assert.equal(count('tools/call', 'echo'), 4, 'two calls, one with invalid arguments, one in 2026-07-28');
+    const modern = metric.dataPoints.filter((p) => p.attributes[attr.mcpProtocolVersion] === '2026-07-28');
+    assert.equal(
+      modern.reduce((n, p) => n + (p.value as { count: number }).count, 0),
+      1,
+    );
     assert.equal(count('tools/call', 'fails'), 1);
     assert.equal(count('tools/call', '_OTHER'), 1);
     assert.equal(count('tools/list'), 1);
