@@ -10,6 +10,7 @@ import { InFlight } from './http/inflight.ts';
 import { isLoopbackAddress } from './http/origin.ts';
 import { capturingTransportContext } from './http/transport-context.ts';
 import { Health } from './lifecycle/health.ts';
+import { createLiveView } from './live/routes.ts';
 import { createLogging, type Logger, type Logging } from './logging/logger.ts';
 import { McpEndpoint } from './mcp/endpoint.ts';
 import { createProtocolServer } from './mcp/server.ts';
@@ -162,6 +163,17 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
   });
   for (const reason of admissionRejections) rejections.add(0, { [attr.lookoutAdmissionReason]: reason });
   registerProcessMetrics(meter);
+  const live = createLiveView({
+    listenerIsLoopback: isLoopbackAddress(config.host),
+    authenticator,
+    logger,
+    logRing: logging.ring,
+    health,
+    upstreams: () => gateway.status(),
+    telemetry: options.telemetry?.live,
+    sampling: () => options.telemetry?.sampling(),
+    jaegerUrl: config.live.jaegerUrl,
+  });
   const app = createApp({
     mcpPath: config.mcp.path,
     endpoint,
@@ -192,6 +204,7 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
     },
     metricsHandler: options.telemetry?.metricsHandler,
     drainRetryAfterSeconds: 5,
+    extraRoutes: live?.router,
   });
   const listener = capturingTransportContext(app);
   // Without telemetry (OTEL_SDK_DISABLED) the HTTP span would be a no-op at a cost on every request.
@@ -227,6 +240,7 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
         await inFlight.idle();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         await endpoint.close();
+        live?.close();
         await gateway.close();
         // Nothing is in flight and the standalone streams are ended: what is left are idle keep-alive
         // connections, which would otherwise hold the listener open until they time out.

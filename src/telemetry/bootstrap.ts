@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { register } from 'node:module';
 import type { LookoutConfig } from '../config/schema.ts';
 import type { Logger } from '../logging/logger.ts';
+import type { LiveTelemetry } from './live-telemetry.ts';
 import { patchedModules } from './instrumentations.ts';
 
 /** What the telemetry bootstrap hands the service: the Prometheus handler, a logger hook, and shutdown. */
@@ -15,6 +16,8 @@ export interface TelemetryRuntime {
   sampling(): unknown;
   /** From now on, telemetry's own warnings (export failures, drops) go to this logger, rate-limited. */
   attachLogger(logger: Logger): void;
+  /** On-demand metrics and the kept spans, for the live view; absent without the SDK. */
+  readonly live?: LiveTelemetry | undefined;
   /** Flushes and stops every exporter; never rejects. */
   shutdown(): Promise<void>;
 }

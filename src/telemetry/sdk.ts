@@ -32,6 +32,7 @@ import { AttachableLogRecordProcessor, AttachableSpanProcessor } from './attacha
 import type { TelemetryRuntime } from './bootstrap.ts';
 import { attr, instrumentationScope, metricNames, operationDurationBuckets, units } from './conventions.ts';
 import { createInstrumentations } from './instrumentations.ts';
+import { KeptSpans, OnDemandMetricReader } from './live-telemetry.ts';
 import { DeferredRootProcessor } from './sampling/deferred-export.ts';
 import { ProvisionalRoots } from './sampling/provisional.ts';
 import { AdaptiveSampler } from './sampling/sampler.ts';
@@ -212,6 +213,9 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
     ? new PrometheusExporter({ preventServerStart: true })
     : undefined;
   if (prometheus) readers.push(prometheus);
+  // Collected only while a live view is open: a reader costs nothing per measurement.
+  const liveReader = new OnDemandMetricReader();
+  readers.push(liveReader);
   if (pushMetrics) {
     const exporter: PushMetricExporter =
       protocolOf(env, 'metrics') === 'http/json'
@@ -256,6 +260,8 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
   // The batch processors are built by Lookout rather than NodeSDK, with Lookout's batch size, whichever
   // sampler runs; they are attached once the SDK has started (see attachable-processor.ts).
   const exporting = deferred ?? new AttachableSpanProcessor();
+  const kept = new KeptSpans();
+  exporting.attach(kept);
   const exportingLogs = new AttachableLogRecordProcessor();
 
   // The SDK's counts of spans and log records (otel.sdk.span.*, otel.sdk.log.created): Lookout keeps
@@ -295,7 +301,7 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
   accounting.startCounting();
   if (sampler) sampler.instrument(metrics.getMeter(instrumentationScope));
   counts?.observe(metrics.getMeter(instrumentationScope));
-  if (traceExporter) exporting.attach(spanBatchProcessorFromEnv(traceExporter));
+  if (traceExporter) kept.exporting.attach(spanBatchProcessorFromEnv(traceExporter));
   if (logExporter) exportingLogs.attach(logBatchProcessorFromEnv(logExporter));
 
   let metricsHandler: TelemetryRuntime['metricsHandler'];
@@ -321,6 +327,7 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
         ? { sampler: sampler.toString(), pendingExchanges: roots.pending, keys: sampler.snapshot() }
         : { sampler: `OTEL_TRACES_SAMPLER=${env.OTEL_TRACES_SAMPLER}` },
     metricsHandler,
+    live: { collectMetrics: () => liveReader.collectNow(), observeKeptSpans: (p) => kept.observe(p) },
     attachLogger: (logger) => accounting.attach(logger),
     async shutdown() {
       metricsServer?.close();

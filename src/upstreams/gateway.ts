@@ -7,7 +7,7 @@ import { attr, metricNames } from '../telemetry/conventions.ts';
 import type { McpClientTelemetry } from '../telemetry/mcp-client.ts';
 import type { ResourceDefinition, ResourceTemplateDefinition } from '../tools/api.ts';
 import type { Catalog, GroupContents, PromptEntry, ToolEntry } from '../tools/catalog.ts';
-import { Upstream } from './upstream.ts';
+import { Upstream, type UpstreamStatus } from './upstream.ts';
 
 function allowed(config: UpstreamConfig, tool: string): boolean {
   if (config.tools.deny.includes(tool)) return false;
@@ -141,6 +141,10 @@ export class Gateway {
     });
     const skipped = this.#catalog.replaceGroups(groups);
     if (skipped.length > 0) this.#logger.warn('upstream entries skipped: already served', { skipped });
+  }
+
+  status(): UpstreamStatus[] {
+    return this.#upstreams.map((u) => u.status());
   }
 
   /** Connects every upstream; one that cannot be reached keeps retrying without holding up the others. */

@@ -43,6 +43,21 @@ import { UpstreamHttpTransport } from './http-transport.ts';
 
 export type UpstreamState = 'starting' | 'ready' | 'down' | 'holding' | 'closed';
 
+/** An upstream as the live view shows it. */
+export interface UpstreamStatus {
+  readonly name: string;
+  readonly transport: 'stdio' | 'http';
+  readonly state: UpstreamState;
+  /** The protocol version negotiated with it, once connected. */
+  readonly protocolVersion: string | undefined;
+  readonly tools: number;
+  /** Reconnects since start. */
+  readonly restarts: number;
+  /** cockatiel's name: Closed, Open, HalfOpen or Isolated. */
+  readonly breaker: string;
+  readonly lastError: { readonly message: string; readonly at: string } | undefined;
+}
+
 export interface CallOptions {
   readonly signal: AbortSignal;
   readonly onprogress?: (progress: Progress) => void;
@@ -116,6 +131,8 @@ export class Upstream {
   #timer: NodeJS.Timeout | undefined;
   #connectedAt = 0;
   #protocolVersion: string | undefined;
+  #restarts = 0;
+  #lastError: UpstreamStatus['lastError'];
   readonly #logRelays = new Set<(params: LoggingMessageNotification['params']) => void>();
 
   constructor(
@@ -187,6 +204,23 @@ export class Upstream {
     return this.#config.concurrency.queue - this.#bulkhead.queueSlots;
   }
 
+  status(): UpstreamStatus {
+    return {
+      name: this.name,
+      transport: this.#config.transport,
+      state: this.#state,
+      protocolVersion: this.#protocolVersion,
+      tools: this.#tools.length,
+      restarts: this.#restarts,
+      breaker: CircuitState[this.#breaker.state],
+      lastError: this.#lastError,
+    };
+  }
+
+  #noteError(message: string): void {
+    this.#lastError = { message, at: new Date().toISOString() };
+  }
+
   /** Connects; when that fails, keeps trying in the background (start-up does not wait for it). */
   async start(): Promise<void> {
     await this.#connect();
@@ -232,6 +266,7 @@ export class Upstream {
       await this.#listAll(client);
     } catch (error) {
       await client.close().catch(() => undefined);
+      this.#noteError(`connection failed: ${(error as Error).message}`);
       this.#logger.warn('upstream connection failed', {
         upstream: this.name,
         error: (error as Error).message,
@@ -259,6 +294,7 @@ export class Upstream {
       );
       if (this.#state !== 'closed') {
         this.#logger.warn('upstream connection lost', { upstream: this.name });
+        this.#noteError('connection lost');
         this.#lost();
       }
     };
@@ -346,6 +382,7 @@ export class Upstream {
     this.#timer = context.with(ROOT_CONTEXT, () =>
       setTimeout(() => {
         this.#restartTimes.push(Date.now());
+        this.#restarts++;
         this.#onRestart();
         void this.#connect();
       }, delayMs),
@@ -378,6 +415,7 @@ export class Upstream {
       return result;
     } catch (error) {
       const mapped = this.#mapError(error);
+      if (isUpstreamFailure(error)) this.#noteError(mapped.message);
       this.#telemetry.end(call, errorTypeOf(mapped), mapped.message);
       throw mapped;
     } finally {
@@ -418,6 +456,7 @@ export class Upstream {
       return result;
     } catch (error) {
       const mapped = this.#mapError(error);
+      if (isUpstreamFailure(error)) this.#noteError(mapped.message);
       this.#telemetry.end(call, errorTypeOf(mapped), mapped.message);
       throw mapped;
     }
