@@ -139,9 +139,10 @@ export function createLiveView(options: LiveViewOptions): LiveView | undefined {
     req.socket.setNoDelay(true);
   });
 
-  router.get('/live/traces/:traceId', guard, (req, res) => {
-    nameHttpRoute('/live/traces/:traceId');
-    const traceId = String(req.params.traceId);
+  // The id goes in the query: a path per trace would be a sampling key per trace.
+  router.get('/live/trace', guard, (req, res) => {
+    nameHttpRoute('/live/trace');
+    const traceId = String(req.query.id ?? '');
     if (!traceIdPattern.test(traceId)) {
       res.status(400).set(securityHeaders).json({ error: 'a trace id is 32 lowercase hex digits' });
       return;

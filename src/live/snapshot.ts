@@ -20,7 +20,7 @@ export interface SamplingKeyView {
   readonly mode: string;
   readonly probability: number;
   readonly ratePerSecond: number;
-  /** Traces sampled per second since the previous snapshot. */
+  /** Traces sampled per second over the last 10 s. */
   readonly keptPerSecond: number;
 }
 
@@ -48,6 +48,7 @@ interface SamplerState {
 }
 
 const recentCallsShown = 100;
+const samplerWindowMs = 10_000;
 
 function eraOf(protocolVersion: string | undefined): string | undefined {
   if (protocolVersion === undefined) return undefined;
@@ -59,7 +60,8 @@ export class Snapshots {
   readonly #sources: LiveSources;
   readonly #metrics: MetricsWindow;
   readonly #windowSeconds: number;
-  #sampled = new Map<string, { count: number; atMs: number }>();
+  /** The sampler's counts of kept traces per key, over the last window of snapshots. */
+  #sampled: { readonly atMs: number; readonly counts: ReadonlyMap<string, number> }[] = [];
 
   constructor(sources: LiveSources, windowSeconds: number) {
     this.#sources = sources;
@@ -69,7 +71,7 @@ export class Snapshots {
 
   reset(): void {
     this.#metrics.reset();
-    this.#sampled = new Map();
+    this.#sampled = [];
   }
 
   async next(atMs = Date.now()): Promise<LiveSnapshot> {
@@ -95,22 +97,24 @@ export class Snapshots {
     };
   }
 
+  /** Kept traces per second over the last 10 s (the sampler's default window). */
   #sampling(atMs: number): LiveSnapshot['sampling'] {
     const state = (this.#sources.sampling() ?? {}) as SamplerState;
-    const previous = this.#sampled;
-    this.#sampled = new Map();
-    const keys = (state.keys ?? []).map((k) => {
-      const before = previous.get(k.key);
-      this.#sampled.set(k.key, { count: k.sampled, atMs });
-      const elapsedMs = before ? atMs - before.atMs : 0;
-      return {
+    const keys = state.keys ?? [];
+    this.#sampled.push({ atMs, counts: new Map(keys.map((k) => [k.key, k.sampled])) });
+    while ((this.#sampled[0]?.atMs ?? atMs) < atMs - samplerWindowMs) this.#sampled.shift();
+    const oldest = this.#sampled[0];
+    const elapsedMs = oldest ? atMs - oldest.atMs : 0;
+    return {
+      sampler: state.sampler ?? 'unknown',
+      keys: keys.map((k) => ({
         key: k.key,
         mode: k.mode,
         probability: k.probability,
         ratePerSecond: k.ratePerSecond,
-        keptPerSecond: before && elapsedMs > 0 ? ((k.sampled - before.count) * 1000) / elapsedMs : 0,
-      };
-    });
-    return { sampler: state.sampler ?? 'unknown', keys };
+        keptPerSecond:
+          elapsedMs > 0 ? ((k.sampled - (oldest?.counts.get(k.key) ?? 0)) * 1000) / elapsedMs : 0,
+      })),
+    };
   }
 }

@@ -2,8 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { register } from 'node:module';
 import type { LookoutConfig } from '../config/schema.ts';
 import type { Logger } from '../logging/logger.ts';
-import type { LiveTelemetry } from './live-telemetry.ts';
 import { patchedModules } from './instrumentations.ts';
+import type { LiveTelemetry } from './live-telemetry.ts';
 
 /** What the telemetry bootstrap hands the service: the Prometheus handler, a logger hook, and shutdown. */
 export interface TelemetryRuntime {

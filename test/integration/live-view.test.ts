@@ -41,7 +41,13 @@ describe('the live view with auth on', () => {
       headers: { ...headers, ...(token !== undefined && { authorization: `Bearer ${token}` }) },
     });
 
-  for (const path of ['/', '/live/app.js', '/live/uplot.js', '/live/events', `/live/traces/${someTraceId}`]) {
+  for (const path of [
+    '/',
+    '/live/app.js',
+    '/live/uplot.js',
+    '/live/events',
+    `/live/trace?id=${someTraceId}`,
+  ]) {
     it(`refuses ${path} without a token (401) and with a token lacking the admin scope (403)`, async () => {
       const anonymous = await get(path);
       assert.equal(anonymous.status, 401);
@@ -92,7 +98,7 @@ describe('the live view with auth on', () => {
   });
 
   it('rejects a malformed trace id with 400', async () => {
-    const res = await get('/live/traces/..%2F..%2Fetc', adminToken);
+    const res = await get('/live/trace?id=..%2F..%2Fetc', adminToken);
     assert.equal(res.status, 400);
     await res.text();
   });

@@ -88,7 +88,7 @@ class ChartSlot {
       this.plot = new uPlot(
         {
           ...this.size(),
-          legend: { show: true },
+          legend: { show: true, live: false },
           scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
           series: [
             {},
@@ -350,7 +350,9 @@ async function openTrace(traceId) {
   selectedTrace = traceId;
   for (const row of document.querySelectorAll('#calls tbody tr'))
     row.classList.toggle('selected', row.dataset.trace === traceId);
-  const response = await fetch(`/live/traces/${traceId}`, { credentials: 'same-origin' });
+  const response = await fetch(`/live/trace?id=${encodeURIComponent(traceId)}`, {
+    credentials: 'same-origin',
+  });
   if (!response.ok) {
     setStatus(`trace ${traceId}: HTTP ${response.status}`, true);
     return;
