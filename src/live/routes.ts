@@ -76,7 +76,6 @@ export function createLiveView(options: LiveViewOptions): LiveView | undefined {
   const access = liveAccess(options.listenerIsLoopback, options.authenticator.enabled);
   if (access === 'off') return undefined;
   const spans = new SpanRing(keptSpans);
-  options.telemetry?.observeKeptSpans(spans);
   const snapshots = new Snapshots(
     {
       telemetry: options.telemetry,
@@ -87,7 +86,14 @@ export function createLiveView(options: LiveViewOptions): LiveView | undefined {
     },
     windowSeconds,
   );
-  const stream = new LiveStream(snapshots, tickMs, options.logger);
+  // Kept spans go to the ring only while a page is open: unwatched, a span costs the live view nothing.
+  const stream = new LiveStream(snapshots, tickMs, options.logger, {
+    started: () => options.telemetry?.observeKeptSpans(spans),
+    stopped: () => {
+      options.telemetry?.observeKeptSpans(undefined);
+      spans.clear();
+    },
+  });
   const assets = loadAssets();
   const router = express.Router();
 

@@ -59,7 +59,8 @@ function stringAttribute(span: ReadableSpan, key: string): string | undefined {
 
 /**
  * The most recent kept spans, oldest overwritten first. Fed by the SDK behind the sampling decision
- * (telemetry/live-telemetry.ts): a span costs one slot write; everything else happens when a page asks.
+ * (telemetry/live-telemetry.ts) while a page is open: a span costs one slot write; everything else
+ * happens when a page asks.
  */
 export class SpanRing implements SpanProcessor {
   readonly #spans: (ReadableSpan | undefined)[];
@@ -82,8 +83,13 @@ export class SpanRing implements SpanProcessor {
   }
 
   shutdown(): Promise<void> {
-    this.#spans.fill(undefined);
+    this.clear();
     return Promise.resolve();
+  }
+
+  clear(): void {
+    this.#spans.fill(undefined);
+    this.#next = 0;
   }
 
   /** Newest first. */

@@ -3,21 +3,30 @@ import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { Logger } from '../logging/logger.ts';
 import type { LiveSnapshot, Snapshots } from './snapshot.ts';
 
+/** What starts with the first open page and stops when the last one leaves. */
+export interface WhileWatched {
+  started(): void;
+  stopped(): void;
+}
+
 /**
  * The pages' event streams (SSE). A snapshot is built once a tick and written to every open page; the
- * timer runs only while at least one page is connected, so an unwatched Lookout does no live-view work.
+ * timer (and whatever `watched` starts) runs only while at least one page is connected, so an unwatched
+ * Lookout does no live-view work.
  */
 export class LiveStream {
   readonly #snapshots: Snapshots;
   readonly #intervalMs: number;
   readonly #logger: Logger;
+  readonly #watched: WhileWatched | undefined;
   readonly #clients = new Set<ServerResponse>();
   #timer: NodeJS.Timeout | undefined;
   #last: string | undefined;
   #ticking = false;
 
-  constructor(snapshots: Snapshots, intervalMs: number, logger: Logger) {
+  constructor(snapshots: Snapshots, intervalMs: number, logger: Logger, watched?: WhileWatched) {
     this.#snapshots = snapshots;
+    this.#watched = watched;
     this.#intervalMs = intervalMs;
     this.#logger = logger;
   }
@@ -44,6 +53,7 @@ export class LiveStream {
     if (this.#last !== undefined) res.write(this.#last);
     // Outside the request's context: the timer outlives the request that started it.
     if (!this.#timer) {
+      this.#watched?.started();
       context.with(ROOT_CONTEXT, () => {
         this.#timer = setInterval(() => void this.#tick(), this.#intervalMs);
         void this.#tick();
@@ -58,6 +68,7 @@ export class LiveStream {
     this.#timer = undefined;
     this.#last = undefined;
     this.#snapshots.reset();
+    this.#watched?.stopped();
   }
 
   async #tick(): Promise<void> {

@@ -7,8 +7,8 @@ import { AttachableSpanProcessor } from './attachable-processor.ts';
 export interface LiveTelemetry {
   /** The SDK's metrics as they are now (cumulative), read through a reader of their own. */
   collectMetrics(): Promise<ResourceMetrics>;
-  /** From now on, each span that is kept (sampled, or kept for its outcome) also goes to `processor`. */
-  observeKeptSpans(processor: SpanProcessor): void;
+  /** From now on, each span that is kept (sampled, or kept for its outcome) also goes to `processor`; undefined stops that. */
+  observeKeptSpans(processor: SpanProcessor | undefined): void;
 }
 
 /** A pull reader nobody schedules: the SDK aggregates once for all readers, so it costs nothing until collected. */
@@ -38,7 +38,7 @@ export class KeptSpans implements SpanProcessor {
   readonly exporting = new AttachableSpanProcessor();
   #observer: SpanProcessor | undefined;
 
-  observe(observer: SpanProcessor): void {
+  observe(observer: SpanProcessor | undefined): void {
     this.#observer = observer;
   }
 

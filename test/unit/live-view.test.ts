@@ -142,13 +142,18 @@ describe('live view stream', () => {
       },
     } as unknown as Snapshots;
     const { logger } = createLogging(testConfig());
-    const stream = new LiveStream(snapshots, 20, logger);
+    const watching: string[] = [];
+    const stream = new LiveStream(snapshots, 20, logger, {
+      started: () => watching.push('started'),
+      stopped: () => watching.push('stopped'),
+    });
     assert.equal(stream.running, false);
     const first = new FakeResponse();
     const second = new FakeResponse();
     stream.add(first as unknown as ServerResponse);
     stream.add(second as unknown as ServerResponse);
     assert.equal(stream.running, true);
+    assert.deepEqual(watching, ['started']);
     await new Promise((resolve) => setTimeout(resolve, 90));
     assert.ok(built >= 3, `built ${built} snapshots`);
     assert.ok(second.written.length >= 3 && second.written[0]?.startsWith('event: snapshot\n'));
@@ -157,6 +162,7 @@ describe('live view stream', () => {
     second.emit('close');
     assert.equal(stream.running, false);
     assert.equal(resets, 1);
+    assert.deepEqual(watching, ['started', 'stopped']);
     const after = built;
     await new Promise((resolve) => setTimeout(resolve, 60));
     assert.equal(built, after, 'no snapshot is built while nobody looks');
