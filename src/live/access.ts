@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import type { Authenticator, Principal } from '../http/auth.ts';
+import type { Authenticator } from '../http/auth.ts';
+import type { Principal } from '../security/principal.ts';
 
 /** The scope a principal needs to see the live view when auth is on. */
 export const adminScope = 'admin';

@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { freePort } from '../../support/ports.ts';
+import { toolPath } from '../../support/tools.ts';
 import { connectClient } from '../support/lookout.ts';
-import { freePort } from '../support/ports.ts';
 import { type LookoutProcess, spawnLookout } from '../support/process.ts';
 import { repo } from '../support/stack.ts';
-import { toolPath } from '../support/tools.ts';
 
 const artifacts = process.env.LOOKOUT_ARTIFACTS ?? join(repo, 'test/artifacts/live-view');
 const fixture = join(repo, 'test/fixtures/upstream-server.ts');
