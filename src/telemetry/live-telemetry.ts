@@ -11,14 +11,15 @@ export interface LiveTelemetry {
   observeKeptSpans(processor: SpanProcessor | undefined): void;
 }
 
-/** A pull reader nobody schedules: the SDK aggregates once for all readers, so it costs nothing until collected. */
-export class OnDemandMetricReader extends MetricReader {
-  async collectNow(): Promise<ResourceMetrics> {
-    const { resourceMetrics, errors } = await this.collect();
-    if (errors.length > 0) throw errors[0];
-    return resourceMetrics;
-  }
+/** The metrics as a reader sees them now: cumulative, so reading them does not disturb other readers' scrapes. */
+export async function collectNow(reader: MetricReader): Promise<ResourceMetrics> {
+  const { resourceMetrics, errors } = await reader.collect();
+  if (errors.length > 0) throw errors[0];
+  return resourceMetrics;
+}
 
+/** A pull reader nobody schedules, for when Prometheus (itself a pull reader) is off. */
+export class OnDemandMetricReader extends MetricReader {
   protected override onForceFlush(): Promise<void> {
     return Promise.resolve();
   }

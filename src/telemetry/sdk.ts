@@ -31,7 +31,7 @@ import type { Logger } from '../logging/logger.ts';
 import { AttachableLogRecordProcessor, AttachableSpanProcessor } from './attachable-processor.ts';
 import { attr, instrumentationScope, metricNames, operationDurationBuckets, units } from './conventions.ts';
 import { createInstrumentations } from './instrumentations.ts';
-import { KeptSpans, OnDemandMetricReader } from './live-telemetry.ts';
+import { collectNow, KeptSpans, OnDemandMetricReader } from './live-telemetry.ts';
 import type { TelemetryRuntime } from './runtime.ts';
 import { DeferredRootProcessor } from './sampling/deferred-export.ts';
 import { ProvisionalRoots } from './sampling/provisional.ts';
@@ -213,9 +213,10 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
     ? new PrometheusExporter({ preventServerStart: true })
     : undefined;
   if (prometheus) readers.push(prometheus);
-  // Collected only while a live view is open: a reader costs nothing per measurement.
-  const liveReader = new OnDemandMetricReader();
-  readers.push(liveReader);
+  // The live view reads the metrics through the Prometheus reader when there is one: a reader of its
+  // own would record every measurement of an instrument without a view once more.
+  const liveReader = prometheus ?? new OnDemandMetricReader();
+  if (!prometheus) readers.push(liveReader);
   if (pushMetrics) {
     const exporter: PushMetricExporter =
       protocolOf(env, 'metrics') === 'http/json'
@@ -327,7 +328,7 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
         ? { sampler: sampler.toString(), pendingExchanges: roots.pending, keys: sampler.snapshot() }
         : { sampler: `OTEL_TRACES_SAMPLER=${env.OTEL_TRACES_SAMPLER}` },
     metricsHandler,
-    live: { collectMetrics: () => liveReader.collectNow(), observeKeptSpans: (p) => kept.observe(p) },
+    live: { collectMetrics: () => collectNow(liveReader), observeKeptSpans: (p) => kept.observe(p) },
     attachLogger: (logger) => accounting.attach(logger),
     async shutdown() {
       metricsServer?.close();

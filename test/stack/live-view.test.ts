@@ -158,7 +158,9 @@ describe('the live view in headless Chromium', () => {
     assert.deepEqual(consoleErrors, []);
   });
 
-  it('plots calls per second, p95 and error share per method and tool', { timeout: 30_000 }, async () => {
+  it('plots calls per second, latency quantiles and error share per method and tool', {
+    timeout: 30_000,
+  }, async () => {
     for (let i = 0; i < 20; i++) await client.callTool({ name: 'fx__report_meta', arguments: {} });
     await client.callTool({ name: 'fx__fail', arguments: {} });
     await showView('operations');
@@ -168,7 +170,13 @@ describe('the live view in headless Chromium', () => {
     );
     // More samples, for the plots to draw lines.
     await new Promise((resolve) => setTimeout(resolve, 2_500));
-    assert.equal(await page.$$eval('.charts canvas', (canvases) => canvases.length), 3);
+    assert.equal(await page.$$eval('.charts canvas', (canvases) => canvases.length), 4);
+    // The latency chart follows the busiest method and tool, with a line per quantile.
+    assert.equal(await page.$eval('#latency-key', (span) => span.textContent), 'tools/call fx__report_meta');
+    const quantiles = await page.$$eval('#chart-latency .u-legend .u-series .u-label', (labels) =>
+      labels.map((l) => l.textContent),
+    );
+    assert.deepEqual(quantiles.slice(-3), ['p50', 'p95', 'p99']);
     const failing = (await tableRows('#operations')).find((cells) => cells[1] === 'fx__fail');
     assert.equal(failing?.[4], '100.0 %');
     await page.screenshot({ path: join(artifacts, '1-operations.png') });

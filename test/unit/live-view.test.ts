@@ -12,7 +12,7 @@ import { SpanRing } from '../../src/live/span-ring.ts';
 import { LiveStream } from '../../src/live/stream.ts';
 import { createLogging } from '../../src/logging/logger.ts';
 import { attr, metricNames, operationDurationBuckets } from '../../src/telemetry/conventions.ts';
-import { KeptSpans, OnDemandMetricReader } from '../../src/telemetry/live-telemetry.ts';
+import { collectNow, KeptSpans, OnDemandMetricReader } from '../../src/telemetry/live-telemetry.ts';
 import { testConfig } from '../support/lookout.ts';
 
 describe('live view access', () => {
@@ -51,13 +51,13 @@ describe('live view metrics', () => {
     const call = { [attr.mcpMethodName]: 'tools/call', [attr.genAiToolName]: 'echo' };
     const window = new MetricsWindow(60);
     for (let i = 0; i < 4; i++) histogram.record(0.003, call);
-    const first = window.add(await reader.collectNow(), 1_000);
+    const first = window.add(await collectNow(reader), 1_000);
     assert.equal(first[0]?.key, 'tools/call echo');
     assert.equal(first[0]?.ratePerSecond, 0, 'no rate before a second sample');
     for (let i = 0; i < 18; i++) histogram.record(0.003, call);
     histogram.record(0.3, { ...call, [attr.errorType]: 'tool_error' });
     histogram.record(0.3, { ...call, [attr.errorType]: 'tool_error' });
-    const [stats] = window.add(await reader.collectNow(), 3_000);
+    const [stats] = window.add(await collectNow(reader), 3_000);
     assert.ok(stats);
     assert.equal(stats.ratePerSecond, 10, '20 calls in 2 s');
     assert.equal(stats.calls, 20, 'only the calls since the first sample');

@@ -45,18 +45,35 @@ function showView(name) {
 
 // --- charts ----------------------------------------------------------------------------------------
 
-/** Per chart: a uPlot, rebuilt when the set of keys changes. */
+/** Per chart: a uPlot, rebuilt when its series change. */
 const charts = new Map();
+const fields = ['rate', 'p50', 'p95', 'p99', 'errors'];
 const history = { times: [], series: new Map() };
+/** The method and tool whose quantiles the latency chart shows: the busiest, until a click on a row picks one. */
+let latencyKey;
+let latencyPicked = false;
 
 function chartKeys() {
   return [...history.series.keys()].slice(0, maxSeries);
 }
 
+/** One line per method and tool, of one field. */
+const perKey = (field) => ({
+  series: () => chartKeys().map((key) => ({ label: key, values: history.series.get(key)[field] })),
+});
+
 const chartSpecs = [
-  { id: 'chart-rate', field: 'rate' },
-  { id: 'chart-p95', field: 'p95' },
-  { id: 'chart-errors', field: 'errors' },
+  { id: 'chart-rate', ...perKey('rate') },
+  {
+    id: 'chart-latency',
+    series: () => {
+      const series = latencyKey && history.series.get(latencyKey);
+      document.getElementById('latency-key').textContent = latencyKey ?? '–';
+      return series ? ['p50', 'p95', 'p99'].map((q) => ({ label: q, values: series[q] })) : [];
+    },
+  },
+  { id: 'chart-p95', ...perKey('p95') },
+  { id: 'chart-errors', ...perKey('errors') },
 ];
 
 class ChartSlot {
@@ -64,7 +81,7 @@ class ChartSlot {
     this.spec = spec;
     this.container = document.getElementById(spec.id);
     this.plot = undefined;
-    this.keys = '';
+    this.labels = '';
   }
 
   resize() {
@@ -75,41 +92,40 @@ class ChartSlot {
     return { width: Math.max(320, this.container.clientWidth || 380), height: 200 };
   }
 
-  data(keys) {
-    return [history.times, ...keys.map((key) => history.series.get(key)[this.spec.field])];
-  }
-
   update() {
-    const keys = chartKeys();
-    const signature = keys.join('\n');
-    if (!this.plot || signature !== this.keys) {
-      this.plot?.destroy();
-      this.keys = signature;
-      this.plot = new uPlot(
-        {
-          ...this.size(),
-          legend: { show: true, live: false },
-          scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
-          series: [
-            {},
-            ...keys.map((key, i) => ({
-              label: key,
-              stroke: palette[i % palette.length],
-              width: 1.5,
-              spanGaps: true,
-            })),
-          ],
-        },
-        this.data(keys),
-        this.container,
-      );
-    } else {
-      this.plot.setData(this.data(keys));
+    const series = this.spec.series();
+    const data = [history.times, ...series.map((s) => s.values)];
+    const labels = series.map((s) => s.label).join('\n');
+    if (this.plot && labels === this.labels) {
+      this.plot.setData(data);
+      return;
     }
+    this.plot?.destroy();
+    this.labels = labels;
+    this.plot = new uPlot(
+      {
+        ...this.size(),
+        legend: { show: true, live: false },
+        scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+        series: [
+          {},
+          ...series.map((s, i) => ({
+            label: s.label,
+            stroke: palette[i % palette.length],
+            width: 1.5,
+            spanGaps: true,
+          })),
+        ],
+      },
+      data,
+      this.container,
+    );
   }
 }
 
 for (const spec of chartSpecs) charts.set(spec.id, new ChartSlot(spec));
+
+const msOrNull = (seconds) => (seconds === undefined || seconds === null ? null : seconds * 1000);
 
 function recordHistory(snapshot) {
   history.times.push(snapshot.atMs / 1000);
@@ -117,29 +133,26 @@ function recordHistory(snapshot) {
   for (const op of snapshot.operations) {
     let series = history.series.get(op.key);
     if (!series) {
-      series = { rate: history.times.slice(0, -1).map(() => null), p95: [], errors: [] };
-      series.p95 = series.rate.slice();
-      series.errors = series.rate.slice();
+      series = Object.fromEntries(fields.map((f) => [f, history.times.slice(0, -1).map(() => null)]));
       history.series.set(op.key, series);
     }
     series.rate.push(op.ratePerSecond);
-    series.p95.push(op.p95 === undefined || op.p95 === null ? null : op.p95 * 1000);
+    series.p50.push(msOrNull(op.p50));
+    series.p95.push(msOrNull(op.p95));
+    series.p99.push(msOrNull(op.p99));
     series.errors.push(op.errorShare * 100);
     seen.add(op.key);
   }
   for (const [key, series] of history.series) {
-    if (seen.has(key)) continue;
-    series.rate.push(null);
-    series.p95.push(null);
-    series.errors.push(null);
+    if (!seen.has(key)) for (const field of fields) series[field].push(null);
   }
   if (history.times.length > maxPoints) {
     history.times.shift();
-    for (const series of history.series.values()) {
-      series.rate.shift();
-      series.p95.shift();
-      series.errors.shift();
-    }
+    for (const series of history.series.values()) for (const field of fields) series[field].shift();
+  }
+  if (!latencyPicked) {
+    const busiest = [...snapshot.operations].sort((a, b) => b.calls - a.calls)[0];
+    if (busiest && busiest.calls > 0) latencyKey = busiest.key;
   }
 }
 
@@ -151,10 +164,10 @@ function renderOperations(snapshot) {
     `(rates per second; shares and quantiles over the last ${snapshot.windowSeconds} s)`;
   fillTable(
     'operations',
-    snapshot.operations.map((op) =>
-      el(
+    snapshot.operations.map((op) => {
+      const row = el(
         'tr',
-        {},
+        { className: `clickable${op.key === latencyKey ? ' selected' : ''}` },
         el('td', {}, op.method),
         el('td', {}, op.target ?? ''),
         el('td', { className: 'num' }, fixed(op.ratePerSecond, 2)),
@@ -167,12 +180,18 @@ function renderOperations(snapshot) {
         el('td', { className: 'num' }, ms(op.p50)),
         el('td', { className: 'num' }, ms(op.p95)),
         el('td', { className: 'num' }, ms(op.p99)),
-      ),
-    ),
+      );
+      row.addEventListener('click', () => {
+        latencyKey = op.key;
+        latencyPicked = true;
+        for (const other of document.querySelectorAll('#operations tbody tr'))
+          other.classList.toggle('selected', other === row);
+        charts.get('chart-latency').update();
+      });
+      return row;
+    }),
   );
-  if (document.getElementById('view-operations').classList.contains('active'))
-    for (const chart of charts.values()) chart.update();
-  else for (const chart of charts.values()) chart.plot?.setData(chart.data(chartKeys()));
+  for (const chart of charts.values()) chart.update();
 }
 
 const stateClass = { ready: 'ok', starting: 'warn', down: 'error', holding: 'error', closed: 'muted' };
@@ -228,6 +247,12 @@ function renderUpstreams(snapshot) {
 let selectedTrace;
 
 function renderCalls(snapshot) {
+  if (snapshot.calls.length === 0) {
+    fillTable('calls', [
+      el('tr', {}, el('td', { colspan: 7, className: 'muted' }, 'no calls kept since this page opened')),
+    ]);
+    return;
+  }
   fillTable(
     'calls',
     snapshot.calls.map((call) => {
