@@ -141,6 +141,13 @@ export function createLiveView(options: LiveViewOptions): LiveView | undefined {
 
   router.get('/live/events', guard, (req, res) => {
     nameHttpRoute('/live/events');
+    if (stream.full) {
+      replyError(res, 'OVERLOADED', {
+        detail: 'too many live view pages open',
+        headers: { 'retry-after': 5 },
+      });
+      return;
+    }
     stream.add(res);
     req.socket.setNoDelay(true);
   });

@@ -3,6 +3,8 @@ import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { Logger } from '../logging/logger.ts';
 import type { LiveSnapshot, Snapshots } from './snapshot.ts';
 
+const maxPages = 16;
+
 /** What starts with the first open page and stops when the last one leaves. */
 export interface WhileWatched {
   started(): void;
@@ -39,6 +41,11 @@ export class LiveStream {
   /** Whether the tick timer runs. */
   get running(): boolean {
     return this.#timer !== undefined;
+  }
+
+  /** Whether another page may connect: each one costs a connection and a write a tick. */
+  get full(): boolean {
+    return this.#clients.size >= maxPages;
   }
 
   add(res: ServerResponse): void {

@@ -166,5 +166,11 @@ describe('live view stream', () => {
     const after = built;
     await new Promise((resolve) => setTimeout(resolve, 60));
     assert.equal(built, after, 'no snapshot is built while nobody looks');
+    const pages = Array.from({ length: 16 }, () => new FakeResponse());
+    for (const page of pages) stream.add(page as unknown as ServerResponse);
+    assert.equal(stream.full, true, 'sixteen pages at most');
+    for (const page of pages) page.emit('close');
+    assert.equal(stream.full, false);
+    assert.equal(stream.running, false);
   });
 });
