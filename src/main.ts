@@ -6,9 +6,11 @@ import type { LookoutConfig } from './config/schema.ts';
 import { admissionRejections, ClientRateLimit, ConcurrencyGate } from './http/admission.ts';
 import { createApp } from './http/app.ts';
 import { Authenticator, requiredScopes } from './http/auth.ts';
+import { refuseOversizedBeforeContinue } from './http/body.ts';
 import { InFlight } from './http/inflight.ts';
 import { isLoopbackAddress } from './http/origin.ts';
 import { capturingTransportContext } from './http/transport-context.ts';
+import { endpointUrls } from './http/urls.ts';
 import { Health } from './lifecycle/health.ts';
 import { createLogging, type Logger, type Logging } from './logging/logger.ts';
 import { McpEndpoint } from './mcp/endpoint.ts';
@@ -199,14 +201,20 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
     { keepAliveTimeout: 65_000 },
     options.telemetry?.enabled === false ? listener : tracedRequestListener(listener, tracer, meter),
   );
+  refuseOversizedBeforeContinue(server, config.mcp.maxBodyBytes);
   server.listen(config.port, config.host);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const url = `http://${host}:${port}${config.mcp.path}`;
+  const urls = endpointUrls({
+    host: config.host,
+    port,
+    mcpPath: config.mcp.path,
+    metricsPort: options.telemetry?.metricsHandler ? port : options.telemetry?.metricsPort,
+  });
+  const { url } = urls;
   health.phase = 'serving';
   logger.info('lookout listening', {
-    url,
+    ...urls,
     version,
     stateless: config.mcp.stateless,
     tools: catalog.toolCount,

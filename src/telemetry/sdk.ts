@@ -321,6 +321,9 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
         ? { sampler: sampler.toString(), pendingExchanges: roots.pending, keys: sampler.snapshot() }
         : { sampler: `OTEL_TRACES_SAMPLER=${env.OTEL_TRACES_SAMPLER}` },
     metricsHandler,
+    // Port 0 gives no port to announce before the server listens, and nothing waits for it to.
+    metricsPort:
+      metricsServer && config.telemetry.metricsPort !== 0 ? config.telemetry.metricsPort : undefined,
     attachLogger: (logger) => accounting.attach(logger),
     async shutdown() {
       metricsServer?.close();
