@@ -155,10 +155,9 @@ function countMetricSeries(resourceMetrics: {
 
 /**
  * Spans or log records per OTLP export when `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` / `OTEL_BLRP_…` is unset
- * (the SDK's default is 512). A batch is serialized in one synchronous step, about 2 ms per 128 spans
- * here, and requests that arrive meanwhile wait: at half load smaller batches took the p90 from
- * ≈ 7.5 to ≈ 3.2 ms. The price: one export is in flight per signal, so a collector far away (tens of
- * ms per round trip) may need larger batches to keep up.
+ * (the SDK's default is 512). A batch is serialized in one synchronous step and requests that arrive
+ * meanwhile wait, so smaller batches shorten the tail (docs/performance.md has the measurement). The
+ * price: one export is in flight per signal, so a collector far away may need larger batches to keep up.
  */
 const defaultExportBatchSize = 128;
 
