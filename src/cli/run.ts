@@ -114,7 +114,7 @@ async function main(argv: string[]): Promise<number> {
   process.on('SIGINT', stop);
   // Telemetry first: the service's modules (express, winston, http) are imported only after it started.
   const telemetry = await startTelemetry(config, process.env, version);
-  resolveLookoutForToolModules();
+  if (config.tools.length > 0) resolveLookoutForToolModules();
   try {
     const { startLookout } = await import('../main.ts');
     lookout = await startLookout(config, { telemetry });
