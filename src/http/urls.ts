@@ -1,3 +1,5 @@
+import { urlOf } from './listen.ts';
+
 /** Where a listening Lookout serves each of its HTTP endpoints, as announced in its start-up line. */
 export interface EndpointUrls {
   readonly url: string;
@@ -13,12 +15,13 @@ export function endpointUrls(options: {
   /** The port `/metrics` is served on, when Prometheus metrics are served at all. */
   metricsPort: number | undefined;
 }): EndpointUrls {
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-  const base = `http://${host}:${options.port}`;
+  const at = (path: string) => urlOf(options.host, options.port, path);
   return {
-    url: `${base}${options.mcpPath}`,
-    ...(options.metricsPort !== undefined && { metrics: `http://${host}:${options.metricsPort}/metrics` }),
-    health: { live: `${base}/health/live`, ready: `${base}/health/ready`, startup: `${base}/health/startup` },
-    logs: `${base}/logs`,
+    url: at(options.mcpPath),
+    ...(options.metricsPort !== undefined && {
+      metrics: urlOf(options.host, options.metricsPort, '/metrics'),
+    }),
+    health: { live: at('/health/live'), ready: at('/health/ready'), startup: at('/health/startup') },
+    logs: at('/logs'),
   };
 }

@@ -8,8 +8,8 @@ import { delimiter, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Lookout } from '../../src/main.ts';
+import { freePort } from '../../support/ports.ts';
 import { connectClient, startTestLookout } from '../support/lookout.ts';
-import { freePort } from '../support/ports.ts';
 import { spawnLookout } from '../support/process.ts';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
