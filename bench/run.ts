@@ -3,9 +3,9 @@
  * pinned to one CPU and the load generator (and the OTLP receiver) to another. Prints one table and
  * the issue's targets, and writes everything as JSON (bench/results/, git-ignored, or --out).
  *
- *   npm run bench                                   # everything, about 20 min
+ *   npm run bench                                   # everything (docs/performance.md: how long it takes)
  *   npm run bench -- --only echo,idle --seconds 5   # a subset, shorter runs
- *   npm run bench -- --quick                        # every scenario, short (about 3 min): a smoke test
+ *   npm run bench -- --quick                        # every scenario, short: a smoke test
  *
  * Scenarios (--only): echo (max throughput, wrk: express-echo, sdk-stateful, sdk-stateless-otel,
  * lookout-full, lookout-default, lookout-off, lookout-collector-down), latency (k6 at 50 % of lookout-full's max),

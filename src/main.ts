@@ -5,8 +5,9 @@ import { admissionTelemetry } from './http/admission-telemetry.ts';
 import { createApp } from './http/app.ts';
 import { Authenticator, requiredScopes } from './http/auth.ts';
 import { InFlightExchanges } from './http/inflight.ts';
-import { listen, urlOf } from './http/listen.ts';
+import { listen } from './http/listen.ts';
 import { isLoopbackAddress } from './http/origin.ts';
+import { endpointUrls } from './http/urls.ts';
 import { Health } from './lifecycle/health.ts';
 import { createLiveView } from './live/routes.ts';
 import { createLogging, type Logger, type Logging } from './logging/logger.ts';
@@ -132,12 +133,19 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
   const { server, port } = await listen(app, {
     host: config.host,
     port: config.port,
+    maxBodyBytes: config.mcp.maxBodyBytes,
     telemetry: options.telemetry?.enabled === false ? undefined : { tracer, meter },
   });
-  const url = urlOf(config.host, port, config.mcp.path);
+  const urls = endpointUrls({
+    host: config.host,
+    port,
+    mcpPath: config.mcp.path,
+    metricsPort: options.telemetry?.metricsHandler ? port : options.telemetry?.metricsPort,
+  });
+  const { url } = urls;
   health.phase = 'serving';
   logger.info('lookout listening', {
-    url,
+    ...urls,
     version,
     stateless: config.mcp.stateless,
     tools: catalog.toolCount,

@@ -3,6 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { isSecretKeyName, redactSecrets } from '../redaction/secrets.ts';
+import { unknownEnvironmentWarnings } from './environment.ts';
 import { type OptionSpec, optionByKey, options } from './options.ts';
 import { configSchema, type LookoutConfig } from './schema.ts';
 
@@ -23,7 +24,14 @@ export interface ConfigInputs {
   readonly cwd?: string;
 }
 
-export type LoadResult = { ok: true; config: LookoutConfig } | { ok: false; errors: string[] };
+export type LoadResult =
+  | {
+      ok: true;
+      config: LookoutConfig;
+      /** Settings that do not stop start-up but are probably mistakes (a misspelt LOOKOUT_* variable). */
+      warnings: string[];
+    }
+  | { ok: false; errors: string[] };
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -204,7 +212,7 @@ export function loadConfig(inputs: ConfigInputs = {}): LoadResult {
   if (!parsed.success) {
     return { ok: false, errors: parsed.error.issues.flatMap((issue) => formatIssue(issue, merged, sources)) };
   }
-  return { ok: true, config: deepFreeze(parsed.data) };
+  return { ok: true, config: deepFreeze(parsed.data), warnings: unknownEnvironmentWarnings(env) };
 }
 
 function deepFreeze<T>(value: T): T {

@@ -1,6 +1,6 @@
 /**
  * Every config key that can also be set from the environment or the command line. The loader, `--help`
- * and the README's config reference all follow this table.
+ * and the config reference (docs/configuration.md) all follow this table.
  */
 export type OptionKind = 'string' | 'integer' | 'number' | 'boolean' | 'list';
 

@@ -108,7 +108,7 @@ function requestAttributes(req: IncomingMessage, method: string, path: string, q
  * The span's parent is the W3C trace context of the request's headers; the listener runs in the
  * span's context, where `nameHttpRoute` sets `http.route`. Lookout does this itself rather than
  * through the HTTP instrumentation, whose server side (a URL parsed, the request and response
- * emitters bound to the context, …) cost about a sixth of a request's CPU time.
+ * emitters bound to the context, …) was a large share of a request's CPU time (docs/performance.md).
  */
 export function tracedRequestListener(
   listener: RequestListener,

@@ -7,6 +7,8 @@ export interface TelemetryRuntime {
   readonly enabled: boolean;
   /** Serves the Prometheus text exposition, when metrics are served on the main port. */
   readonly metricsHandler?: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  /** The port `/metrics` is served on when it has a port of its own (`telemetry.metricsPort`). */
+  readonly metricsPort?: number | undefined;
   /** Whether OTLP log export is on (the log sink then hands records to the logs API). */
   readonly otlpLogs: boolean;
   /** The head sampler's state per key, for the lookout.telemetry.status tool. */

@@ -156,10 +156,9 @@ function countMetricSeries(resourceMetrics: {
 
 /**
  * Spans or log records per OTLP export when `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` / `OTEL_BLRP_…` is unset
- * (the SDK's default is 512). A batch is serialized in one synchronous step, about 2 ms per 128 spans
- * here, and requests that arrive meanwhile wait: at half load smaller batches took the p90 from
- * ≈ 7.5 to ≈ 3.2 ms. The price: one export is in flight per signal, so a collector far away (tens of
- * ms per round trip) may need larger batches to keep up.
+ * (the SDK's default is 512). A batch is serialized in one synchronous step and requests that arrive
+ * meanwhile wait, so smaller batches shorten the tail (docs/performance.md has the measurement). The
+ * price: one export is in flight per signal, so a collector far away may need larger batches to keep up.
  */
 const defaultExportBatchSize = 128;
 
@@ -329,6 +328,9 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
         : { sampler: `OTEL_TRACES_SAMPLER=${env.OTEL_TRACES_SAMPLER}` },
     metricsHandler,
     live: { collectMetrics: () => collectNow(liveReader), observeKeptSpans: (p) => kept.observe(p) },
+    // Port 0 gives no port to announce before the server listens, and nothing waits for it to.
+    metricsPort:
+      metricsServer && config.telemetry.metricsPort !== 0 ? config.telemetry.metricsPort : undefined,
     attachLogger: (logger) => accounting.attach(logger),
     async shutdown() {
       metricsServer?.close();
