@@ -12,6 +12,7 @@ import type { Logger } from '../logging/logger.ts';
 import { type LogRing, logLevelNames } from '../logging/ring.ts';
 import type { McpEndpoint } from '../mcp/endpoint.ts';
 import { nameHttpRoute } from '../telemetry/http-route.ts';
+import { adminGuard } from './admin-access.ts';
 import type { AdmissionRejection, ClientRateLimit, ConcurrencyGate, GateVerdict } from './admission.ts';
 import {
   type Authenticator,
@@ -153,7 +154,9 @@ export function createApp(options: AppOptions): Express {
     const handler = options.metricsHandler;
     app.get('/metrics', (req, res) => handler(req, res));
   }
-  app.get('/logs', (req, res) => {
+  // Log records name every client's calls: with auth on, only an admin may read them.
+  const logsAccess = options.authenticator.enabled ? 'admin' : 'open';
+  app.get('/logs', adminGuard(logsAccess, options.authenticator), (req, res) => {
     const { level, trace_id: traceId, limit } = req.query as Record<string, string | undefined>;
     const parsedLimit = limit === undefined ? 100 : Number(limit);
     if (!Number.isInteger(parsedLimit) || parsedLimit < 1 || parsedLimit > 10_000) {

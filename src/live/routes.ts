@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import express, { type Router } from 'express';
+import { adminGuard, checkAccess, liveAccess, tokenCookie } from '../http/admin-access.ts';
 import type { Authenticator } from '../http/auth.ts';
 import { replyError } from '../http/reply.ts';
 import type { Health } from '../lifecycle/health.ts';
@@ -9,7 +10,6 @@ import type { LogRing } from '../logging/ring.ts';
 import { nameHttpRoute } from '../telemetry/http-route.ts';
 import type { LiveTelemetry } from '../telemetry/live-telemetry.ts';
 import type { UpstreamStatus } from '../upstreams/upstream.ts';
-import { authorizationOf, checkAccess, liveAccess, tokenCookie } from './access.ts';
 import { Snapshots } from './snapshot.ts';
 import { SpanRing } from './span-ring.ts';
 import { LiveStream } from './stream.ts';
@@ -97,18 +97,7 @@ export function createLiveView(options: LiveViewOptions): LiveView | undefined {
   const assets = loadAssets();
   const router = express.Router();
 
-  const guard = async (req: Request, res: Response, next: NextFunction) => {
-    const verdict = await checkAccess(access, options.authenticator, authorizationOf(req));
-    if (verdict.ok) return next();
-    if (verdict.status === 401) {
-      replyError(res, 'UNAUTHORIZED', {
-        detail: verdict.reason,
-        headers: { 'www-authenticate': `Bearer scope="admin"` },
-      });
-    } else {
-      replyError(res, 'SCOPE_REQUIRED', { detail: verdict.reason });
-    }
-  };
+  const guard = adminGuard(access, options.authenticator);
 
   // A browser cannot send a bearer header with a page load: `/?access_token=…` checks the token once,
   // keeps it in an HttpOnly cookie for the page's own requests, and drops it from the address bar.

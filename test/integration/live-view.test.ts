@@ -47,6 +47,7 @@ describe('the live view with auth on', () => {
     '/live/uplot.js',
     '/live/events',
     `/live/trace?id=${someTraceId}`,
+    '/logs',
   ]) {
     it(`refuses ${path} without a token (401) and with a token lacking the admin scope (403)`, async () => {
       const anonymous = await get(path);
@@ -62,6 +63,12 @@ describe('the live view with auth on', () => {
       assert.match(await tools.text(), /admin scope/);
     });
   }
+
+  it('serves /logs to a principal with the admin scope', async () => {
+    const logs = await get('/logs?limit=5', adminToken);
+    assert.equal(logs.status, 200);
+    assert.ok(Array.isArray(((await logs.json()) as { records: unknown }).records));
+  });
 
   it('serves the page and its data stream to a principal with the admin scope', async () => {
     const page = await get('/', adminToken);

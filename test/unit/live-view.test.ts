@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { context, SpanKind, TraceFlags, trace } from '@opentelemetry/api';
 import { AggregationType, MeterProvider } from '@opentelemetry/sdk-metrics';
 import { type ReadableSpan, TracerProvider } from '@opentelemetry/sdk-trace';
-import { liveAccess } from '../../src/live/access.ts';
+import { liveAccess } from '../../src/http/admin-access.ts';
 import { MetricsWindow, quantile } from '../../src/live/metrics-window.ts';
 import type { LiveSnapshot, Snapshots } from '../../src/live/snapshot.ts';
 import { SpanRing } from '../../src/live/span-ring.ts';

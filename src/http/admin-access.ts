@@ -1,21 +1,23 @@
 import type { IncomingMessage } from 'node:http';
-import type { Authenticator } from '../http/auth.ts';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Principal } from '../security/principal.ts';
+import type { Authenticator } from './auth.ts';
+import { replyError } from './reply.ts';
 
-/** The scope a principal needs to see the live view when auth is on. */
+/** The scope a principal needs for the admin views (the live view, /logs) when auth is on. */
 export const adminScope = 'admin';
 
 /** The cookie the page's own requests carry the bearer token in (a browser cannot add the header). */
 export const tokenCookie = 'lookout_live_token';
 
 /**
- * Who may see the live view. `open`: anyone who reaches a loopback listener without auth; `admin`:
- * auth is on, a principal with the admin scope; `off`: a non-loopback listener without auth, where it
- * is not served at all.
+ * Who may see an admin view. `open`: anyone who reaches it without auth; `admin`: auth is on, a
+ * principal with the admin scope; `off`: not served at all.
  */
-export type LiveAccess = 'open' | 'admin' | 'off';
+export type AdminAccess = 'open' | 'admin' | 'off';
 
-export function liveAccess(listenerIsLoopback: boolean, authEnabled: boolean): LiveAccess {
+/** The live view: open on a loopback listener without auth, off on any other listener without auth. */
+export function liveAccess(listenerIsLoopback: boolean, authEnabled: boolean): AdminAccess {
   if (authEnabled) return 'admin';
   return listenerIsLoopback ? 'open' : 'off';
 }
@@ -46,15 +48,31 @@ export function hasAdminScope(principal: Principal | undefined): boolean {
 
 /** Checks one request against the access mode: a verdict, which the routes map to 401 or 403. */
 export async function checkAccess(
-  access: LiveAccess,
+  access: AdminAccess,
   authenticator: Authenticator,
   authorization: string | undefined,
 ): Promise<AccessVerdict> {
   if (access === 'open') return { ok: true };
-  if (access === 'off') return { ok: false, status: 403, reason: 'the live view is off on this listener' };
+  if (access === 'off') return { ok: false, status: 403, reason: 'not served on this listener' };
   const verdict = await authenticator.verify(authorization);
   if (!verdict.ok) return { ok: false, status: 401, reason: verdict.reason };
   if (!hasAdminScope(verdict.principal))
-    return { ok: false, status: 403, reason: `the live view needs the ${adminScope} scope` };
+    return { ok: false, status: 403, reason: `needs the ${adminScope} scope` };
   return { ok: true };
+}
+
+/** Middleware that lets through only what `access` allows: 401 with a challenge, or 403. */
+export function adminGuard(access: AdminAccess, authenticator: Authenticator): RequestHandler {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    const verdict = await checkAccess(access, authenticator, authorizationOf(req));
+    if (verdict.ok) return next();
+    if (verdict.status === 401) {
+      replyError(res, 'UNAUTHORIZED', {
+        detail: verdict.reason,
+        headers: { 'www-authenticate': `Bearer scope="${adminScope}"` },
+      });
+    } else {
+      replyError(res, 'SCOPE_REQUIRED', { detail: verdict.reason });
+    }
+  };
 }
