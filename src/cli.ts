@@ -11,6 +11,8 @@ import { startTelemetry } from './telemetry/bootstrap.ts';
 import { version } from './version.ts';
 
 const usageExit = 2;
+/** How long a failed start-up waits for telemetry to flush before exiting. */
+const startupFailureFlushMs = 2000;
 
 // V8's code cache on disk (in os.tmpdir() unless NODE_COMPILE_CACHE names a directory): every start
 // after the first skips compiling most modules, a large share of start-up. The config loader, the
@@ -133,8 +135,8 @@ async function main(argv: string[]): Promise<number> {
   let stopSignal: NodeJS.Signals | undefined;
   let lookout: Lookout | undefined;
   const stop = (signal: NodeJS.Signals) => {
-    if (stopSignal && lookout) {
-      lookout.logger.warn('second stop signal, exiting now', { signal });
+    if (stopSignal) {
+      lookout?.logger.warn('second stop signal, exiting now', { signal });
       process.exit(1);
     }
     stopSignal = signal;
@@ -161,7 +163,10 @@ async function main(argv: string[]): Promise<number> {
     lookout = await startLookout(config, { telemetry });
   } catch (error) {
     process.stderr.write(`lookout: cannot start: ${(error as Error).message}\n`);
-    return error instanceof StartupError ? usageExit : 1;
+    // Whatever start-up had opened (telemetry exporters, timers) must not keep the process alive.
+    const flushed = new Promise((resolve) => setTimeout(resolve, startupFailureFlushMs).unref());
+    await Promise.race([telemetry.shutdown().catch(() => undefined), flushed]);
+    process.exit(error instanceof StartupError ? usageExit : 1);
   }
   if (stopSignal) {
     const signal = stopSignal;

@@ -52,6 +52,8 @@ export interface StartOptions {
   readonly telemetry?: TelemetryRuntime;
   /** Definitions to serve besides the built-ins and the modules named in config. */
   readonly definitions?: readonly Definition[];
+  /** The environment stdio upstreams inherit (minus `gateway.childEnv.deny`); `process.env` by default. */
+  readonly environment?: Readonly<Record<string, string | undefined>>;
 }
 
 /** Builds and starts one Lookout. Nothing global but OpenTelemetry's API: several can run in one process. */
@@ -105,8 +107,8 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
     health,
     telemetry: new McpClientTelemetry(tracer, meter),
     meter,
+    environment: options.environment ?? process.env,
   });
-  await gateway.start();
 
   const identity = { name: 'lookout', version };
   const toolPolicy = {
@@ -205,6 +207,8 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}${config.mcp.path}`;
   health.phase = 'serving';
+  // Only once listening: a start-up that fails leaves no child process behind.
+  gateway.start();
   logger.info('lookout listening', {
     url,
     version,

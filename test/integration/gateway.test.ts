@@ -16,7 +16,7 @@ import {
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
 import type { Lookout } from '../../src/main.ts';
-import { connectClient, startTestLookout } from '../support/lookout.ts';
+import { connectClient, startTestLookout, upstreamsReady } from '../support/lookout.ts';
 import { freePort } from '../support/ports.ts';
 
 const node = process.execPath;
@@ -93,6 +93,7 @@ describe('gateway to real upstream MCP servers', () => {
         { name: 'fxh', transport: 'http', url: `http://127.0.0.1:${fixturePort}/mcp` },
       ],
     });
+    await upstreamsReady(lookout);
   });
   after(async () => {
     await lookout.close();
@@ -296,6 +297,7 @@ describe('gateway failure handling', () => {
       ],
     });
     try {
+      await upstreamsReady(lookout);
       const client = await connectClient(lookout.url);
       for (let i = 0; i < 2; i++) {
         const started = Date.now();
@@ -382,6 +384,7 @@ describe('gateway failure handling', () => {
       return -1;
     };
     try {
+      await upstreamsReady(lookout);
       const client = await connectClient(lookout.url);
       assert.equal(await callUntilAnswered(client), 0);
       await stopUpstream(upstream);
