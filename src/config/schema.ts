@@ -64,6 +64,17 @@ const upstreamSchema = z
         stableAfterSeconds: seconds.default(60),
       })
       .prefault({}),
+    /**
+     * An MCP `ping` every `intervalSeconds` (0 = off) while connected: one that has not been answered
+     * within `timeoutSeconds`, for `graceSeconds`, makes the upstream count as hung.
+     */
+    health: z
+      .strictObject({
+        intervalSeconds: z.number().min(0).default(15),
+        timeoutSeconds: seconds.default(5),
+        graceSeconds: z.number().min(0).default(30),
+      })
+      .prefault({}),
     /** Lookout is not ready while a required upstream is down. */
     required: z.boolean().default(false),
   })

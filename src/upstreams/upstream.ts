@@ -25,6 +25,7 @@ import type { McpClientTelemetry, UpstreamFacts } from '../telemetry/mcp-client.
 import { CallPolicies } from './call-policies.ts';
 import { type ChildEnvPolicy, childEnvironment } from './child-env.ts';
 import { errorTypeOf, mapUpstreamError } from './error-mapping.ts';
+import { HealthProbe } from './health-probe.ts';
 import { UpstreamHttpTransport } from './http-transport.ts';
 import { listEverything, type UpstreamLists } from './listing.ts';
 import { type LogParams, LogRelay } from './log-relay.ts';
@@ -81,6 +82,7 @@ export class Upstream {
   #state: UpstreamState = 'starting';
   #lists: UpstreamLists = emptyLists;
   #timer: NodeJS.Timeout | undefined;
+  #probe: HealthProbe | undefined;
   #connectedAt = 0;
   #protocolVersion: string | undefined;
 
@@ -216,6 +218,7 @@ export class Upstream {
     this.#protocolVersion = (transport as { protocolVersion?: string }).protocolVersion;
     client.onclose = () => {
       if (this.#client !== client) return;
+      this.#probe?.stop();
       this.#client = undefined;
       this.#telemetry.sessionEnded(
         this.#connectedAt,
@@ -231,9 +234,48 @@ export class Upstream {
         this.#lost();
       }
     };
+    this.#probe = new HealthProbe(
+      this.#config.health,
+      (timeout) => client.ping({ timeout }),
+      (silentForMs) => this.#hung(client, silentForMs),
+      () => this.#recovered(client),
+    );
     this.#logger.info('upstream ready', { upstream: this.name, tools: lists.tools.length });
     this.#policies.closeBreaker();
     this.#deps.onToolsChanged();
+  }
+
+  /**
+   * Connected but silent for the whole grace period: its tools are hidden (calls would only time out).
+   * A stdio child is restarted. An HTTP upstream is marked down and keeps being probed on its session:
+   * the first answer brings it and its tools back (had it restarted, the transport finds its session
+   * gone and a new one is opened).
+   */
+  #hung(client: Client, silentForMs: number): void {
+    if (this.#client !== client) return;
+    this.#logger.error('upstream unresponsive: tools hidden until it answers again', {
+      upstream: this.name,
+      silentSeconds: Math.round(silentForMs / 100) / 10,
+    });
+    this.#lists = emptyLists;
+    this.#deps.onToolsChanged();
+    if (this.#config.transport === 'http') {
+      this.#state = 'down';
+      return;
+    }
+    this.#probe?.stop();
+    this.#client = undefined;
+    this.#telemetry.sessionEnded(this.#connectedAt, this.#facts(), 'unresponsive');
+    void client.close().catch(() => undefined);
+    this.#lost();
+  }
+
+  /** A hung HTTP upstream answers again: it serves, and its lists are read afresh. */
+  #recovered(client: Client): void {
+    if (this.#client !== client || this.#state !== 'down') return;
+    this.#logger.info('upstream answers again', { upstream: this.name });
+    this.#state = 'ready';
+    void this.#refreshLists(client);
   }
 
   /** Reports a child that has not answered `initialize` within `timeouts.startupSeconds`; it goes on waiting. */
@@ -410,6 +452,7 @@ export class Upstream {
   async close(): Promise<void> {
     this.#state = 'closed';
     clearTimeout(this.#timer);
+    this.#probe?.stop();
     const client = this.#client;
     this.#client = undefined;
     if (client) this.#telemetry.sessionEnded(this.#connectedAt, this.#facts());

@@ -388,3 +388,69 @@ describe('paginated upstream lists', () => {
     }
   });
 });
+
+describe('MCP-level health probes', () => {
+  it('finds a hung upstream (alive, silent): hides its tools after the grace period, restarts the stdio child, marks the HTTP one down, and brings the tools back when it answers', {
+    timeout: 60_000,
+  }, async () => {
+    const port = await freePort();
+    const http = await startHttpFixture(port);
+    const health = { intervalSeconds: 0.2, timeoutSeconds: 0.3, graceSeconds: 1 };
+    const lookout = await startTestLookout({
+      log: { level: 'info', format: 'json' },
+      upstreams: [
+        { name: 'hung', transport: 'stdio', command: node, args: [fixture], health },
+        {
+          name: 'hungh',
+          transport: 'http',
+          url: `http://127.0.0.1:${port}/mcp`,
+          health,
+          timeouts: { connectSeconds: 0.5 },
+          restart: { initialBackoffSeconds: 0.1, maxBackoffSeconds: 0.3 },
+        },
+      ],
+    });
+    try {
+      await upstreamsReady(lookout);
+      const client = await connectClient(lookout.url);
+      const tools = async () => (await allTools(client)).filter((n) => n.endsWith('__report_meta'));
+      assert.deepEqual((await tools()).sort(), ['hung__report_meta', 'hungh__report_meta']);
+      const lines = () => parsed(lookout.logLines);
+      const hungAt = (name: string) =>
+        lines().some((l) => l.message.startsWith('upstream unresponsive') && l.upstream === name);
+
+      // stdio: it stops reading for a minute; the probe restarts it long before that.
+      assert.equal(
+        text(await client.callTool({ name: 'hung__go_silent', arguments: { ms: 60_000 } })),
+        'going silent',
+      );
+      await until('the stdio upstream found hung', () => hungAt('hung'), 10_000);
+      assert.ok(!(await tools()).includes('hung__report_meta'), 'its tools are hidden');
+      await until(
+        'the stdio upstream restarted',
+        async () => (await tools()).includes('hung__report_meta'),
+        15_000,
+      );
+      assert.match(text(await client.callTool({ name: 'hung__report_meta', arguments: {} })) ?? '', /^\{/);
+
+      // HTTP: silent for 4 s; marked down meanwhile, back when it answers.
+      assert.equal(
+        text(await client.callTool({ name: 'hungh__go_silent', arguments: { ms: 4000 } })),
+        'going silent',
+      );
+      await until('the HTTP upstream found hung', () => hungAt('hungh'), 10_000);
+      assert.ok(!(await tools()).includes('hungh__report_meta'), 'its tools are hidden');
+      assert.notEqual((await readiness(lookout.url)).checks['upstream:hungh']?.detail, 'ready');
+      await until(
+        'the HTTP upstream back',
+        async () => (await tools()).includes('hungh__report_meta'),
+        20_000,
+      );
+      assert.match(text(await client.callTool({ name: 'hungh__report_meta', arguments: {} })) ?? '', /^\{/);
+      await client.close();
+    } finally {
+      await lookout.close();
+      http.kill('SIGTERM');
+    }
+  });
+});
