@@ -367,6 +367,8 @@ export class UpstreamHttpTransport implements Transport {
         ended = true;
         res.destroy();
         this.#oversized(eventBytes, requestId);
+        // The session's own stream is opened again, without resuming: that would replay the same event.
+        if (reconnectable) this.#scheduleReconnect(undefined, true, 0);
         return;
       }
       parser.feed(chunk);
