@@ -100,7 +100,7 @@ export class Gateway {
         environment: deps.environment,
         childEnv: config.gateway.childEnv,
         onRestart: () => restarts.add(1, { [attr.lookoutUpstream]: upstreamConfig.name }),
-        onToolsChanged: () => this.#publish(),
+        onListsChanged: () => this.#publish(),
       });
       health.addDependency({
         name: `upstream:${upstreamConfig.name}`,

@@ -52,7 +52,7 @@ export interface UpstreamDeps {
   /** Lookout's environment, of which a stdio child inherits what `childEnv` lets through. */
   readonly environment: Readonly<Record<string, string | undefined>>;
   readonly childEnv: ChildEnvPolicy;
-  readonly onToolsChanged: () => void;
+  readonly onListsChanged: () => void;
   readonly onRestart: () => void;
 }
 
@@ -242,7 +242,7 @@ export class Upstream {
     );
     this.#logger.info('upstream ready', { upstream: this.name, tools: lists.tools.length });
     this.#policies.closeBreaker();
-    this.#deps.onToolsChanged();
+    this.#deps.onListsChanged();
   }
 
   /**
@@ -258,7 +258,7 @@ export class Upstream {
       silentSeconds: Math.round(silentForMs / 100) / 10,
     });
     this.#lists = emptyLists;
-    this.#deps.onToolsChanged();
+    this.#deps.onListsChanged();
     if (this.#config.transport === 'http') {
       this.#state = 'down';
       return;
@@ -314,7 +314,7 @@ export class Upstream {
   async #refreshLists(client: Client): Promise<void> {
     try {
       this.#lists = await this.#list(client);
-      this.#deps.onToolsChanged();
+      this.#deps.onListsChanged();
     } catch (error) {
       this.#logger.warn('upstream list refresh failed', {
         upstream: this.name,
