@@ -29,9 +29,9 @@ import { BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace'
 import type { LookoutConfig } from '../config/schema.ts';
 import type { Logger } from '../logging/logger.ts';
 import { AttachableLogRecordProcessor, AttachableSpanProcessor } from './attachable-processor.ts';
-import type { TelemetryRuntime } from './bootstrap.ts';
 import { attr, instrumentationScope, metricNames, operationDurationBuckets, units } from './conventions.ts';
 import { createInstrumentations } from './instrumentations.ts';
+import type { TelemetryRuntime } from './runtime.ts';
 import { DeferredRootProcessor } from './sampling/deferred-export.ts';
 import { ProvisionalRoots } from './sampling/provisional.ts';
 import { AdaptiveSampler } from './sampling/sampler.ts';

@@ -52,6 +52,7 @@ export interface UpstreamDeps {
   /** Lookout's environment, of which a stdio child inherits what `childEnv` lets through. */
   readonly environment: Readonly<Record<string, string | undefined>>;
   readonly childEnv: ChildEnvPolicy;
+  /** After the upstream (re)connects or refreshes its tool, resource and prompt lists. */
   readonly onListsChanged: () => void;
   readonly onRestart: () => void;
 }

@@ -7,8 +7,8 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { freePort } from '../../support/ports.ts';
 import { connectClient, startTestLookout, upstreamsReady } from '../support/lookout.ts';
-import { freePort } from '../support/ports.ts';
 
 const node = process.execPath;
 const fixture = fileURLToPath(new URL('../fixtures/upstream-server.ts', import.meta.url));
