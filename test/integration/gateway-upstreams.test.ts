@@ -45,8 +45,10 @@ async function allTools(client: Client): Promise<string[]> {
   return names;
 }
 
-function startHttpFixture(port: number): Promise<ChildProcess> {
-  const child = spawn(node, [fixture, '--http', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+function startHttpFixture(port: number, ...flags: string[]): Promise<ChildProcess> {
+  const child = spawn(node, [fixture, '--http', String(port), ...flags], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   return new Promise((resolve) =>
     child.stderr?.on('data', (d: Buffer) => d.toString().includes('listening') && resolve(child)),
   );
@@ -294,10 +296,18 @@ describe('large results', () => {
   }, async () => {
     const port = await freePort();
     const http = await startHttpFixture(port);
+    const jsonPort = await freePort();
+    const json = await startHttpFixture(jsonPort, '--json');
     const lookout = await startTestLookout({
       log: { level: 'info', format: 'json' },
       upstreams: [
         { name: 'fx', transport: 'stdio', command: node, args: [fixture], maxResultBytes: 1_000_000 },
+        {
+          name: 'fxj',
+          transport: 'http',
+          url: `http://127.0.0.1:${jsonPort}/mcp`,
+          maxResultBytes: 1_000_000,
+        },
         { name: 'fxh', transport: 'http', url: `http://127.0.0.1:${port}/mcp`, maxResultBytes: 1_000_000 },
         // The default limit: 10 MiB, the size at which the SDK's stdio reader gives up on the connection.
         { name: 'dflt', transport: 'stdio', command: node, args: [fixture] },
@@ -309,6 +319,7 @@ describe('large results', () => {
       for (const [upstream, bytes] of [
         ['fx', 2_000_000],
         ['fxh', 2_000_000],
+        ['fxj', 2_000_000],
         ['dflt', 11 * 1024 * 1024],
       ] as const) {
         await assert.rejects(
@@ -329,7 +340,7 @@ describe('large results', () => {
       const logged = lines.filter((l) => l.message === 'upstream result too large: dropped');
       assert.deepEqual(
         logged.map((l) => l.upstream),
-        ['fx', 'fxh', 'dflt'],
+        ['fx', 'fxh', 'fxj', 'dflt'],
       );
       assert.ok(!lines.some((l) => l.message === 'upstream connection lost'), 'no upstream went down');
       assert.ok(!lines.some((l) => l.message === 'upstream circuit breaker'), 'no breaker opened');
@@ -337,6 +348,7 @@ describe('large results', () => {
     } finally {
       await lookout.close();
       http.kill('SIGTERM');
+      json.kill('SIGTERM');
     }
   });
 });
