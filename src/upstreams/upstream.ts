@@ -176,6 +176,10 @@ export class Upstream {
     const transport: Transport = stdio ? this.#stdioTransport() : this.#httpTransport();
     const stderr = () => (transport instanceof UpstreamStdioTransport ? transport.stderr.lines() : undefined);
     const slowStart = stdio ? this.#watchStartup(stderr) : undefined;
+    // What the transport or the SDK could not use (a line on stdout that is no JSON-RPC message, a
+    // response to no request, a dropped event stream): logged, the connection goes on.
+    client.onerror = (error) =>
+      this.#logger.warn('upstream transport error', { upstream: this.name, error: error.message });
     let lists: UpstreamLists;
     this.#connecting = client;
     try {

@@ -220,6 +220,34 @@ describe('stdio children: environment and stderr', () => {
   });
 });
 
+describe('garbage on stdout', () => {
+  it('logs a line that is no JSON-RPC message and goes on serving', { timeout: 30_000 }, async () => {
+    const lookout = await startTestLookout({
+      log: { level: 'info', format: 'json' },
+      upstreams: [
+        {
+          name: 'chatty',
+          transport: 'stdio',
+          command: node,
+          args: [fixture],
+          env: { FIXTURE_STDOUT_BANNER: 'Chatty server v1 starting on stdio' },
+        },
+      ],
+    });
+    try {
+      await upstreamsReady(lookout);
+      const client = await connectClient(lookout.url);
+      assert.equal(text(await client.callTool({ name: 'chatty__add_tool', arguments: {} })), 'ok');
+      await client.close();
+      const logged = parsed(lookout.logLines).find((l) => l.message === 'upstream transport error');
+      assert.equal(logged?.upstream, 'chatty');
+      assert.match(String(logged?.error), /not a JSON-RPC message on stdout: Chatty server v1 starting/);
+    } finally {
+      await lookout.close();
+    }
+  });
+});
+
 describe('supervision that fits the transport', () => {
   it('connects an HTTP upstream that comes up seconds after Lookout: refused connections are retried with backoff, never held', {
     timeout: 30_000,
