@@ -8,6 +8,7 @@ import { InFlightExchanges } from './http/inflight.ts';
 import { listen, urlOf } from './http/listen.ts';
 import { isLoopbackAddress } from './http/origin.ts';
 import { Health } from './lifecycle/health.ts';
+import { createLiveView } from './live/routes.ts';
 import { createLogging, type Logger, type Logging } from './logging/logger.ts';
 import { type EndpointOptions, McpEndpoint } from './mcp/endpoint.ts';
 import { createProtocolServer } from './mcp/server.ts';
@@ -96,6 +97,18 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
   catalog.onChange((list) => endpoint.broadcast(`notifications/${list}/list_changed`));
 
   const inFlight = new InFlightExchanges();
+  const authenticator = authenticatorFor(config, logger);
+  const live = createLiveView({
+    listenerIsLoopback: isLoopbackAddress(config.host),
+    authenticator,
+    logger,
+    logRing: logging.ring,
+    health,
+    upstreams: () => gateway.status(),
+    telemetry: options.telemetry?.live,
+    sampling: () => options.telemetry?.sampling(),
+    jaegerUrl: config.live.jaegerUrl,
+  });
   const app = createApp({
     mcpPath: config.mcp.path,
     endpoint,
@@ -109,11 +122,12 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
       allowedHosts: config.security.allowedHosts,
       allowedOrigins: config.security.allowedOrigins,
     },
-    authenticator: authenticatorFor(config, logger),
+    authenticator,
     authConfig: config.auth,
     ...admission(config, meter, logger),
     metricsHandler: options.telemetry?.metricsHandler,
     drainRetryAfterSeconds: 5,
+    extraRoutes: live?.router,
   });
   registerProcessMetrics(meter);
 
@@ -139,6 +153,7 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
     await inFlight.idle();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     await endpoint.close();
+    live?.close();
     await gateway.close();
     // Nothing is in flight and the standalone streams are ended: what is left are idle keep-alive
     // connections, which would otherwise hold the listener open until they time out.

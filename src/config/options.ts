@@ -179,6 +179,14 @@ export const options: readonly OptionSpec[] = [
     help: 'Sampled traces per second for all keys together, at most (default 100)',
   },
   {
+    key: 'live.jaegerUrl',
+    env: 'LOOKOUT_JAEGER_URL',
+    flag: 'jaeger-url',
+    kind: 'string',
+    form: 'URL of the Jaeger UI',
+    help: 'The live view at / links each trace to this Jaeger (default none)',
+  },
+  {
     key: 'admission.maxConcurrent',
     env: 'LOOKOUT_MAX_CONCURRENT',
     flag: 'max-concurrent',

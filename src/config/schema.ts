@@ -134,6 +134,12 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   shutdown: z.strictObject({ drainTimeoutSeconds: positiveInt.default(30) }).prefault({}),
+  live: z
+    .strictObject({
+      /** Jaeger's UI (e.g. http://localhost:16686): the live view links each trace to it. */
+      jaegerUrl: z.url().optional(),
+    })
+    .prefault({}),
   security: z
     .strictObject({
       /** Host names (with or without port) accepted besides loopback ones; any Host when empty on a non-loopback bind. */

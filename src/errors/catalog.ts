@@ -112,6 +112,7 @@ export const errorCatalog = {
   },
   UNAUTHORIZED: { rpc: JsonRpcCode.Unauthorized, http: 401, message: 'Unauthorized' },
   TOOL_FORBIDDEN: { rpc: JsonRpcCode.Forbidden, http: 200, message: 'Forbidden: missing scope' },
+  SCOPE_REQUIRED: { rpc: JsonRpcCode.Forbidden, http: 403, message: 'Forbidden: missing scope' },
   OVERLOADED: { rpc: JsonRpcCode.ServerBusy, http: 503, message: 'Server overloaded, retry later' },
   RATE_LIMITED: { rpc: JsonRpcCode.RateLimited, http: 429, message: 'Too many requests, retry later' },
   TOOL_TIMEOUT: { rpc: JsonRpcCode.ToolTimeout, http: 200, message: 'Tool timed out' },

@@ -1,5 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import express, {
+  type Express,
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express';
 import type { LookoutConfig } from '../config/schema.ts';
 import type { Health, HealthReport } from '../lifecycle/health.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -38,6 +44,8 @@ export interface AppOptions {
   /** Serves the Prometheus text exposition, when metrics are served on the main port. */
   readonly metricsHandler?: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   readonly drainRetryAfterSeconds: number;
+  /** More routes (the live view), checked for Host and Origin like the others. */
+  readonly extraRoutes?: RequestHandler | undefined;
 }
 
 function sendReport(res: Response, report: HealthReport): void {
@@ -164,6 +172,8 @@ export function createApp(options: AppOptions): Express {
       }),
     });
   });
+
+  if (options.extraRoutes) app.use(options.extraRoutes);
 
   app.use((_req: Request, res: Response) => replyError(res, 'NOT_FOUND'));
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logging/logger.ts';
+import type { LiveTelemetry } from './live-telemetry.ts';
 
 /** What the telemetry bootstrap hands the service: the Prometheus handler, a logger hook, and shutdown. */
 export interface TelemetryRuntime {
@@ -12,6 +13,8 @@ export interface TelemetryRuntime {
   sampling(): unknown;
   /** From now on, telemetry's own warnings (export failures, drops) go to this logger, rate-limited. */
   attachLogger(logger: Logger): void;
+  /** On-demand metrics and the kept spans, for the live view; absent without the SDK. */
+  readonly live?: LiveTelemetry | undefined;
   /** Flushes and stops every exporter; never rejects. */
   shutdown(): Promise<void>;
 }

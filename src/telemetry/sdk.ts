@@ -31,6 +31,7 @@ import type { Logger } from '../logging/logger.ts';
 import { AttachableLogRecordProcessor, AttachableSpanProcessor } from './attachable-processor.ts';
 import { attr, instrumentationScope, metricNames, operationDurationBuckets, units } from './conventions.ts';
 import { createInstrumentations } from './instrumentations.ts';
+import { collectNow, KeptSpans, OnDemandMetricReader } from './live-telemetry.ts';
 import type { TelemetryRuntime } from './runtime.ts';
 import { DeferredRootProcessor } from './sampling/deferred-export.ts';
 import { ProvisionalRoots } from './sampling/provisional.ts';
@@ -212,6 +213,10 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
     ? new PrometheusExporter({ preventServerStart: true })
     : undefined;
   if (prometheus) readers.push(prometheus);
+  // The live view reads the metrics through the Prometheus reader when there is one: a reader of its
+  // own would record every measurement of an instrument without a view once more.
+  const liveReader = prometheus ?? new OnDemandMetricReader();
+  if (!prometheus) readers.push(liveReader);
   if (pushMetrics) {
     const exporter: PushMetricExporter =
       protocolOf(env, 'metrics') === 'http/json'
@@ -256,6 +261,8 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
   // The batch processors are built by Lookout rather than NodeSDK, with Lookout's batch size, whichever
   // sampler runs; they are attached once the SDK has started (see attachable-processor.ts).
   const exporting = deferred ?? new AttachableSpanProcessor();
+  const kept = new KeptSpans();
+  exporting.attach(kept);
   const exportingLogs = new AttachableLogRecordProcessor();
 
   // The SDK's counts of spans and log records (otel.sdk.span.*, otel.sdk.log.created): Lookout keeps
@@ -295,7 +302,7 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
   accounting.startCounting();
   if (sampler) sampler.instrument(metrics.getMeter(instrumentationScope));
   counts?.observe(metrics.getMeter(instrumentationScope));
-  if (traceExporter) exporting.attach(spanBatchProcessorFromEnv(traceExporter));
+  if (traceExporter) kept.exporting.attach(spanBatchProcessorFromEnv(traceExporter));
   if (logExporter) exportingLogs.attach(logBatchProcessorFromEnv(logExporter));
 
   let metricsHandler: TelemetryRuntime['metricsHandler'];
@@ -321,6 +328,7 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
         ? { sampler: sampler.toString(), pendingExchanges: roots.pending, keys: sampler.snapshot() }
         : { sampler: `OTEL_TRACES_SAMPLER=${env.OTEL_TRACES_SAMPLER}` },
     metricsHandler,
+    live: { collectMetrics: () => collectNow(liveReader), observeKeptSpans: (p) => kept.observe(p) },
     attachLogger: (logger) => accounting.attach(logger),
     async shutdown() {
       metricsServer?.close();

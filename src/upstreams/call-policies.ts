@@ -53,6 +53,11 @@ export class CallPolicies {
     return this.#breaker.state;
   }
 
+  /** cockatiel's name for that state: Closed, Open, HalfOpen or Isolated. */
+  get breakerStateName(): string {
+    return CircuitState[this.#breaker.state];
+  }
+
   get queueDepth(): number {
     return this.#queue - this.#bulkhead.queueSlots;
   }

@@ -8,7 +8,7 @@ import type { McpClientTelemetry } from '../telemetry/mcp-client.ts';
 import type { ResourceDefinition, ResourceTemplateDefinition } from '../tools/api.ts';
 import type { Catalog, GroupContents } from '../tools/catalog.ts';
 import type { PromptEntry, ToolEntry } from '../tools/compile.ts';
-import { Upstream } from './upstream.ts';
+import { Upstream, type UpstreamStatus } from './upstream.ts';
 
 function allowed(config: UpstreamConfig, tool: string): boolean {
   if (config.tools.deny.includes(tool)) return false;
@@ -152,6 +152,10 @@ export class Gateway {
     });
     const skipped = this.#catalog.replaceGroups(groups);
     if (skipped.length > 0) this.#logger.warn('upstream entries skipped: already served', { skipped });
+  }
+
+  status(): UpstreamStatus[] {
+    return this.#upstreams.map((u) => u.status());
   }
 
   /**

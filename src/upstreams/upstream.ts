@@ -24,7 +24,7 @@ import { httpTarget } from '../telemetry/http-client.ts';
 import type { McpClientTelemetry, UpstreamFacts } from '../telemetry/mcp-client.ts';
 import { CallPolicies } from './call-policies.ts';
 import { type ChildEnvPolicy, childEnvironment } from './child-env.ts';
-import { errorTypeOf, mapUpstreamError } from './error-mapping.ts';
+import { errorTypeOf, isUpstreamFailure, mapUpstreamError } from './error-mapping.ts';
 import { HealthProbe } from './health-probe.ts';
 import { UpstreamHttpTransport } from './http-transport.ts';
 import { listEverything, type UpstreamLists } from './listing.ts';
@@ -35,6 +35,21 @@ import { RestartSchedule } from './restart-schedule.ts';
 import { UpstreamStdioTransport } from './stdio-transport.ts';
 
 export type UpstreamState = 'starting' | 'ready' | 'down' | 'holding' | 'closed';
+
+/** An upstream as the live view shows it. */
+export interface UpstreamStatus {
+  readonly name: string;
+  readonly transport: 'stdio' | 'http';
+  readonly state: UpstreamState;
+  /** The protocol version negotiated with it, once connected. */
+  readonly protocolVersion: string | undefined;
+  readonly tools: number;
+  /** Reconnects since start. */
+  readonly restarts: number;
+  /** cockatiel's name: Closed, Open, HalfOpen or Isolated. */
+  readonly breaker: string;
+  readonly lastError: { readonly message: string; readonly at: string } | undefined;
+}
 
 export interface CallOptions {
   readonly signal: AbortSignal;
@@ -86,6 +101,8 @@ export class Upstream {
   #probe: HealthProbe | undefined;
   #connectedAt = 0;
   #protocolVersion: string | undefined;
+  #restarts = 0;
+  #lastError: UpstreamStatus['lastError'];
 
   constructor(config: UpstreamConfig, deps: UpstreamDeps) {
     this.name = config.name;
@@ -130,6 +147,23 @@ export class Upstream {
 
   get queueDepth(): number {
     return this.#policies.queueDepth;
+  }
+
+  status(): UpstreamStatus {
+    return {
+      name: this.name,
+      transport: this.#config.transport,
+      state: this.#state,
+      protocolVersion: this.#protocolVersion,
+      tools: this.#lists.tools.length,
+      restarts: this.#restarts,
+      breaker: this.#policies.breakerStateName,
+      lastError: this.#lastError,
+    };
+  }
+
+  #noteError(message: string): void {
+    this.#lastError = { message, at: new Date().toISOString() };
   }
 
   /** Starts connecting in the background; its tools are published once it answers. */
@@ -200,6 +234,7 @@ export class Upstream {
       clearTimeout(slowStart);
       const lines = stderr();
       await client.close().catch(() => undefined);
+      this.#noteError(`connection failed: ${(error as Error).message}`);
       this.#logger.warn('upstream connection failed', {
         upstream: this.name,
         error: (error as Error).message,
@@ -232,6 +267,7 @@ export class Upstream {
       );
       if (this.#state !== 'closed') {
         const lines = stderr();
+        this.#noteError('connection lost');
         this.#logger.warn('upstream connection lost', {
           upstream: this.name,
           ...(lines && lines.length > 0 && { stderr: lines }),
@@ -258,6 +294,7 @@ export class Upstream {
    */
   #hung(client: Client, silentForMs: number): void {
     if (this.#client !== client) return;
+    this.#noteError('unresponsive');
     this.#logger.error('upstream unresponsive: tools hidden until it answers again', {
       upstream: this.name,
       silentSeconds: Math.round(silentForMs / 100) / 10,
@@ -345,6 +382,7 @@ export class Upstream {
     this.#timer = context.with(ROOT_CONTEXT, () =>
       setTimeout(() => {
         this.#schedule.restarting(Date.now());
+        this.#restarts++;
         this.#deps.onRestart();
         void this.#connect();
       }, next.delayMs),
@@ -380,6 +418,7 @@ export class Upstream {
       return result;
     } catch (error) {
       const mapped = this.#mapError(error);
+      if (isUpstreamFailure(error)) this.#noteError(mapped.message);
       this.#telemetry.end(call, errorTypeOf(mapped), mapped.message);
       throw mapped;
     }
@@ -418,6 +457,7 @@ export class Upstream {
       return result;
     } catch (error) {
       const mapped = this.#mapError(error);
+      if (isUpstreamFailure(error)) this.#noteError(mapped.message);
       this.#telemetry.end(call, errorTypeOf(mapped), mapped.message);
       throw mapped;
     }
