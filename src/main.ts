@@ -51,6 +51,8 @@ export interface StartOptions {
   readonly telemetry?: TelemetryRuntime;
   /** Definitions to serve besides the built-ins and the modules named in config. */
   readonly definitions?: readonly Definition[];
+  /** The environment stdio upstreams inherit (minus `gateway.childEnv.deny`); `process.env` by default. */
+  readonly environment?: Readonly<Record<string, string | undefined>>;
 }
 
 /** Builds and starts one Lookout. Nothing global but OpenTelemetry's API: several can run in one process. */
@@ -89,8 +91,8 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
     health,
     telemetry: new McpClientTelemetry(tracer, meter),
     meter,
+    environment: options.environment ?? process.env,
   });
-  await gateway.start();
 
   const endpoint = await McpEndpoint.create(endpointOptions(config, catalog, telemetry), sessions);
   catalog.onChange((list) => endpoint.broadcast(`notifications/${list}/list_changed`));
@@ -144,6 +146,8 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
   });
   const { url } = urls;
   health.phase = 'serving';
+  // Only once listening: a start-up that fails leaves no child process behind.
+  gateway.start();
   logger.info('lookout listening', {
     ...urls,
     version,

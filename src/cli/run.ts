@@ -8,6 +8,8 @@ import { keygen, sign } from './keys.ts';
 import { resolveLookoutForToolModules } from './resolve-lookout.ts';
 
 const usageExit = 2;
+/** How long a failed start-up waits for telemetry to flush before exiting. */
+const startupFailureFlushMs = 2000;
 
 function helpText(): string {
   const width = Math.max(...options.map((o) => o.flag.length)) + 4;
@@ -91,8 +93,8 @@ async function main(argv: string[]): Promise<number> {
   let stopSignal: NodeJS.Signals | undefined;
   let lookout: Lookout | undefined;
   const stop = (signal: NodeJS.Signals) => {
-    if (stopSignal && lookout) {
-      lookout.logger.warn('second stop signal, exiting now', { signal });
+    if (stopSignal) {
+      lookout?.logger.warn('second stop signal, exiting now', { signal });
       process.exit(1);
     }
     stopSignal = signal;
@@ -120,7 +122,10 @@ async function main(argv: string[]): Promise<number> {
     lookout = await startLookout(config, { telemetry });
   } catch (error) {
     process.stderr.write(`lookout: cannot start: ${(error as Error).message}\n`);
-    return error instanceof StartupError ? usageExit : 1;
+    // Whatever start-up had opened (telemetry exporters, timers) must not keep the process alive.
+    const flushed = new Promise((resolve) => setTimeout(resolve, startupFailureFlushMs).unref());
+    await Promise.race([telemetry.shutdown().catch(() => undefined), flushed]);
+    process.exit(error instanceof StartupError ? usageExit : 1);
   }
   if (stopSignal) {
     const signal = stopSignal;

@@ -75,7 +75,15 @@ export class Gateway {
 
   constructor(
     config: LookoutConfig,
-    deps: { catalog: Catalog; logger: Logger; telemetry: McpClientTelemetry; health: Health; meter: Meter },
+    deps: {
+      catalog: Catalog;
+      logger: Logger;
+      telemetry: McpClientTelemetry;
+      health: Health;
+      meter: Meter;
+      /** Lookout's environment, which stdio children inherit (see `gateway.childEnv`). */
+      environment: Readonly<Record<string, string | undefined>>;
+    },
   ) {
     const { catalog, logger, health, meter } = deps;
     this.#config = config;
@@ -90,6 +98,8 @@ export class Gateway {
       const upstream: Upstream = new Upstream(upstreamConfig, {
         logger,
         telemetry: deps.telemetry,
+        environment: deps.environment,
+        childEnv: config.gateway.childEnv,
         onRestart: () => restarts.add(1, { [attr.lookoutUpstream]: upstreamConfig.name }),
         onListsChanged: () => this.#publish(),
       });
@@ -148,9 +158,12 @@ export class Gateway {
     return this.#upstreams.map((u) => u.status());
   }
 
-  /** Connects every upstream; one that cannot be reached keeps retrying without holding up the others. */
-  async start(): Promise<void> {
-    await Promise.all(this.#upstreams.map((u) => u.start()));
+  /**
+   * Starts connecting every upstream in the background: each one's tools are published (and clients
+   * told the list changed) when it answers; one that cannot be reached keeps being retried.
+   */
+  start(): void {
+    for (const upstream of this.#upstreams) upstream.start();
   }
 
   async close(): Promise<void> {
