@@ -163,6 +163,14 @@ export const options: readonly OptionSpec[] = [
     help: 'OTLP metric push interval, when an OTLP endpoint is set (default 15)',
   },
   {
+    key: 'telemetry.logs.export',
+    env: 'LOOKOUT_LOGS_EXPORT',
+    flag: 'logs-export',
+    kind: 'string',
+    form: 'sampled|all',
+    help: 'Log records exported (stdout keeps every line): sampled = those of sampled, failed and slow calls, and all outside calls; all = every one (default sampled)',
+  },
+  {
     key: 'telemetry.sampling.targetPerSecond',
     env: 'LOOKOUT_SAMPLING_TARGET',
     flag: 'sampling-target',

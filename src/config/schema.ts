@@ -174,6 +174,8 @@ export const configSchema = z.strictObject({
       metricsPort: port.optional(),
       /** How often metrics are pushed over OTLP when an OTLP endpoint is configured. */
       otlpMetricsIntervalSeconds: positiveInt.default(15),
+      /** Which log records are exported (the stdout line is written for every one): see logging/export-filter.ts. */
+      logs: z.strictObject({ export: z.enum(['sampled', 'all']).default('sampled') }).prefault({}),
       /** Record tool arguments and results on spans and log lines (off: they may hold personal data). */
       recordArguments: z.boolean().default(false),
       recordResults: z.boolean().default(false),

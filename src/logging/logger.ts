@@ -3,6 +3,7 @@ import { MESSAGE } from 'triple-beam';
 import winston from 'winston';
 import type { LookoutConfig } from '../config/schema.ts';
 import { isSecretKeyName, mask, redactSecrets } from '../redaction/secrets.ts';
+import type { LogExportFilter } from './export-filter.ts';
 import { LogRing } from './ring.ts';
 import { jsonLine, LogSink, type RenderLine } from './sink.ts';
 
@@ -55,8 +56,10 @@ const prettyLine: RenderLine = (record) => {
 
 export interface LoggingOptions {
   readonly stream?: NodeJS.WritableStream;
-  /** Hand records to the OpenTelemetry logs API too (when OTLP log export is on). */
+  /** Hand records to the OpenTelemetry logs API too (when log export is on). */
   readonly exportToOtel?: boolean;
+  /** Which records are handed to it (see export-filter.ts); every record when absent. */
+  readonly exportFilter?: LogExportFilter | undefined;
 }
 
 /**
@@ -78,6 +81,7 @@ export function createLogging(config: Pick<LookoutConfig, 'log'>, options: Loggi
         render: usePretty ? prettyLine : jsonLine,
         ring,
         exportToOtel: options.exportToOtel ?? false,
+        exportFilter: options.exportFilter,
       }),
     ],
   });
