@@ -47,6 +47,9 @@ async function run(args: string[]) {
     OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
     OTEL_BSP_SCHEDULE_DELAY: '100',
     OTEL_BLRP_SCHEDULE_DELAY: '100',
+  }).catch(async (error: Error) => {
+    await receiver.close();
+    throw error;
   });
   try {
     const client = await connectClient(lookout.url);
