@@ -35,6 +35,11 @@ export interface OtelSettings {
   readonly prometheus: { readonly host: string; readonly port: number | undefined };
   /** `OTEL_TRACES_SAMPLER` and its argument, when a standard sampler replaces Lookout's. */
   readonly sampler: { readonly name: string; readonly arg: number | undefined } | undefined;
+  /**
+   * The span limits the specification names but NodeSDK does not read (it reads the rest of
+   * `OTEL_SPAN_*_LIMIT` and `OTEL_ATTRIBUTE_*_LIMIT` itself); only those set, so as not to mask its own.
+   */
+  readonly spanLimits: { attributePerEventCountLimit?: number; attributePerLinkCountLimit?: number };
   /** `OTEL_NODE_EXPERIMENTAL_SDK_METRICS=true`: the SDK records its own span and log counts. */
   readonly sdkRecordsItsCounts: boolean;
 }
@@ -138,6 +143,15 @@ function samplerOf(env: Env): OtelSettings['sampler'] {
   return { name, arg };
 }
 
+function spanLimitsOf(env: Env): OtelSettings['spanLimits'] {
+  const perEvent = positiveNumber(env, 'OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT');
+  const perLink = positiveNumber(env, 'OTEL_LINK_ATTRIBUTE_COUNT_LIMIT');
+  return {
+    ...(perEvent !== undefined && { attributePerEventCountLimit: perEvent }),
+    ...(perLink !== undefined && { attributePerLinkCountLimit: perLink }),
+  };
+}
+
 /**
  * Reads the standard variables, with Lookout's own options as the fallback where both name the same
  * setting: a standard variable that is set wins (see docs/telemetry-configuration.md).
@@ -168,6 +182,7 @@ export function readOtelEnv(env: Env, config: LookoutConfig): OtelSettings {
       port: port(env, 'OTEL_EXPORTER_PROMETHEUS_PORT') ?? telemetry.metricsPort,
     },
     sampler: samplerOf(env),
+    spanLimits: spanLimitsOf(env),
     sdkRecordsItsCounts: text(env, 'OTEL_NODE_EXPERIMENTAL_SDK_METRICS')?.toLowerCase() === 'true',
   };
 }

@@ -78,6 +78,7 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
       }),
     ),
     instrumentations,
+    spanLimits: settings.spanLimits,
     ...(chosenSampler && { sampler: counts ? counts.countingSampler(chosenSampler) : chosenSampler }),
     // Spans are always made (their ids go on log lines); they leave the process only with an exporter.
     spanProcessors: counts ? [counts.spanProcessor, exporting] : [exporting],
