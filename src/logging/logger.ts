@@ -15,6 +15,9 @@ export interface Logging {
   readonly ring: LogRing;
 }
 
+/** W3C trace flags as two hex digits, for each of their 256 values: built once, not per line. */
+const traceFlagTexts = Array.from({ length: 256 }, (_, flags) => flags.toString(16).padStart(2, '0'));
+
 /** Stamps the active span's ids on every record written while a span is active (inside a request). */
 const traceContext = winston.format((info) => {
   const span = trace.getActiveSpan();
@@ -22,7 +25,7 @@ const traceContext = winston.format((info) => {
     const { traceId, spanId, traceFlags } = span.spanContext();
     info.trace_id = traceId;
     info.span_id = spanId;
-    info.trace_flags = `0${traceFlags.toString(16)}`;
+    info.trace_flags = traceFlagTexts[traceFlags];
   }
   return info;
 });
