@@ -9,6 +9,7 @@ import { OTLPTraceExporter as OTLPProtoTraceExporter } from '@opentelemetry/expo
 import {
   BatchLogRecordProcessor,
   ConsoleLogRecordExporter,
+  type LogRecordExporter,
   type LogRecordProcessor,
   SimpleLogRecordProcessor,
 } from '@opentelemetry/sdk-logs';
@@ -22,11 +23,61 @@ import {
   BatchSpanProcessor,
   ConsoleSpanExporter,
   SimpleSpanProcessor,
+  type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
 import { countItems, countMetricSeries, type ExportAccounting } from './export-accounting.ts';
 import { logProcessorOf, spanProcessorOf } from './fan-out.ts';
 import type { OtelSettings } from './otel-env.ts';
+
+/** The OTLP exporter of each signal that has one, counted by the accounting. */
+export interface OtlpExporters {
+  readonly traces: SpanExporter | undefined;
+  readonly metrics: PushMetricExporter | undefined;
+  readonly logs: LogRecordExporter | undefined;
+}
+
+/**
+ * The OTLP exporters, each reading its endpoint, headers, timeout and compression from the standard
+ * variables itself. The gRPC ones (and gRPC itself) are loaded only when a signal uses gRPC.
+ */
+export async function otlpExporters(
+  settings: OtelSettings,
+  accounting: ExportAccounting,
+): Promise<OtlpExporters> {
+  const { exporters, protocols } = settings;
+  let traces: SpanExporter | undefined;
+  if (exporters.traces.has('otlp')) {
+    const exporter =
+      protocols.traces === 'grpc'
+        ? new (await import('@opentelemetry/exporter-trace-otlp-grpc')).OTLPTraceExporter()
+        : protocols.traces === 'http/json'
+          ? new OTLPJsonTraceExporter()
+          : new OTLPProtoTraceExporter();
+    traces = accounting.wrap(exporter, 'traces', countItems);
+  }
+  let metrics: PushMetricExporter | undefined;
+  if (exporters.metrics.has('otlp')) {
+    const exporter =
+      protocols.metrics === 'grpc'
+        ? new (await import('@opentelemetry/exporter-metrics-otlp-grpc')).OTLPMetricExporter()
+        : protocols.metrics === 'http/json'
+          ? new OTLPJsonMetricExporter()
+          : new OTLPProtoMetricExporter();
+    metrics = accounting.wrap(exporter, 'metrics', countMetricSeries);
+  }
+  let logs: LogRecordExporter | undefined;
+  if (exporters.logs.has('otlp')) {
+    const exporter =
+      protocols.logs === 'grpc'
+        ? new (await import('@opentelemetry/exporter-logs-otlp-grpc')).OTLPLogExporter()
+        : protocols.logs === 'http/json'
+          ? new OTLPJsonLogExporter()
+          : new OTLPProtoLogExporter();
+    logs = accounting.wrap(exporter, 'logs', countItems);
+  }
+  return { traces, metrics, logs };
+}
 
 /**
  * The metric readers of `OTEL_METRICS_EXPORTER` (or Lookout's default), handed to the SDK before it
@@ -34,7 +85,7 @@ import type { OtelSettings } from './otel-env.ts';
  */
 export function metricReaders(
   settings: OtelSettings,
-  accounting: ExportAccounting,
+  otlp: PushMetricExporter | undefined,
 ): { readers: MetricReader[]; prometheus: PrometheusExporter | undefined } {
   const chosen = settings.exporters.metrics;
   const { intervalMillis, timeoutMillis } = settings.metricExport;
@@ -49,13 +100,7 @@ export function metricReaders(
     ? new PrometheusExporter({ preventServerStart: true })
     : undefined;
   if (prometheus) readers.push(prometheus);
-  if (chosen.has('otlp')) {
-    const exporter =
-      settings.protocols.metrics === 'http/json'
-        ? new OTLPJsonMetricExporter()
-        : new OTLPProtoMetricExporter();
-    readers.push(periodic(accounting.wrap(exporter, 'metrics', countMetricSeries)));
-  }
+  if (otlp) readers.push(periodic(otlp));
   if (chosen.has('console')) readers.push(periodic(new ConsoleMetricExporter()));
   return { readers, prometheus };
 }
@@ -67,23 +112,15 @@ export function metricReaders(
  */
 export function spanExport(
   settings: OtelSettings,
-  accounting: ExportAccounting,
+  otlp: SpanExporter | undefined,
   meterProvider: MeterProvider,
 ): SpanProcessor | undefined {
-  const chosen = settings.exporters.traces;
   const processors: SpanProcessor[] = [];
-  if (chosen.has('otlp')) {
-    const exporter =
-      settings.protocols.traces === 'http/json' ? new OTLPJsonTraceExporter() : new OTLPProtoTraceExporter();
+  if (otlp)
     processors.push(
-      new BatchSpanProcessor({
-        exporter: accounting.wrap(exporter, 'traces', countItems),
-        selfObsMeterProvider: meterProvider,
-        ...settings.spanBatch,
-      }),
+      new BatchSpanProcessor({ exporter: otlp, selfObsMeterProvider: meterProvider, ...settings.spanBatch }),
     );
-  }
-  if (chosen.has('console'))
+  if (settings.exporters.traces.has('console'))
     processors.push(
       new SimpleSpanProcessor({ exporter: new ConsoleSpanExporter(), selfObsMeterProvider: meterProvider }),
     );
@@ -93,23 +130,19 @@ export function spanExport(
 /** The exporting log record processors of `OTEL_LOGS_EXPORTER` (or Lookout's default), as for spans. */
 export function logExport(
   settings: OtelSettings,
-  accounting: ExportAccounting,
+  otlp: LogRecordExporter | undefined,
   meterProvider: MeterProvider,
 ): LogRecordProcessor | undefined {
-  const chosen = settings.exporters.logs;
   const processors: LogRecordProcessor[] = [];
-  if (chosen.has('otlp')) {
-    const exporter =
-      settings.protocols.logs === 'http/json' ? new OTLPJsonLogExporter() : new OTLPProtoLogExporter();
+  if (otlp)
     processors.push(
       new BatchLogRecordProcessor({
-        exporter: accounting.wrap(exporter, 'logs', countItems),
+        exporter: otlp,
         selfObsMeterProvider: meterProvider,
         ...settings.logBatch,
       }),
     );
-  }
-  if (chosen.has('console'))
+  if (settings.exporters.logs.has('console'))
     processors.push(
       new SimpleLogRecordProcessor({
         exporter: new ConsoleLogRecordExporter(),

@@ -14,7 +14,7 @@ export const signals = ['traces', 'metrics', 'logs'] as const;
 export type Signal = (typeof signals)[number];
 
 export type ExporterName = 'otlp' | 'console' | 'prometheus';
-export type OtlpProtocol = 'http/json' | 'http/protobuf';
+export type OtlpProtocol = 'http/json' | 'http/protobuf' | 'grpc';
 
 export interface BatchSettings {
   readonly maxQueueSize: number | undefined;
@@ -92,8 +92,10 @@ function perSignal(env: Env, signal: Signal, suffix: string): string | undefined
 
 function protocolOf(env: Env, signal: Signal): OtlpProtocol {
   const protocol = perSignal(env, signal, 'PROTOCOL') ?? 'http/protobuf';
-  if (protocol === 'http/json' || protocol === 'http/protobuf') return protocol;
-  throw new Error(`OTEL_EXPORTER_OTLP_PROTOCOL=${protocol} is not supported; use http/protobuf or http/json`);
+  if (protocol === 'http/json' || protocol === 'http/protobuf' || protocol === 'grpc') return protocol;
+  throw new Error(
+    `OTEL_EXPORTER_OTLP_PROTOCOL=${protocol} is not supported; use http/protobuf, http/json or grpc`,
+  );
 }
 
 /**

@@ -10,7 +10,7 @@ import { AttachableLogRecordProcessor, AttachableSpanProcessor } from './attacha
 import type { TelemetryRuntime } from './bootstrap.ts';
 import { attr, instrumentationScope, metricNames, operationDurationBuckets } from './conventions.ts';
 import { diagLogger, ExportAccounting } from './export-accounting.ts';
-import { logExport, metricReaders, spanExport } from './exporters.ts';
+import { logExport, metricReaders, otlpExporters, spanExport } from './exporters.ts';
 import { createInstrumentations } from './instrumentations.ts';
 import { readOtelEnv } from './otel-env.ts';
 import { servePrometheus } from './prometheus-server.ts';
@@ -38,7 +38,8 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
   const accounting = new ExportAccounting();
   diag.setLogger(diagLogger(accounting), DiagLogLevel.WARN);
 
-  const { readers, prometheus } = metricReaders(settings, accounting);
+  const otlp = await otlpExporters(settings, accounting);
+  const { readers, prometheus } = metricReaders(settings, otlp.metrics);
   // Lookout's adaptive sampler, unless the operator chose a standard one with OTEL_TRACES_SAMPLER.
   const roots = new ProvisionalRoots();
   const sampler = settings.sampler
@@ -98,9 +99,9 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
   const meterProvider = metrics.getMeterProvider();
   if (sampler) sampler.instrument(metrics.getMeter(instrumentationScope));
   counts?.observe(metrics.getMeter(instrumentationScope));
-  const spans = spanExport(settings, accounting, meterProvider);
+  const spans = spanExport(settings, otlp.traces, meterProvider);
   if (spans) exporting.attach(spans);
-  const records = logExport(settings, accounting, meterProvider);
+  const records = logExport(settings, otlp.logs, meterProvider);
   if (records) exportingLogs.attach(records);
 
   const endpoint = prometheus

@@ -146,7 +146,7 @@ describe('mcp.server spans and metrics (in-memory exporters)', () => {
       .filter(
         (p) => p.attributes[attr.genAiToolName] === 'echo' || p.attributes[attr.genAiToolName] === 'fails',
       )
-      .map((p) => ({ ...p.attributes, count: (p.value as { count: number }).count }))
+      .map((p): Record<string, unknown> => ({ ...p.attributes, count: (p.value as { count: number }).count }))
       .sort((a, b) => String(a[attr.errorType]).localeCompare(String(b[attr.errorType])));
     const common = {
       [attr.mcpMethodName]: 'tools/call',

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { attr, metricNames } from '../../src/telemetry/conventions.ts';
 import { connectClient } from '../support/lookout.ts';
+import { OtlpGrpcReceiver } from '../support/otlp-grpc-receiver.ts';
 import { attribute, OtlpReceiver } from '../support/otlp-receiver.ts';
 import { freePort } from '../support/ports.ts';
 import { type LookoutProcess, spawnLookout } from '../support/process.ts';
@@ -92,6 +93,48 @@ describe('the standard OTEL_* variables take effect in a real Lookout process', 
     assert.equal(attribute(tracesOnly.resources[0], 'service.name'), 'lookout-under-test');
     const echo = tracesOnly.spans.find((s) => s.name === 'tools/call echo');
     assert.equal(attribute(echo?.attributes, attr.mcpMethodName), 'tools');
+  });
+});
+
+describe('OTEL_EXPORTER_OTLP_PROTOCOL=grpc', () => {
+  it('exports every signal over OTLP/gRPC, with the headers as metadata', async () => {
+    const receiver = new OtlpGrpcReceiver();
+    const endpoint = await receiver.start();
+    const lookout = await spawnLookout([], {
+      OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+      OTEL_EXPORTER_OTLP_HEADERS: 'x-tenant=blue',
+      OTEL_METRIC_EXPORT_INTERVAL: '200',
+      OTEL_BSP_SCHEDULE_DELAY: '100',
+      OTEL_BLRP_SCHEDULE_DELAY: '100',
+    }).catch(async (error: Error) => {
+      await receiver.close();
+      throw error;
+    });
+    try {
+      await echoes(lookout.url, 2);
+      const delivered = (text: string, signal: string) =>
+        Number(
+          new RegExp(`^lookout_telemetry_exported_total\\{[^}]*="${signal}"[^}]*\\} (\\d+)`, 'm').exec(
+            text,
+          )?.[1],
+        );
+      // Counted once the receiver has answered: two calls, two spans and an access line each.
+      await waitFor('every signal delivered over gRPC', async () => {
+        const text = await (await fetch(new URL('/metrics', lookout.url))).text();
+        return delivered(text, 'traces') >= 4 &&
+          delivered(text, 'logs') >= 2 &&
+          delivered(text, 'metrics') > 0
+          ? true
+          : undefined;
+      });
+      assert.ok(Object.values(receiver.requests).every((r) => r.length > 0));
+    } finally {
+      assert.equal(await lookout.stop(), 0);
+      await receiver.close();
+    }
+    for (const requests of Object.values(receiver.requests))
+      for (const r of requests) assert.equal(r.metadata['x-tenant'], 'blue');
   });
 });
 
