@@ -1,4 +1,4 @@
-import { median } from '../scripts/perf/statistics.ts';
+import { median } from '../support/statistics.ts';
 import { describeGc } from './harness/gc.ts';
 import type { LoadResult } from './harness/load.ts';
 import type {

@@ -1,5 +1,5 @@
-import { median } from '../scripts/perf/statistics.ts';
-import { freePort } from '../test/support/ports.ts';
+import { freePort } from '../support/ports.ts';
+import { median } from '../support/statistics.ts';
 import { type Collector, difference } from './harness/collector.ts';
 import { describeGc, type GcTotals, gcBetween, gcTotals } from './harness/gc.ts';
 import { liveHeapMb } from './harness/inspector.ts';

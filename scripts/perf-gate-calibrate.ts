@@ -10,10 +10,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { median } from '../support/statistics.ts';
 import { doubts, type GateRules, gateRules, judge } from './perf/compare.ts';
 import type { RunStats } from './perf/k6.ts';
 import { loadConfig } from './perf/scenarios.ts';
-import { median } from './perf/statistics.ts';
 
 const { values, positionals } = parseArgs({
   options: {

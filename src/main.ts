@@ -1,28 +1,25 @@
-import { once } from 'node:events';
-import { createServer, type Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { metrics, trace } from '@opentelemetry/api';
+import { type Meter, metrics, type Tracer, trace } from '@opentelemetry/api';
 import type { LookoutConfig } from './config/schema.ts';
-import { admissionRejections, ClientRateLimit, ConcurrencyGate } from './http/admission.ts';
+import { ClientRateLimit, ConcurrencyGate } from './http/admission.ts';
+import { admissionTelemetry } from './http/admission-telemetry.ts';
 import { createApp } from './http/app.ts';
 import { Authenticator, requiredScopes } from './http/auth.ts';
-import { InFlight } from './http/inflight.ts';
+import { InFlightExchanges } from './http/inflight.ts';
+import { listen, urlOf } from './http/listen.ts';
 import { isLoopbackAddress } from './http/origin.ts';
-import { capturingTransportContext } from './http/transport-context.ts';
 import { Health } from './lifecycle/health.ts';
 import { logExportFilter } from './logging/export-filter.ts';
 import { createLogging, type Logger, type Logging } from './logging/logger.ts';
-import { McpEndpoint } from './mcp/endpoint.ts';
+import { type EndpointOptions, McpEndpoint } from './mcp/endpoint.ts';
 import { createProtocolServer } from './mcp/server.ts';
 import { SessionTokens } from './mcp/session-token.ts';
 import { SessionRegistry } from './mcp/sessions.ts';
 import { createRedactor } from './redaction/secrets.ts';
-import type { TelemetryRuntime } from './telemetry/bootstrap.ts';
-import { attr, instrumentationScope, metricNames } from './telemetry/conventions.ts';
-import { tracedRequestListener } from './telemetry/http-server.ts';
+import { instrumentationScope } from './telemetry/conventions.ts';
 import { McpClientTelemetry } from './telemetry/mcp-client.ts';
 import { McpServerTelemetry } from './telemetry/mcp-server.ts';
 import { registerProcessMetrics } from './telemetry/process-metrics.ts';
+import type { TelemetryRuntime } from './telemetry/runtime.ts';
 import type { Definition } from './tools/api.ts';
 import { builtinTools } from './tools/builtin.ts';
 import { Catalog } from './tools/catalog.ts';
@@ -69,19 +66,9 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
   const tracer = trace.getTracer(instrumentationScope, version);
   const meter = metrics.getMeter(instrumentationScope, version);
   const startedAt = Date.now();
+
   const catalog = new Catalog();
-  const telemetry = new McpServerTelemetry({
-    tracer,
-    meter,
-    logger,
-    isKnownTool: (name) => catalog.hasTool(name),
-    isKnownPrompt: (name) => catalog.hasPrompt(name),
-    record: {
-      arguments: config.telemetry.recordArguments,
-      results: config.telemetry.recordResults,
-      redact: createRedactor(config.telemetry.redact),
-    },
-  });
+  const telemetry = mcpServerTelemetry(config, catalog, { tracer, meter, logger });
   const sessions = new SessionRegistry({
     max: config.mcp.maxSessions,
     idleTtlSeconds: config.mcp.sessionIdleTtlSeconds,
@@ -97,12 +84,7 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
     telemetryStatus: () =>
       options.telemetry?.sampling() ?? { sampler: 'telemetry not started (library use)' },
   });
-  for (const definition of builtins) catalog.add(definition);
-  for (const definition of options.definitions ?? []) catalog.add(definition);
-  for (const modulePath of config.tools) {
-    for (const definition of await loadDefinitions(modulePath, config.security.signedModules))
-      catalog.add(definition);
-  }
+  await fillCatalog(catalog, config, [...builtins, ...(options.definitions ?? [])]);
 
   const gateway = new Gateway(config, {
     catalog,
@@ -113,63 +95,14 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
   });
   await gateway.start();
 
-  const identity = { name: 'lookout', version };
-  const toolPolicy = {
-    scopesFor: (tool: string) => requiredScopes(config.auth.toolScopes, tool),
-    timeoutSecondsFor: (tool: string) =>
-      config.admission.toolTimeouts[tool] ?? config.admission.toolTimeoutSeconds,
-  };
-  const endpoint = await McpEndpoint.create(
-    {
-      stateless: config.mcp.stateless,
-      maxBodyBytes: config.mcp.maxBodyBytes,
-      keepAliveSeconds: config.mcp.sseKeepAliveSeconds,
-      createServer: (subscriptions) => createProtocolServer(catalog, identity, subscriptions, toolPolicy),
-      telemetry,
-      tokens:
-        config.mcp.sessionKeys.length > 0
-          ? new SessionTokens(config.mcp.sessionKeys.map((k) => Buffer.from(k, 'base64')))
-          : undefined,
-    },
-    sessions,
-  );
+  const endpoint = await McpEndpoint.create(endpointOptions(config, catalog, telemetry), sessions);
   catalog.onChange((list) => endpoint.broadcast(`notifications/${list}/list_changed`));
-  const inFlight = new InFlight();
-  const authenticator = new Authenticator(config.auth);
-  if (!authenticator.enabled && !isLoopbackAddress(config.host)) {
-    logger.warn(
-      'no authentication configured on a non-loopback interface: anyone who can reach it can call every tool',
-      {
-        host: config.host,
-      },
-    );
-  }
-  const gate = new ConcurrencyGate(
-    config.admission.maxConcurrent,
-    config.admission.queue,
-    config.admission.queueTimeoutSeconds * 1000,
-  );
-  meter
-    .createObservableGauge(metricNames.admissionActive, {
-      description: 'Requests on /mcp being handled.',
-      unit: '{request}',
-    })
-    .addCallback((result) => result.observe(gate.active));
-  meter
-    .createObservableGauge(metricNames.admissionQueued, {
-      description: 'Requests on /mcp waiting for a slot.',
-      unit: '{request}',
-    })
-    .addCallback((result) => result.observe(gate.queued));
-  const rejections = meter.createCounter(metricNames.admissionRejections, {
-    description: 'Requests refused before reaching the MCP endpoint, by reason.',
-    unit: '{request}',
-  });
-  for (const reason of admissionRejections) rejections.add(0, { [attr.lookoutAdmissionReason]: reason });
-  registerProcessMetrics(meter);
+
+  const inFlight = new InFlightExchanges();
   const app = createApp({
     mcpPath: config.mcp.path,
     endpoint,
+    maxBodyBytes: config.mcp.maxBodyBytes,
     logger,
     logRing: logging.ring,
     health,
@@ -179,36 +112,20 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
       allowedHosts: config.security.allowedHosts,
       allowedOrigins: config.security.allowedOrigins,
     },
-    authenticator,
+    authenticator: authenticatorFor(config, logger),
     authConfig: config.auth,
-    gate,
-    rateLimit:
-      config.admission.ratePerSecond > 0
-        ? new ClientRateLimit(config.admission.ratePerSecond, config.admission.burst)
-        : undefined,
-    rejected: (reason, req) => {
-      rejections.add(1, { [attr.lookoutAdmissionReason]: reason });
-      logger.warn('request refused', {
-        reason,
-        method: req.method,
-        path: req.path,
-        client: req.socket.remoteAddress,
-      });
-    },
+    ...admission(config, meter, logger),
     metricsHandler: options.telemetry?.metricsHandler,
     drainRetryAfterSeconds: 5,
   });
-  const listener = capturingTransportContext(app);
-  // Without telemetry (OTEL_SDK_DISABLED) the HTTP span would be a no-op at a cost on every request.
-  const server: HttpServer = createServer(
-    { keepAliveTimeout: 65_000 },
-    options.telemetry?.enabled === false ? listener : tracedRequestListener(listener, tracer, meter),
-  );
-  server.listen(config.port, config.host);
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const url = `http://${host}:${port}${config.mcp.path}`;
+  registerProcessMetrics(meter);
+
+  const { server, port } = await listen(app, {
+    host: config.host,
+    port: config.port,
+    telemetry: options.telemetry?.enabled === false ? undefined : { tracer, meter },
+  });
+  const url = urlOf(config.host, port, config.mcp.path);
   health.phase = 'serving';
   logger.info('lookout listening', {
     url,
@@ -217,6 +134,21 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
     tools: catalog.toolCount,
   });
 
+  const drain = async () => {
+    health.phase = 'draining';
+    logger.info('draining', { inFlight: inFlight.count, sessions: sessions.size });
+    await inFlight.idle();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    await endpoint.close();
+    await gateway.close();
+    // Nothing is in flight and the standalone streams are ended: what is left are idle keep-alive
+    // connections, which would otherwise hold the listener open until they time out.
+    server.closeAllConnections();
+    await closed;
+    health.phase = 'stopped';
+    logger.info('stopped');
+    await options.telemetry?.shutdown();
+  };
   let closing: Promise<void> | undefined;
   return {
     url,
@@ -225,23 +157,92 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
     health,
     register: (definition) => catalog.add(definition),
     resourceUpdated: (uri) => endpoint.resourceUpdated(uri),
-    close() {
-      closing ??= (async () => {
-        health.phase = 'draining';
-        logger.info('draining', { inFlight: inFlight.count, sessions: sessions.size });
-        await inFlight.idle();
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        await endpoint.close();
-        await gateway.close();
-        // Nothing is in flight and the standalone streams are ended: what is left are idle keep-alive
-        // connections, which would otherwise hold the listener open until they time out.
-        server.closeAllConnections();
-        await closed;
-        health.phase = 'stopped';
-        logger.info('stopped');
-        await options.telemetry?.shutdown();
-      })();
+    close: () => {
+      closing ??= drain();
       return closing;
     },
+  };
+}
+
+/** The one place MCP requests are wrapped in telemetry; tool and prompt names are labels only when served. */
+function mcpServerTelemetry(
+  config: LookoutConfig,
+  catalog: Catalog,
+  otel: { tracer: Tracer; meter: Meter; logger: Logger },
+): McpServerTelemetry {
+  return new McpServerTelemetry({
+    ...otel,
+    isKnownTool: (name) => catalog.hasTool(name),
+    isKnownPrompt: (name) => catalog.hasPrompt(name),
+    record: {
+      arguments: config.telemetry.recordArguments,
+      results: config.telemetry.recordResults,
+      redact: createRedactor(config.telemetry.redact),
+    },
+  });
+}
+
+/** The definitions given, then those of the tool modules the config names, in that order. */
+async function fillCatalog(
+  catalog: Catalog,
+  config: LookoutConfig,
+  definitions: readonly Definition[],
+): Promise<void> {
+  for (const definition of definitions) catalog.add(definition);
+  for (const modulePath of config.tools) {
+    for (const definition of await loadDefinitions(modulePath, config.security.signedModules))
+      catalog.add(definition);
+  }
+}
+
+/** The MCP endpoint's settings: its mode, the protocol server it builds, and the per-tool policy. */
+function endpointOptions(
+  config: LookoutConfig,
+  catalog: Catalog,
+  telemetry: McpServerTelemetry,
+): EndpointOptions {
+  const identity = { name: 'lookout', version };
+  const toolPolicy = {
+    scopesFor: (tool: string) => requiredScopes(config.auth.toolScopes, tool),
+    timeoutSecondsFor: (tool: string) =>
+      config.admission.toolTimeouts[tool] ?? config.admission.toolTimeoutSeconds,
+  };
+  return {
+    stateless: config.mcp.stateless,
+    keepAliveSeconds: config.mcp.sseKeepAliveSeconds,
+    createServer: (sessionOf) => createProtocolServer(catalog, identity, sessionOf, toolPolicy),
+    telemetry,
+    tokens:
+      config.mcp.sessionKeys.length > 0
+        ? new SessionTokens(config.mcp.sessionKeys.map((k) => Buffer.from(k, 'base64')))
+        : undefined,
+  };
+}
+
+function authenticatorFor(config: LookoutConfig, logger: Logger): Authenticator {
+  const authenticator = new Authenticator(config.auth);
+  if (!authenticator.enabled && !isLoopbackAddress(config.host)) {
+    logger.warn(
+      'no authentication configured on a non-loopback interface: anyone who can reach it can call every tool',
+      { host: config.host },
+    );
+  }
+  return authenticator;
+}
+
+/** What /mcp admits: the concurrency gate, the per-client rate limit, and how refusals are counted. */
+function admission(config: LookoutConfig, meter: Meter, logger: Logger) {
+  const gate = new ConcurrencyGate(
+    config.admission.maxConcurrent,
+    config.admission.queue,
+    config.admission.queueTimeoutSeconds * 1000,
+  );
+  return {
+    gate,
+    rateLimit:
+      config.admission.ratePerSecond > 0
+        ? new ClientRateLimit(config.admission.ratePerSecond, config.admission.burst)
+        : undefined,
+    rejected: admissionTelemetry(meter, gate, logger),
   };
 }

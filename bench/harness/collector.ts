@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { toolPath } from '../../test/support/tools.ts';
+import { toolPath } from '../../support/tools.ts';
 import { type Pinned, spawnPinned } from './processes.ts';
 
 /** What the receiver has taken in so far, from the debug exporter's one line per batch. */

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { toolPath } from '../../test/support/tools.ts';
+import { toolPath } from '../../support/tools.ts';
 import { cpuSecondsOf, spawnPinned } from './processes.ts';
 
 const run = promisify(execFile);

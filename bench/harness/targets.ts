@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort } from '../../test/support/ports.ts';
+import { freePort } from '../../support/ports.ts';
 import { checkEcho, openSession } from './mcp.ts';
 import { cpuSecondsOf, type Pinned, spawnPinned, waitFor } from './processes.ts';
 

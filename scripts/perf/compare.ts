@@ -8,9 +8,10 @@
  * when the median across rounds of its p95/p99 crosses an absolute threshold, or when its error or check
  * rates do.
  */
+
+import { median } from '../../support/statistics.ts';
 import type { RunStats } from './k6.ts';
 import { type LatencyLimits, type LoadtestConfig, scenarioNamed } from './scenarios.ts';
-import { median } from './statistics.ts';
 
 export interface GateRules {
   readonly compare: readonly string[];

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { toolPath } from '../../test/support/tools.ts';
+import { toolPath } from '../../support/tools.ts';
 import { k6Script } from './scenarios.ts';
 
 /** k6's exit code when a threshold was crossed (the run itself went through). */

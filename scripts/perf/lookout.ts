@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '../../test/support/ports.ts';
+import { freePort } from '../../support/ports.ts';
 import { repoDir } from './scenarios.ts';
 
 /** Always the gate's own fixture, so that base and head talk to the very same upstream. */

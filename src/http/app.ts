@@ -14,17 +14,19 @@ import {
   resourceOrigin,
   setPrincipal,
 } from './auth.ts';
-import type { InFlight } from './inflight.ts';
+import type { InFlightExchanges } from './inflight.ts';
+import { mcpRoute } from './mcp-route.ts';
 import { checkHostAndOrigin, type HostPolicy } from './origin.ts';
 import { replyError } from './reply.ts';
 
 export interface AppOptions {
   readonly mcpPath: string;
   readonly endpoint: McpEndpoint;
+  readonly maxBodyBytes: number;
   readonly logger: Logger;
   readonly logRing: LogRing;
   readonly health: Health;
-  readonly inFlight: InFlight;
+  readonly inFlight: InFlightExchanges;
   /** Which Host and Origin headers are answered (DNS-rebinding defence). */
   readonly hostPolicy: HostPolicy;
   readonly authenticator: Authenticator;
@@ -44,7 +46,8 @@ function sendReport(res: Response, report: HealthReport): void {
 
 /** Express glue: routes HTTP exchanges to the MCP endpoint, probes, metrics and logs; no MCP logic here. */
 export function createApp(options: AppOptions): Express {
-  const { mcpPath, endpoint, logger, health, inFlight } = options;
+  const { mcpPath, logger, health, inFlight } = options;
+  const route = mcpRoute(options.endpoint, options.maxBodyBytes);
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -130,9 +133,9 @@ export function createApp(options: AppOptions): Express {
     });
   });
   mcp
-    .post((req, res) => endpoint.post(req, res))
-    .get((req, res) => endpoint.get(req, res))
-    .delete((req, res) => endpoint.delete(req, res))
+    .post((req, res) => route.post(req, res))
+    .get((req, res) => route.get(req, res))
+    .delete((req, res) => route.delete(req, res))
     .all((_req, res) => replyError(res, 'METHOD_NOT_ALLOWED', { headers: { allow: 'GET, POST, DELETE' } }));
 
   app.get('/health/live', (_req, res) => sendReport(res, health.live()));

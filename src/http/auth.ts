@@ -2,11 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { createRemoteJWKSet, importSPKI, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import type { LookoutConfig } from '../config/schema.ts';
-
-export interface Principal {
-  readonly subject: string;
-  readonly scopes: readonly string[];
-}
+import type { Principal } from '../security/principal.ts';
 
 export type AuthVerdict =
   | { readonly ok: true; readonly principal: Principal | undefined }
@@ -15,11 +11,6 @@ export type AuthVerdict =
 type AuthConfig = LookoutConfig['auth'];
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest();
-
-/** How a subject may appear in telemetry: never itself, only a short hash. */
-export function subjectHash(subject: string): string {
-  return sha256(subject).toString('hex').slice(0, 16);
-}
 
 function scopesOf(payload: JWTPayload): string[] {
   if (typeof payload.scope === 'string') return payload.scope.split(' ').filter(Boolean);

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 
 /** Counts HTTP exchanges still being answered, so a drain can wait until they are all done. */
-export class InFlight {
+export class InFlightExchanges {
   #count = 0;
   #waiters: (() => void)[] = [];
 

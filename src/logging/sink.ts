@@ -46,7 +46,7 @@ let exitHookInstalled = false;
  * OpenTelemetry logs API. One transport rather than three: winston pipes every record through a stream
  * per transport, and with three (stdout, ring, OTLP) that plumbing cost more than the logging itself.
  * Lines are written once per event-loop turn (or every 64 kB), not one write per line: under load a
- * turn handles many requests, and a write per access line was 4 % of a request's CPU time.
+ * turn handles many requests, and a system call per access line is a real share of a request's CPU time.
  */
 export class LogSink extends Transport {
   readonly #stream: NodeJS.WritableStream;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { SessionOverview, SessionSummary } from '../tools/builtin.ts';
 import type { HttpServerTransport } from './transport.ts';
 
 /** A session is its transport (which also keeps its subscriptions and log level) and its times. */
@@ -10,21 +11,12 @@ export interface Session {
   lastSeen: number;
 }
 
-export interface SessionSummary {
-  readonly id: string;
-  readonly protocolVersion: string;
-  readonly ageSeconds: number;
-  readonly idleSeconds: number;
-  readonly inflight: number;
-  readonly standaloneStream: boolean;
-}
-
 /**
  * The open sessions by id. A touch only stamps the session, and the idle sweep reads every stamp:
  * keeping the map in least-recently-seen order instead (a delete and a re-insert per request) made
  * V8 rebuild the long-lived map's table every few requests, directly in the old generation.
  */
-export class SessionRegistry {
+export class SessionRegistry implements SessionOverview {
   readonly #sessions = new Map<string, Session>();
   readonly #max: number;
   readonly #idleTtlMs: number;

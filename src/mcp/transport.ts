@@ -7,11 +7,12 @@ import {
   type LoggingLevel,
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
-import { type Context, context } from '@opentelemetry/api';
+import { context } from '@opentelemetry/api';
 import { jsonRpcError } from '../errors/catalog.ts';
-import type { Principal } from '../http/auth.ts';
-import { finishOutsideRequestContext } from '../http/reply.ts';
+import type { Principal } from '../security/principal.ts';
 import type { McpServerTelemetry, RequestRecord } from '../telemetry/mcp-server.ts';
+import { finishOutsideRequestContext } from '../telemetry/outside-request-context.ts';
+import type { ExchangeInfo } from './exchange.ts';
 import type { Classified } from './messages.ts';
 import { requestIdKey } from './messages.ts';
 import { type ProtocolRouter, type RoutedTransport, routedRequestId } from './protocol-router.ts';
@@ -32,17 +33,17 @@ function sseEvent(message: JSONRPCMessage): string {
  */
 class Exchange {
   readonly #res: ServerResponse;
-  readonly #headers: Record<string, string>;
+  readonly #replyHeaders: Record<string, string>;
   readonly #batch: boolean;
   readonly #replies: JSONRPCMessage[] = [];
   #pending: number;
   #streaming = false;
 
-  constructor(res: ServerResponse, pending: number, batch: boolean, headers: Record<string, string>) {
+  constructor(res: ServerResponse, pending: number, batch: boolean, replyHeaders: Record<string, string>) {
     this.#res = res;
     this.#pending = pending;
     this.#batch = batch;
-    this.#headers = headers;
+    this.#replyHeaders = replyHeaders;
   }
 
   get open(): boolean {
@@ -54,7 +55,7 @@ class Exchange {
     if (!this.open) return;
     if (!this.#streaming) {
       this.#streaming = true;
-      this.#res.writeHead(200, { ...sseHeaders, ...this.#headers });
+      this.#res.writeHead(200, { ...sseHeaders, ...this.#replyHeaders });
     }
     this.#res.write(sseEvent(message));
   }
@@ -76,21 +77,22 @@ class Exchange {
     if (this.#streaming) {
       this.#res.end();
     } else if (this.#replies.length === 0) {
-      this.#res.writeHead(202, this.#headers).end();
+      this.#res.writeHead(202, this.#replyHeaders).end();
     } else {
       const body = JSON.stringify(this.#batch ? this.#replies : this.#replies[0]);
       this.#res
         .writeHead(200, {
           'content-type': 'application/json',
           'content-length': Buffer.byteLength(body),
-          ...this.#headers,
+          ...this.#replyHeaders,
         })
         .end(body);
     }
   }
 }
 
-interface InFlight {
+/** A client's request the protocol server is handling, and the exchange its reply goes to. */
+interface RunningRequest {
   readonly clientId: RequestId;
   readonly exchange: Exchange;
   readonly record: RequestRecord;
@@ -101,17 +103,12 @@ function authInfoOf(principal: Principal): AuthInfo {
   return { token: '', clientId: principal.subject, scopes: [...principal.scopes] };
 }
 
-/** What the HTTP layer knows about one POST. */
-export interface ExchangeInfo {
-  readonly batch: boolean;
-  readonly headers: Record<string, string>;
-  readonly httpVersion: string;
-  /** The version the session negotiated (or, stateless, the request's MCP-Protocol-Version). */
-  readonly protocolVersion: string;
-  /** The HTTP exchange's trace context (its server span, when HTTP is instrumented). */
-  readonly transportContext: Context;
-  /** Who sent it, when the request was authenticated. */
-  readonly principal?: Principal | undefined;
+export interface TransportOptions {
+  readonly router: ProtocolRouter;
+  /** Unset for the stateless endpoint's one shared transport. */
+  readonly sessionId?: string;
+  readonly keepAliveSeconds: number;
+  readonly telemetry: McpServerTelemetry;
 }
 
 /**
@@ -133,7 +130,7 @@ export class HttpServerTransport implements RoutedTransport {
   readonly #keepAliveMs: number;
   readonly #telemetry: McpServerTelemetry;
   // Made when needed and dropped when empty, so that an idle session holds none of them.
-  #inflight: Map<string, InFlight> | undefined;
+  #inflight: Map<string, RunningRequest> | undefined;
   /** Client id → routed id, so a client's `notifications/cancelled` reaches the right handler (sessions only). */
   #byClientId: Map<string, string> | undefined;
   /** Ids of the server's requests to this client still waiting for an answer (as numbers, as the SDK reads them). */
@@ -143,12 +140,7 @@ export class HttpServerTransport implements RoutedTransport {
   #keepAlive: NodeJS.Timeout | undefined;
   #closed = false;
 
-  constructor(options: {
-    router: ProtocolRouter;
-    sessionId?: string;
-    keepAliveSeconds: number;
-    telemetry: McpServerTelemetry;
-  }) {
+  constructor(options: TransportOptions) {
     this.sessionId = options.sessionId;
     this.#router = options.router;
     this.#tag = options.router.attach(this);
@@ -173,11 +165,11 @@ export class HttpServerTransport implements RoutedTransport {
     let requests = 0;
     for (const m of messages) if (m.kind === 'request' || m.kind === 'invalid') requests++;
     if (requests === 0) {
-      finishOutsideRequestContext(() => res.writeHead(202, info.headers).end());
+      finishOutsideRequestContext(() => res.writeHead(202, info.replyHeaders).end());
       for (const m of messages) this.#dispatch(m, undefined, info);
       return;
     }
-    const exchange = new Exchange(res, requests, info.batch, info.headers);
+    const exchange = new Exchange(res, requests, info.batch, info.replyHeaders);
     const ownIds: string[] = [];
     res.once('close', () => {
       // The client went away: abort whatever of this exchange is still running.
@@ -250,7 +242,7 @@ export class HttpServerTransport implements RoutedTransport {
     });
   }
 
-  #forget(ownId: string): InFlight | undefined {
+  #forget(ownId: string): RunningRequest | undefined {
     const inflight = this.#inflight;
     const entry = inflight?.get(ownId);
     if (!inflight || !entry) return undefined;

@@ -15,8 +15,8 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
-import { type Principal, subjectHash } from '../http/auth.ts';
 import type { Logger } from '../logging/logger.ts';
+import { type Principal, subjectHash } from '../security/principal.ts';
 import { AttributeSets } from './attribute-sets.ts';
 import {
   attr,

@@ -1,12 +1,28 @@
 import { z } from 'zod';
 import { type LogRing, logLevelNames } from '../logging/ring.ts';
-import type { SessionRegistry } from '../mcp/sessions.ts';
 import { defineTool } from './api.ts';
+
+/** One session as the operations tools show it. */
+export interface SessionSummary {
+  readonly id: string;
+  readonly protocolVersion: string;
+  readonly ageSeconds: number;
+  readonly idleSeconds: number;
+  readonly inflight: number;
+  readonly standaloneStream: boolean;
+}
+
+/** What the operations tools read about the sessions; the MCP layer's session registry provides it. */
+export interface SessionOverview {
+  readonly size: number;
+  readonly max: number;
+  summaries(): SessionSummary[];
+}
 
 export interface BuiltinDeps {
   readonly version: string;
   readonly startedAt: number;
-  readonly sessions: SessionRegistry;
+  readonly sessions: SessionOverview;
   readonly stateless: boolean;
   readonly toolCount: () => number;
   readonly logRing: LogRing;

@@ -6,7 +6,8 @@ import type { Logger } from '../logging/logger.ts';
 import { attr, metricNames } from '../telemetry/conventions.ts';
 import type { McpClientTelemetry } from '../telemetry/mcp-client.ts';
 import type { ResourceDefinition, ResourceTemplateDefinition } from '../tools/api.ts';
-import type { Catalog, GroupContents, PromptEntry, ToolEntry } from '../tools/catalog.ts';
+import type { Catalog, GroupContents } from '../tools/catalog.ts';
+import type { PromptEntry, ToolEntry } from '../tools/compile.ts';
 import { Upstream } from './upstream.ts';
 
 function allowed(config: UpstreamConfig, tool: string): boolean {
@@ -90,7 +91,7 @@ export class Gateway {
         logger,
         telemetry: deps.telemetry,
         onRestart: () => restarts.add(1, { [attr.lookoutUpstream]: upstreamConfig.name }),
-        onToolsChanged: () => this.#publish(),
+        onListsChanged: () => this.#publish(),
       });
       health.addDependency({
         name: `upstream:${upstreamConfig.name}`,

@@ -96,7 +96,7 @@ export class Upstream {
   readonly #config: UpstreamConfig;
   readonly #logger: Logger;
   readonly #telemetry: McpClientTelemetry;
-  readonly #onToolsChanged: () => void;
+  readonly #onListsChanged: () => void;
   readonly #onRestart: () => void;
   readonly #breaker;
   /** The breaker's count of consecutive failures. */
@@ -123,7 +123,8 @@ export class Upstream {
     deps: {
       logger: Logger;
       telemetry: McpClientTelemetry;
-      onToolsChanged: () => void;
+      /** After the upstream (re)connects or refreshes its tool, resource and prompt lists. */
+      onListsChanged: () => void;
       onRestart: () => void;
     },
   ) {
@@ -131,7 +132,7 @@ export class Upstream {
     this.#config = config;
     this.#logger = deps.logger;
     this.#telemetry = deps.telemetry;
-    this.#onToolsChanged = deps.onToolsChanged;
+    this.#onListsChanged = deps.onListsChanged;
     this.#onRestart = deps.onRestart;
     const target = config.url === undefined ? undefined : httpTarget(new URL(config.url));
     this.facts = {
@@ -264,7 +265,7 @@ export class Upstream {
     };
     this.#logger.info('upstream ready', { upstream: this.name, tools: this.#tools.length });
     this.#closeBreaker();
-    this.#onToolsChanged();
+    this.#onListsChanged();
   }
 
   /**
@@ -309,7 +310,7 @@ export class Upstream {
   async #refreshCatalog(client: Client): Promise<void> {
     try {
       await this.#listAll(client);
-      this.#onToolsChanged();
+      this.#onListsChanged();
     } catch (error) {
       this.#logger.warn('upstream list refresh failed', {
         upstream: this.name,

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { it } from 'node:test';
+import { freePort } from '../../support/ports.ts';
 import { openSession, rpc } from '../support/lookout.ts';
-import { freePort } from '../support/ports.ts';
 import { spawnLookout } from '../support/process.ts';
 
 function rssMiB(pid: number): number {

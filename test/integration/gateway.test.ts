@@ -16,8 +16,8 @@ import {
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
 import type { Lookout } from '../../src/main.ts';
+import { freePort } from '../../support/ports.ts';
 import { connectClient, startTestLookout } from '../support/lookout.ts';
-import { freePort } from '../support/ports.ts';
 
 const node = process.execPath;
 const everything = fileURLToPath(

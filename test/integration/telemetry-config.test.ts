@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { admissionRejections } from '../../src/http/admission.ts';
+import { freePort } from '../../support/ports.ts';
 import { connectClient } from '../support/lookout.ts';
-import { freePort } from '../support/ports.ts';
 import { spawnLookout } from '../support/process.ts';
 
 async function echoes(url: string): Promise<void> {

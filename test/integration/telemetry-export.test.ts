@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { attr, metricNames, operationDurationBuckets } from '../../src/telemetry/conventions.ts';
+import { freePort } from '../../support/ports.ts';
 import { connectClient, openSession, rpc } from '../support/lookout.ts';
 import { attribute, OtlpReceiver } from '../support/otlp-receiver.ts';
-import { freePort } from '../support/ports.ts';
 import { type LookoutProcess, spawnLookout } from '../support/process.ts';
 import { waitFor } from '../support/services.ts';
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { attr, metricNames } from '../../src/telemetry/conventions.ts';
+import { freePort } from '../../support/ports.ts';
 import { connectClient } from '../support/lookout.ts';
 import { OtlpGrpcReceiver } from '../support/otlp-grpc-receiver.ts';
 import { attribute, OtlpReceiver } from '../support/otlp-receiver.ts';
-import { freePort } from '../support/ports.ts';
 import { type LookoutProcess, spawnLookout } from '../support/process.ts';
 import { waitFor } from '../support/services.ts';
 

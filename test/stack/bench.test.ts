@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import type { Results } from '../../bench/report.ts';
+import { toolPath } from '../../support/tools.ts';
 import { repo } from '../support/stack.ts';
-import { toolPath } from '../support/tools.ts';
 
 const run = promisify(execFile);
 

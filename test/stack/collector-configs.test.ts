@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { parse, parseAllDocuments } from 'yaml';
+import { toolPath } from '../../support/tools.ts';
 import { connectClient } from '../support/lookout.ts';
 import { type LookoutProcess, spawnLookout } from '../support/process.ts';
 import { type Service, waitFor } from '../support/services.ts';
@@ -23,7 +24,6 @@ import {
   startCollector,
   startJaeger,
 } from '../support/stack.ts';
-import { toolPath } from '../support/tools.ts';
 
 const run = promisify(execFile);
 

@@ -11,9 +11,10 @@ import { after, before, describe, it } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { parse as parseYaml } from 'yaml';
+import { freePort } from '../../support/ports.ts';
+import { toolPath } from '../../support/tools.ts';
 import { expandForInstantQuery, panelQueries } from '../support/dashboards.ts';
 import { connectClient } from '../support/lookout.ts';
-import { freePort } from '../support/ports.ts';
 import { type LookoutProcess, spawnLookout } from '../support/process.ts';
 import { type Service, startService, waitFor } from '../support/services.ts';
 import {
@@ -27,7 +28,6 @@ import {
   startJaeger,
   tag,
 } from '../support/stack.ts';
-import { toolPath } from '../support/tools.ts';
 
 const fixture = join(repo, 'test/fixtures/upstream-server.ts');
 

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { toolPath } from '../../support/tools.ts';
 import { repo } from '../support/stack.ts';
-import { toolPath } from '../support/tools.ts';
 
 const run = promisify(execFile);
 

@@ -11,12 +11,12 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { freePort } from '../../support/ports.ts';
+import { toolPath } from '../../support/tools.ts';
 import { connectClient } from '../support/lookout.ts';
-import { freePort } from '../support/ports.ts';
 import { type LookoutProcess, spawnLookout } from '../support/process.ts';
 import { type Service, startService, waitFor } from '../support/services.ts';
 import { repo } from '../support/stack.ts';
-import { toolPath } from '../support/tools.ts';
 
 const run = promisify(execFile);
 const prometheusDir = join(repo, 'monitoring/prometheus');

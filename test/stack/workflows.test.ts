@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { toolPath } from '../../support/tools.ts';
 import { repo } from '../support/stack.ts';
-import { toolPath } from '../support/tools.ts';
 
 const run = promisify(execFile);
 const workflowsDir = join(repo, '.github/workflows');

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from './ports.ts';
+import { freePort } from '../../support/ports.ts';
+import { toolPath } from '../../support/tools.ts';
 import { type Service, startService } from './services.ts';
-import { toolPath } from './tools.ts';
 
 export const repo = fileURLToPath(new URL('../../', import.meta.url));
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { doubts, type GateRules, judge, renderReport } from '../../scripts/perf/compare.ts';
 import type { RunStats } from '../../scripts/perf/k6.ts';
-import { median } from '../../scripts/perf/statistics.ts';
+import { median } from '../../support/statistics.ts';
 
 const rules: GateRules = {
   compare: ['call_echo', 'call_gateway'],

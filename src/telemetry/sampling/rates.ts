@@ -50,8 +50,4 @@ export class SlidingRate {
     this.#advance(now);
     return { count: this.#buckets[this.#current] ?? 0, elapsedMs: Math.max(1, now - this.#bucketStart) };
   }
-
-  get bucketMs(): number {
-    return this.#bucketMs;
-  }
 }

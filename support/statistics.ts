@@ -1,4 +1,4 @@
-/** Statistics shared by the perf gate and the benchmark. */
+/** Statistics shared by the perf gate, the benchmark and their tests. */
 
 /** The middle value, or the mean of the two middle ones; NaN for none. */
 export function median(values: readonly number[]): number {

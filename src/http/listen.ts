@@ -1,0 +1,36 @@
+import { once } from 'node:events';
+import { createServer, type Server as HttpServer, type RequestListener } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Meter, Tracer } from '@opentelemetry/api';
+import { tracedRequestListener } from '../telemetry/http-server.ts';
+import { capturingTransportContext } from './transport-context.ts';
+
+export interface ListenOptions {
+  readonly host: string;
+  readonly port: number;
+  /** The HTTP server span and metrics; unset when telemetry is off. */
+  readonly telemetry: { readonly tracer: Tracer; readonly meter: Meter } | undefined;
+}
+
+/** Serves the app on a Node HTTP server and resolves once it listens, with the port actually bound. */
+export async function listen(
+  app: RequestListener,
+  options: ListenOptions,
+): Promise<{ server: HttpServer; port: number }> {
+  const listener = capturingTransportContext(app);
+  // Without telemetry (OTEL_SDK_DISABLED) the HTTP span would be a no-op at a cost on every request.
+  const server: HttpServer = createServer(
+    { keepAliveTimeout: 65_000 },
+    options.telemetry === undefined
+      ? listener
+      : tracedRequestListener(listener, options.telemetry.tracer, options.telemetry.meter),
+  );
+  server.listen(options.port, options.host);
+  await once(server, 'listening');
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+/** The URL of a path on a server bound to `host:port` (an IPv6 host in brackets). */
+export function urlOf(host: string, port: number, path: string): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}${path}`;
+}
