@@ -5,6 +5,7 @@ import type {
   GatewayResult,
   IdleResult,
   LatencyResult,
+  LiveViewResult,
   Measured,
   ReadyResult,
   SoakResult,
@@ -15,6 +16,7 @@ export interface Results {
   throughput?: ThroughputRow[];
   latency?: LatencyResult;
   gateway?: GatewayResult;
+  live?: LiveViewResult;
   idle?: IdleResult[];
   soak?: SoakResult;
   ready?: ReadyResult;
@@ -120,6 +122,22 @@ export function resultsTable(r: Results, connections: number): string {
       ),
     );
   }
+  if (r.live) {
+    const live = r.live;
+    const scenario = `echo max (wrk, ${connections} conn), ${live.runs} × ${live.seconds} s each`;
+    const medianOf = (runs: Measured[]) =>
+      runs.find((m) => m.rps === median(runs.map((x) => x.rps))) ?? runs[0];
+    lines.push(other(scenario, 'lookout-default, no live view open', medianOf(live.without), ''));
+    lines.push(
+      other(
+        scenario,
+        'lookout-default, a live view open (SSE)',
+        medianOf(live.withPage),
+        '',
+        `${fixed(live.ratio, 3)}× of no page`,
+      ),
+    );
+  }
   for (const i of r.idle ?? []) {
     lines.push(
       other(
@@ -218,6 +236,17 @@ export function verdicts(r: Results): TargetVerdict[] {
       : 'not measured',
     goal: '≤ 1 ms',
     met: g ? g.addedP50Ms <= 1 && g.viaLookout.errors === 0 : undefined,
+  });
+  const live = r.live;
+  out.push({
+    target: 'throughput with a live view open',
+    measured: live
+      ? `${fixed(live.ratio, 3)}× (${thousands(live.withPageRps)} vs ${thousands(live.withoutRps)} rps, medians of ${live.runs} runs each)`
+      : 'not measured',
+    goal: '≥ 0.97×',
+    met: live
+      ? live.ratio >= 0.97 && [...live.without, ...live.withPage].every((m) => m.errors === 0)
+      : undefined,
   });
   const idle = r.idle?.find((i) => i.name === 'lookout-full');
   out.push({

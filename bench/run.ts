@@ -3,13 +3,14 @@
  * pinned to one CPU and the load generator (and the OTLP receiver) to another. Prints one table and
  * the issue's targets, and writes everything as JSON (bench/results/, git-ignored, or --out).
  *
- *   npm run bench                                   # everything, about 20 min
+ *   npm run bench                                   # everything (docs/performance.md: how long it takes)
  *   npm run bench -- --only echo,idle --seconds 5   # a subset, shorter runs
- *   npm run bench -- --quick                        # every scenario, short (about 3 min): a smoke test
+ *   npm run bench -- --quick                        # every scenario, short: a smoke test
  *
  * Scenarios (--only): echo (max throughput, wrk: express-echo, sdk-stateful, sdk-stateless-otel,
  * lookout-full, lookout-full-2026, lookout-default, lookout-off, lookout-collector-down), latency (k6 at 50 % of lookout-full's max),
- * gateway (k6 at a moderate rate, upstream direct vs through Lookout), idle (RSS with N idle sessions),
+ * gateway (k6 at a moderate rate, upstream direct vs through Lookout), live (lookout-default at full load
+ * with and without a live view page open), idle (RSS with N idle sessions),
  * soak (RSS over a long run at 50 % of max), ready (spawn → /health/ready).
  */
 import { execFileSync } from 'node:child_process';
@@ -29,12 +30,13 @@ import {
   gatewayHop,
   idleSessions,
   latencyAtHalfMax,
+  liveViewOpen,
   measureMaxRps,
   readiness,
   soak,
 } from './scenarios.ts';
 
-const scenarios = ['echo', 'latency', 'gateway', 'idle', 'soak', 'ready'] as const;
+const scenarios = ['echo', 'latency', 'gateway', 'live', 'idle', 'soak', 'ready'] as const;
 type Scenario = (typeof scenarios)[number];
 const echoTargets: TargetSpec[] = [
   targets.expressEcho,
@@ -147,7 +149,9 @@ const machine = {
   kernel: release(),
   node: process.version,
   wrk:
-    selected('echo') || selected('latency') || selected('soak') ? version('wrk', ['--version']) : undefined,
+    selected('echo') || selected('live') || selected('latency') || selected('soak')
+      ? version('wrk', ['--version'])
+      : undefined,
   k6: version(toolPath('k6'), ['version']),
   collector: version(toolPath('otelcol-lookout'), ['--version']),
   loadAverageAtStart: loadavg(),
@@ -200,6 +204,9 @@ try {
   });
   await attempt('gateway', async () => {
     results.gateway = await gatewayHop(ctx, durations);
+  });
+  await attempt('live', async () => {
+    results.live = await liveViewOpen(ctx, durations);
   });
   await attempt('idle', async () => {
     results.idle = [

@@ -3,6 +3,7 @@ import { median } from '../support/statistics.ts';
 import { type Collector, difference } from './harness/collector.ts';
 import { describeGc, type GcTotals, gcBetween, gcTotals } from './harness/gc.ts';
 import { liveHeapMb } from './harness/inspector.ts';
+import { openLivePage } from './harness/live-page.ts';
 import { type ConstantRateOptions, k6ConstantRate, type LoadResult, wrkEcho } from './harness/load.ts';
 import { lookoutSessionCount, openSessions } from './harness/mcp.ts';
 import { cpuSecondsOf, memoryOf, sleep } from './harness/processes.ts';
@@ -194,6 +195,70 @@ export async function echoSideBySide(
           logRecordsPerRequest: of((x) => x.telemetry?.logRecordsPerRequest ?? 0),
         },
       }),
+    };
+  });
+}
+
+export interface LiveViewResult {
+  readonly seconds: number;
+  /** Measured runs of each kind, alternating which comes first. */
+  readonly runs: number;
+  readonly without: Measured[];
+  readonly withPage: Measured[];
+  /** Snapshots the page's stream received during each run with the page open. */
+  readonly snapshots: number[];
+  /** Medians. */
+  readonly withoutRps: number;
+  readonly withPageRps: number;
+  readonly ratio: number;
+}
+
+/**
+ * Lookout as `npm start` runs it (lookout-default: the adaptive sampler, so the live view's ring gets
+ * the kept traces only) at full load (wrk), with and without a live view open: a client reads
+ * /live/events during the whole run, as an open page does. One running target, the two kinds of run
+ * alternating (ABBA), so that drift on the machine hits both alike.
+ */
+export async function liveViewOpen(ctx: BenchContext, d: Durations): Promise<LiveViewResult> {
+  return withTarget(targets.lookoutDefault, ctx, async (target) => {
+    const wrk = { cpu: ctx.loadCpu, connections: d.connections };
+    const origin = new URL(target.url).origin;
+    await wrkEcho(target.url, target.session, { ...wrk, seconds: d.warmupSeconds });
+    const without: Measured[] = [];
+    const withPage: Measured[] = [];
+    const snapshots: number[] = [];
+    const pairs = Math.max(2, d.rounds);
+    for (let pair = 0; pair < pairs; pair++) {
+      for (const open of pair % 2 === 0 ? [false, true] : [true, false]) {
+        const page = open ? openLivePage(origin) : undefined;
+        await page?.live;
+        const load = await withCpu(target.process.pid, d.seconds, () =>
+          wrkEcho(target.url, target.session, { ...wrk, seconds: d.seconds }),
+        );
+        if (page) {
+          const received = await page.close();
+          if (received < d.seconds) throw new Error(`the page got ${received} snapshots in ${d.seconds} s`);
+          snapshots.push(received);
+          withPage.push(load);
+        } else {
+          without.push(load);
+        }
+        log(
+          `live view ${open ? 'open' : 'closed'}: ${load.rps.toFixed(0)} rps, p99 ${load.p99Ms.toFixed(2)} ms, ${load.errors} errors, ${load.cpuUsPerRequest.toFixed(0)} µs CPU/req${page ? `, ${snapshots.at(-1)} snapshots` : ''}`,
+        );
+      }
+    }
+    const withoutRps = median(without.map((m) => m.rps));
+    const withPageRps = median(withPage.map((m) => m.rps));
+    return {
+      seconds: d.seconds,
+      runs: pairs,
+      without,
+      withPage,
+      snapshots,
+      withoutRps,
+      withPageRps,
+      ratio: withPageRps / withoutRps,
     };
   });
 }

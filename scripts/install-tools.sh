@@ -23,9 +23,11 @@ KUBECONFORM_VERSION=v0.8.0
 PROMETHEUS_VERSION=2.42.0
 ALERTMANAGER_VERSION=0.25.0
 WRK_VERSION=4.1.0 # the benchmark's closed-model load generator
+# Debian's chromium, for the live view's browser test; it follows Debian's security updates, so any
+# version is accepted.
 GO_MIN_VERSION=1.26 # contrib v0.161.0 and kubeconform v0.8.0 need go >= 1.26
 
-ALL_TOOLS=(otelcol jaeger k6 actionlint kubeconform prometheus)
+ALL_TOOLS=(otelcol jaeger k6 actionlint kubeconform prometheus chromium)
 
 # --- layout ------------------------------------------------------------------
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -265,6 +267,26 @@ install_prometheus() {
   ln -sf /usr/bin/wrk "$BIN_DIR/wrk"
 }
 
+install_chromium() {
+  local pkgs=(chromium fonts-liberation)
+  if [[ -z "$(apt_version chromium)" || -z "$(apt_version fonts-liberation)" ]]; then
+    command -v apt-get >/dev/null || die "apt-get not found: install ${pkgs[*]} by hand"
+    if ((EUID != 0)); then
+      command -v sudo >/dev/null || die "need root (or sudo) to apt-get install ${pkgs[*]}"
+      SUDO=(sudo)
+    fi
+    local t0
+    t0="$(now)"
+    run_logged "$LOG_DIR/apt-update.log" "${SUDO[@]}" apt-get update -qq
+    run_logged "$LOG_DIR/apt-install.log" "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y -qq --no-install-recommends "${pkgs[@]}"
+    echo "installed chromium $(apt_version chromium) (apt) in $(($(now) - t0))s"
+  else
+    echo "ok chromium $(apt_version chromium) (apt, already installed)"
+  fi
+  ln -sf /usr/bin/chromium "$BIN_DIR/chromium"
+}
+
 remove_policy_rc() {
   if ((POLICY_RC_CREATED)); then
     "${SUDO[@]}" rm -f /usr/sbin/policy-rc.d
@@ -310,7 +332,7 @@ flock 9
 
 start="$(now)"
 needs_go=0
-for t in "${tools[@]}"; do [[ "$t" != prometheus ]] && needs_go=1; done
+for t in "${tools[@]}"; do [[ "$t" != prometheus && "$t" != chromium ]] && needs_go=1; done
 ((needs_go)) && require_go
 
 # Sequential on purpose: the machines have 2 cores and each build uses both.
@@ -325,6 +347,7 @@ for t in "${tools[@]}"; do
       "-X main.version=$KUBECONFORM_VERSION"
     ;;
   prometheus) install_prometheus ;;
+  chromium) install_chromium ;;
   esac
 done
 echo "tools ready in $(($(now) - start))s; add to PATH:" >&2

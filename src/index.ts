@@ -1,3 +1,4 @@
+export { z } from 'zod';
 export { loadConfig } from './config/load.ts';
 export type { LookoutConfig } from './config/schema.ts';
 export { LookoutError } from './errors/catalog.ts';

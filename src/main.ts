@@ -6,9 +6,12 @@ import { admissionTelemetry } from './http/admission-telemetry.ts';
 import { createApp } from './http/app.ts';
 import { Authenticator, requiredScopes } from './http/auth.ts';
 import { InFlightExchanges } from './http/inflight.ts';
-import { listen, urlOf } from './http/listen.ts';
+import { listen } from './http/listen.ts';
 import { isLoopbackAddress } from './http/origin.ts';
+import { endpointUrls } from './http/urls.ts';
 import { Health } from './lifecycle/health.ts';
+import { createLiveView } from './live/routes.ts';
+import { logExportFilter } from './logging/export-filter.ts';
 import { createLogging, type Logger, type Logging } from './logging/logger.ts';
 import { type EndpointOptions, McpEndpoint } from './mcp/endpoint.ts';
 import { RequestStates } from './mcp/request-state.ts';
@@ -52,12 +55,18 @@ export interface StartOptions {
   readonly telemetry?: TelemetryRuntime;
   /** Definitions to serve besides the built-ins and the modules named in config. */
   readonly definitions?: readonly Definition[];
+  /** The environment stdio upstreams inherit (minus `gateway.childEnv.deny`); `process.env` by default. */
+  readonly environment?: Readonly<Record<string, string | undefined>>;
 }
 
 /** Builds and starts one Lookout. Nothing global but OpenTelemetry's API: several can run in one process. */
 export async function startLookout(config: LookoutConfig, options: StartOptions = {}): Promise<Lookout> {
   const logging =
-    options.logging ?? createLogging(config, { exportToOtel: options.telemetry?.otlpLogs ?? false });
+    options.logging ??
+    createLogging(config, {
+      exportToOtel: options.telemetry?.otlpLogs ?? false,
+      exportFilter: logExportFilter(config.telemetry),
+    });
   const { logger } = logging;
   options.telemetry?.attachLogger(logger);
   const health = new Health();
@@ -90,8 +99,8 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
     health,
     telemetry: new McpClientTelemetry(tracer, meter),
     meter,
+    environment: options.environment ?? process.env,
   });
-  await gateway.start();
 
   const tasks = new TaskStore({
     ttlMs: taskTtlMs,
@@ -102,6 +111,18 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
   catalog.onChange((list) => endpoint.broadcast(`notifications/${list}/list_changed`));
 
   const inFlight = new InFlightExchanges();
+  const authenticator = authenticatorFor(config, logger);
+  const live = createLiveView({
+    listenerIsLoopback: isLoopbackAddress(config.host),
+    authenticator,
+    logger,
+    logRing: logging.ring,
+    health,
+    upstreams: () => gateway.status(),
+    telemetry: options.telemetry?.live,
+    sampling: () => options.telemetry?.sampling(),
+    jaegerUrl: config.live.jaegerUrl,
+  });
   const app = createApp({
     mcpPath: config.mcp.path,
     endpoint,
@@ -115,23 +136,33 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
       allowedHosts: config.security.allowedHosts,
       allowedOrigins: config.security.allowedOrigins,
     },
-    authenticator: authenticatorFor(config, logger),
+    authenticator,
     authConfig: config.auth,
     ...admission(config, meter, logger),
     metricsHandler: options.telemetry?.metricsHandler,
     drainRetryAfterSeconds: 5,
+    extraRoutes: live?.router,
   });
   registerProcessMetrics(meter);
 
   const { server, port } = await listen(app, {
     host: config.host,
     port: config.port,
+    maxBodyBytes: config.mcp.maxBodyBytes,
     telemetry: options.telemetry?.enabled === false ? undefined : { tracer, meter },
   });
-  const url = urlOf(config.host, port, config.mcp.path);
+  const urls = endpointUrls({
+    host: config.host,
+    port,
+    mcpPath: config.mcp.path,
+    metricsPort: options.telemetry?.metricsHandler ? port : options.telemetry?.metricsPort,
+  });
+  const { url } = urls;
   health.phase = 'serving';
+  // Only once listening: a start-up that fails leaves no child process behind.
+  gateway.start();
   logger.info('lookout listening', {
-    url,
+    ...urls,
     version,
     stateless: config.mcp.stateless,
     tools: catalog.toolCount,
@@ -144,6 +175,7 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     await endpoint.close();
     tasks.close();
+    live?.close();
     await gateway.close();
     // Nothing is in flight and the standalone streams are ended: what is left are idle keep-alive
     // connections, which would otherwise hold the listener open until they time out.

@@ -16,7 +16,8 @@ export function toolPath(
     | 'prometheus'
     | 'promtool'
     | 'alertmanager'
-    | 'amtool',
+    | 'amtool'
+    | 'chromium',
 ): string {
   const path = join(toolsBinDir, name);
   try {

@@ -2,9 +2,10 @@
  * The perf gate's verdict, as pure functions of the rounds' statistics. Each round measured base and
  * head under the same conditions, so a round gives one paired change (head / base − 1) per request kind
  * and percentile. Head regresses on a p95/p99 when the median of those changes exceeds the allowed
- * regression and head was slower in most rounds (a share set in the rules): one round's p99 moves by
- * tens of percent with the garbage collections that happen to fall into it, so a median over a few rounds
- * crosses +10 % by chance far more often than head turns out slower round after round. Head also fails
+ * regression and head was slower in most rounds (a share set in the rules): one round's p99 moves a lot
+ * with the garbage collections that happen to fall into it, so a median over a few rounds crosses the
+ * allowed regression by chance far more often than head turns out slower round after round
+ * (docs/load-tests-and-perf-gate.md has the calibration). Head also fails
  * when the median across rounds of its p95/p99 crosses an absolute threshold, or when its error or check
  * rates do.
  */

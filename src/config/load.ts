@@ -3,6 +3,8 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { isSecretKeyName, redactSecrets } from '../redaction/secrets.ts';
+import { unknownEnvironmentWarnings } from './environment.ts';
+import { serverMapKeys, upstreamsFromServerMap } from './mcp-servers.ts';
 import { type OptionSpec, optionByKey, options } from './options.ts';
 import { configSchema, type LookoutConfig } from './schema.ts';
 
@@ -23,7 +25,14 @@ export interface ConfigInputs {
   readonly cwd?: string;
 }
 
-export type LoadResult = { ok: true; config: LookoutConfig } | { ok: false; errors: string[] };
+export type LoadResult =
+  | {
+      ok: true;
+      config: LookoutConfig;
+      /** Settings that do not stop start-up but are probably mistakes (a misspelt LOOKOUT_* variable). */
+      warnings: string[];
+    }
+  | { ok: false; errors: string[] };
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -81,7 +90,7 @@ function coerce(spec: OptionSpec, raw: string | boolean): unknown {
   }
 }
 
-function fileLayer(path: string, cwd: string): Layer | { error: string } {
+function fileLayer(path: string, cwd: string): Layer | { errors: string[] } {
   const absolute = resolve(cwd, path);
   let text: string;
   try {
@@ -89,20 +98,30 @@ function fileLayer(path: string, cwd: string): Layer | { error: string } {
   } catch (error) {
     const reason =
       (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : 'file not readable';
-    return { error: `config file ${path}: ${reason}` };
+    return { errors: [`config file ${path}: ${reason}`] };
   }
   let parsed: unknown;
   try {
     parsed = parseYaml(text);
   } catch (error) {
     return {
-      error: `config file ${path}: not valid YAML or JSON (${(error as Error).message.split('\n')[0]})`,
+      errors: [`config file ${path}: not valid YAML or JSON (${(error as Error).message.split('\n')[0]})`],
     };
   }
   if (parsed === null || parsed === undefined) parsed = {};
   if (!isPlainObject(parsed))
-    return { error: `config file ${path}: expected a mapping of keys to values at the top level` };
+    return { errors: [`config file ${path}: expected a mapping of keys to values at the top level`] };
   const values = { ...parsed };
+  // A desktop client's server list, as it is: its servers join the upstreams.
+  for (const key of serverMapKeys) {
+    if (!(key in values)) continue;
+    const mapped = upstreamsFromServerMap(key, values[key]);
+    if ('errors' in mapped) return { errors: mapped.errors.map((e) => `config file ${path}: ${e}`) };
+    delete values[key];
+    const own = values.upstreams ?? [];
+    // Upstreams that are not a list stay as they are, for the schema to name the mistake.
+    if (Array.isArray(own)) values.upstreams = [...own, ...mapped.upstreams];
+  }
   // Module paths in a config file are relative to that file, not to wherever Lookout was started.
   if (Array.isArray(values.tools)) {
     const base = dirname(absolute);
@@ -184,7 +203,7 @@ export function loadConfig(inputs: ConfigInputs = {}): LoadResult {
   const configPath = inputs.configPath ?? env.LOOKOUT_CONFIG;
   if (configPath) {
     const layer = fileLayer(configPath, cwd);
-    if ('error' in layer) return { ok: false, errors: [layer.error] };
+    if ('errors' in layer) return { ok: false, errors: layer.errors };
     layers.push(layer);
   }
   layers.push(envLayer(env), flagLayer(inputs.flags ?? {}));
@@ -204,7 +223,7 @@ export function loadConfig(inputs: ConfigInputs = {}): LoadResult {
   if (!parsed.success) {
     return { ok: false, errors: parsed.error.issues.flatMap((issue) => formatIssue(issue, merged, sources)) };
   }
-  return { ok: true, config: deepFreeze(parsed.data) };
+  return { ok: true, config: deepFreeze(parsed.data), warnings: unknownEnvironmentWarnings(env) };
 }
 
 function deepFreeze<T>(value: T): T {

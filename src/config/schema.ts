@@ -33,8 +33,16 @@ const upstreamSchema = z
       .strictObject({ allow: z.array(z.string()).optional(), deny: z.array(z.string()).default([]) })
       .prefault({}),
     timeouts: z
-      .strictObject({ connectSeconds: seconds.default(10), requestSeconds: seconds.default(30) })
+      .strictObject({
+        /** A stdio child's time to answer `initialize` before it is reported slow; it is not killed. */
+        startupSeconds: seconds.default(120),
+        /** An HTTP upstream's time to answer `initialize`; a later attempt follows with backoff. */
+        connectSeconds: seconds.default(10),
+        requestSeconds: seconds.default(30),
+      })
       .prefault({}),
+    /** The largest message (a result, usually) taken from the upstream; a larger one fails its call only. */
+    maxResultBytes: positiveInt.default(10 * 1024 * 1024),
     retry: z.strictObject({ attempts: z.int().min(0).max(10).default(2) }).prefault({}),
     breaker: z
       .strictObject({
@@ -51,7 +59,20 @@ const upstreamSchema = z
         windowSeconds: seconds.default(300),
         holdSeconds: seconds.default(60),
         initialBackoffSeconds: seconds.default(0.25),
-        maxBackoffSeconds: seconds.default(30),
+        maxBackoffSeconds: seconds.default(5),
+        /** A connection up this long resets the backoff and the crash-loop count. */
+        stableAfterSeconds: seconds.default(60),
+      })
+      .prefault({}),
+    /**
+     * An MCP `ping` every `intervalSeconds` (0 = off) while connected: one that has not been answered
+     * within `timeoutSeconds`, for `graceSeconds`, makes the upstream count as hung.
+     */
+    health: z
+      .strictObject({
+        intervalSeconds: z.number().min(0).default(15),
+        timeoutSeconds: seconds.default(5),
+        graceSeconds: z.number().min(0).default(30),
       })
       .prefault({}),
     /** Lookout is not ready while a required upstream is down. */
@@ -93,6 +114,16 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** Between an upstream's name and its tool's: `<upstream><separator><tool>`. */
       separator: z.string().min(1).max(8).default('__'),
+      /**
+       * What stdio children inherit of Lookout's environment (their own `env` is added on top): every
+       * variable but those matching `deny`, unless they match `allow` (names; `*` matches any run).
+       */
+      childEnv: z
+        .strictObject({
+          deny: z.array(z.string().min(1)).default(['LOOKOUT_*', 'OTEL_EXPORTER_OTLP_*HEADERS']),
+          allow: z.array(z.string().min(1)).default([]),
+        })
+        .prefault({}),
     })
     .prefault({}),
   log: z
@@ -103,6 +134,12 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   shutdown: z.strictObject({ drainTimeoutSeconds: positiveInt.default(30) }).prefault({}),
+  live: z
+    .strictObject({
+      /** Jaeger's UI (e.g. http://localhost:16686): the live view links each trace to it. */
+      jaegerUrl: z.url().optional(),
+    })
+    .prefault({}),
   security: z
     .strictObject({
       /** Host names (with or without port) accepted besides loopback ones; any Host when empty on a non-loopback bind. */
@@ -172,8 +209,10 @@ export const configSchema = z.strictObject({
       /** Serve Prometheus metrics at /metrics; on the main port unless a port of its own is given. */
       prometheus: z.boolean().default(true),
       metricsPort: port.optional(),
-      /** How often metrics are pushed over OTLP when an OTLP endpoint is configured. */
+      /** How often metrics are pushed (OTLP, console), unless OTEL_METRIC_EXPORT_INTERVAL says otherwise. */
       otlpMetricsIntervalSeconds: positiveInt.default(15),
+      /** Which log records are exported (the stdout line is written for every one): see logging/export-filter.ts. */
+      logs: z.strictObject({ export: z.enum(['sampled', 'all']).default('sampled') }).prefault({}),
       /** Record tool arguments and results on spans and log lines (off: they may hold personal data). */
       recordArguments: z.boolean().default(false),
       recordResults: z.boolean().default(false),

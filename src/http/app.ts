@@ -1,11 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import express, {
+  type Express,
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express';
 import type { LookoutConfig } from '../config/schema.ts';
 import type { Health, HealthReport } from '../lifecycle/health.ts';
 import type { Logger } from '../logging/logger.ts';
 import { type LogRing, logLevelNames } from '../logging/ring.ts';
 import type { McpEndpoint } from '../mcp/endpoint.ts';
 import { nameHttpRoute } from '../telemetry/http-route.ts';
+import { adminGuard } from './admin-access.ts';
 import type { AdmissionRejection, ClientRateLimit, ConcurrencyGate, GateVerdict } from './admission.ts';
 import {
   type Authenticator,
@@ -38,6 +45,8 @@ export interface AppOptions {
   /** Serves the Prometheus text exposition, when metrics are served on the main port. */
   readonly metricsHandler?: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   readonly drainRetryAfterSeconds: number;
+  /** More routes (the live view), checked for Host and Origin like the others. */
+  readonly extraRoutes?: RequestHandler | undefined;
 }
 
 function sendReport(res: Response, report: HealthReport): void {
@@ -145,7 +154,9 @@ export function createApp(options: AppOptions): Express {
     const handler = options.metricsHandler;
     app.get('/metrics', (req, res) => handler(req, res));
   }
-  app.get('/logs', (req, res) => {
+  // Log records name every client's calls: with auth on, only an admin may read them.
+  const logsAccess = options.authenticator.enabled ? 'admin' : 'open';
+  app.get('/logs', adminGuard(logsAccess, options.authenticator), (req, res) => {
     const { level, trace_id: traceId, limit } = req.query as Record<string, string | undefined>;
     const parsedLimit = limit === undefined ? 100 : Number(limit);
     if (!Number.isInteger(parsedLimit) || parsedLimit < 1 || parsedLimit > 10_000) {
@@ -164,6 +175,8 @@ export function createApp(options: AppOptions): Express {
       }),
     });
   });
+
+  if (options.extraRoutes) app.use(options.extraRoutes);
 
   app.use((_req: Request, res: Response) => replyError(res, 'NOT_FOUND'));
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {

@@ -3,11 +3,14 @@ import { createServer, type Server as HttpServer, type RequestListener } from 'n
 import type { AddressInfo } from 'node:net';
 import type { Meter, Tracer } from '@opentelemetry/api';
 import { tracedRequestListener } from '../telemetry/http-server.ts';
+import { refuseOversizedBeforeContinue } from './body.ts';
 import { capturingTransportContext } from './transport-context.ts';
 
 export interface ListenOptions {
   readonly host: string;
   readonly port: number;
+  /** Bodies over this size are refused before `100 Continue` (see body.ts). */
+  readonly maxBodyBytes: number;
   /** The HTTP server span and metrics; unset when telemetry is off. */
   readonly telemetry: { readonly tracer: Tracer; readonly meter: Meter } | undefined;
 }
@@ -25,6 +28,7 @@ export async function listen(
       ? listener
       : tracedRequestListener(listener, options.telemetry.tracer, options.telemetry.meter),
   );
+  refuseOversizedBeforeContinue(server, options.maxBodyBytes);
   server.listen(options.port, options.host);
   await once(server, 'listening');
   return { server, port: (server.address() as AddressInfo).port };

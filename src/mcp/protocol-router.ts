@@ -58,7 +58,8 @@ function tagOf(requestId: RequestId | undefined): number | undefined {
  * The one transport the process's SDK protocol server is connected to. Every session's transport hands
  * its messages to that server through here; what the server sends back is routed to the transport the
  * message belongs to. One protocol server for all sessions rather than one each: an SDK server holds
- * some 6 kB of maps and handler closures, which 10,000 idle sessions would otherwise hold 10,000 times.
+ * maps and handler closures, which every idle session would otherwise hold a copy of (docs/performance.md
+ * has the memory per session).
  *
  * The server knows requests by ids that name their transport (`routedRequestId`), so a reply, and any
  * notification or request sent on behalf of a request, finds its session even after the request ended.

@@ -40,8 +40,8 @@ function decisionIndex(span: ReadableSpan): number {
  * The SDK's counts of its own spans and log records (`otel.sdk.span.started`, `otel.sdk.span.live`,
  * `otel.sdk.log.created`, named and attributed as the semantic conventions for SDK metrics say), kept
  * as plain numbers and read when metrics are collected. The SDK records them through the metrics API
- * per span start, span end and log record, each time hashing an attribute set: seven recordings per
- * MCP call, about 8 kB of garbage. Here each is an increment.
+ * per span start, span end and log record, each time hashing an attribute set and leaving garbage
+ * (docs/performance.md has the measurement). Here each is an increment.
  */
 export class SdkCounts {
   /** [parent origin][sampling decision] */

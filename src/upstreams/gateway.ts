@@ -8,7 +8,7 @@ import type { McpClientTelemetry } from '../telemetry/mcp-client.ts';
 import type { ResourceDefinition, ResourceTemplateDefinition } from '../tools/api.ts';
 import type { Catalog, GroupContents } from '../tools/catalog.ts';
 import type { PromptEntry, ToolEntry } from '../tools/compile.ts';
-import { Upstream } from './upstream.ts';
+import { Upstream, type UpstreamStatus } from './upstream.ts';
 
 function allowed(config: UpstreamConfig, tool: string): boolean {
   if (config.tools.deny.includes(tool)) return false;
@@ -75,7 +75,15 @@ export class Gateway {
 
   constructor(
     config: LookoutConfig,
-    deps: { catalog: Catalog; logger: Logger; telemetry: McpClientTelemetry; health: Health; meter: Meter },
+    deps: {
+      catalog: Catalog;
+      logger: Logger;
+      telemetry: McpClientTelemetry;
+      health: Health;
+      meter: Meter;
+      /** Lookout's environment, which stdio children inherit (see `gateway.childEnv`). */
+      environment: Readonly<Record<string, string | undefined>>;
+    },
   ) {
     const { catalog, logger, health, meter } = deps;
     this.#config = config;
@@ -90,6 +98,8 @@ export class Gateway {
       const upstream: Upstream = new Upstream(upstreamConfig, {
         logger,
         telemetry: deps.telemetry,
+        environment: deps.environment,
+        childEnv: config.gateway.childEnv,
         onRestart: () => restarts.add(1, { [attr.lookoutUpstream]: upstreamConfig.name }),
         onListsChanged: () => this.#publish(),
       });
@@ -144,9 +154,16 @@ export class Gateway {
     if (skipped.length > 0) this.#logger.warn('upstream entries skipped: already served', { skipped });
   }
 
-  /** Connects every upstream; one that cannot be reached keeps retrying without holding up the others. */
-  async start(): Promise<void> {
-    await Promise.all(this.#upstreams.map((u) => u.start()));
+  status(): UpstreamStatus[] {
+    return this.#upstreams.map((u) => u.status());
+  }
+
+  /**
+   * Starts connecting every upstream in the background: each one's tools are published (and clients
+   * told the list changed) when it answers; one that cannot be reached keeps being retried.
+   */
+  start(): void {
+    for (const upstream of this.#upstreams) upstream.start();
   }
 
   async close(): Promise<void> {

@@ -14,6 +14,7 @@ import {
   isJSONRPCResultResponse,
   type JSONRPCMessage,
   JSONRPCMessageSchema,
+  type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
 import { context, propagation } from '@opentelemetry/api';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
@@ -23,6 +24,7 @@ import {
   type HttpTarget,
   httpTarget,
 } from '../telemetry/http-client.ts';
+import type { OversizedMessage } from './oversized.ts';
 
 /** Reconnecting an event stream: the SDK client's defaults (1 s, ×1.5, at most 30 s, 2 attempts). */
 const reconnect = { initialMs: 1000, growth: 1.5, maxMs: 30_000, maxAttempts: 2 };
@@ -51,6 +53,34 @@ function readText(res: IncomingMessage): Promise<string> {
   });
 }
 
+/** A body of at most `limit` bytes, or undefined (and the response dropped) when it is longer. */
+function readLimited(res: IncomingMessage, limit: number): Promise<{ text: string } | { tooLarge: number }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        res.destroy();
+        resolve({ tooLarge: size });
+        return;
+      }
+      chunks.push(chunk);
+    });
+    res.on('end', () => resolve({ text: Buffer.concat(chunks).toString('utf8') }));
+    res.on('error', reject);
+  });
+}
+
+/** How large a message the transport takes, and what stands in for a larger one. */
+export interface MessageLimit {
+  readonly maxMessageBytes: number;
+  /** Returns the error response to deliver in place of the dropped message. */
+  readonly onOversized: (message: OversizedMessage) => JSONRPCMessage | undefined;
+}
+
+const noLimit: MessageLimit = { maxMessageBytes: Number.POSITIVE_INFINITY, onOversized: () => undefined };
+
 /**
  * The client side of Streamable HTTP over `node:http` with keep-alive connections: POST per message,
  * answered by JSON, an event stream or 202; the GET stream for the server's own messages once the
@@ -72,6 +102,7 @@ export class UpstreamHttpTransport implements Transport {
   readonly #request: typeof httpRequest;
   readonly #telemetry: { readonly spans: HttpClientTelemetry; readonly target: HttpTarget } | undefined;
   readonly #inFlight = new Set<ClientRequest>();
+  readonly #limit: MessageLimit;
   #sessionId: string | undefined;
   #protocolVersion: string | undefined;
   #serverRetryMs: number | undefined;
@@ -79,8 +110,14 @@ export class UpstreamHttpTransport implements Transport {
   #started = false;
   #closed = false;
 
-  constructor(url: URL, headers: Readonly<Record<string, string>> = {}, telemetry?: HttpClientTelemetry) {
+  constructor(
+    url: URL,
+    headers: Readonly<Record<string, string>> = {},
+    telemetry?: HttpClientTelemetry,
+    limit: MessageLimit = noLimit,
+  ) {
     this.#url = url;
+    this.#limit = limit;
     this.#headers = headers;
     const https = url.protocol === 'https:';
     this.#agent = https ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
@@ -134,9 +171,14 @@ export class UpstreamHttpTransport implements Transport {
       }
       const type = mediaType(res);
       if (type === 'text/event-stream') {
-        this.#readEvents(res, false);
+        this.#readEvents(res, false, message.id);
       } else if (type === 'application/json') {
-        const data: unknown = JSON.parse(await readText(res));
+        const body = await readLimited(res, this.#limit.maxMessageBytes);
+        if ('tooLarge' in body) {
+          this.#oversized(body.tooLarge, message.id);
+          return;
+        }
+        const data: unknown = JSON.parse(body.text);
         for (const item of Array.isArray(data) ? data : [data])
           this.onmessage?.(JSONRPCMessageSchema.parse(item));
       } else {
@@ -278,15 +320,24 @@ export class UpstreamHttpTransport implements Transport {
     this.#reconnectTimer = setTimeout(() => this.#openStream(lastEventId, reconnectable, attempt), delay);
   }
 
+  /** An answer over the size limit was dropped: the request it answers fails in its place. */
+  #oversized(bytes: number, id: RequestId | undefined): void {
+    const standIn = this.#limit.onOversized({ bytes, limit: this.#limit.maxMessageBytes, id });
+    if (standIn) this.onmessage?.(standIn);
+  }
+
   /**
    * Delivers each event's message. A POST's stream that ends before it delivered the response is
    * resumed from the last event id the server gave; the GET stream (`reconnectable`) whenever it ends.
+   * An event over the size limit ends the stream: on a POST's stream, the request fails in its place.
    */
-  #readEvents(res: IncomingMessage, reconnectable: boolean): void {
+  #readEvents(res: IncomingMessage, reconnectable: boolean, requestId?: RequestId): void {
     let lastEventId: string | undefined;
     let answered = false;
+    let eventBytes = 0;
     const parser = createParser({
       onEvent: (event: EventSourceMessage) => {
+        eventBytes = 0;
         if (event.id) lastEventId = event.id;
         if (!event.data || (event.event !== undefined && event.event !== 'message')) return;
         try {
@@ -310,7 +361,18 @@ export class UpstreamHttpTransport implements Transport {
       if (resumable && !answered) this.#scheduleReconnect(lastEventId, reconnectable, 0);
     };
     res.setEncoding('utf8');
-    res.on('data', (chunk: string) => parser.feed(chunk));
+    res.on('data', (chunk: string) => {
+      eventBytes += Buffer.byteLength(chunk);
+      if (eventBytes > this.#limit.maxMessageBytes) {
+        ended = true;
+        res.destroy();
+        this.#oversized(eventBytes, requestId);
+        // The session's own stream is opened again, without resuming: that would replay the same event.
+        if (reconnectable) this.#scheduleReconnect(undefined, true, 0);
+        return;
+      }
+      parser.feed(chunk);
+    });
     res.on('end', () => ending());
     res.on('error', ending);
   }

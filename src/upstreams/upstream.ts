@@ -1,14 +1,10 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   type CallToolResult,
   CallToolResultSchema,
-  ErrorCode,
   type GetPromptResult,
-  type LoggingMessageNotification,
   LoggingMessageNotificationSchema,
-  McpError,
   type Progress,
   type Prompt,
   PromptListChangedNotificationSchema,
@@ -20,143 +16,108 @@ import {
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { context, ROOT_CONTEXT } from '@opentelemetry/api';
-import {
-  BrokenCircuitError,
-  BulkheadRejectedError,
-  bulkhead,
-  CircuitState,
-  ConsecutiveBreaker,
-  circuitBreaker,
-  ExponentialBackoff,
-  handleWhen,
-  type IPolicy,
-  retry,
-  wrap,
-} from 'cockatiel';
 import type { UpstreamConfig } from '../config/schema.ts';
 import { LookoutError } from '../errors/catalog.ts';
 import type { Logger } from '../logging/logger.ts';
 import { values } from '../telemetry/conventions.ts';
 import { httpTarget } from '../telemetry/http-client.ts';
 import type { McpClientTelemetry, UpstreamFacts } from '../telemetry/mcp-client.ts';
+import { CallPolicies } from './call-policies.ts';
+import { type ChildEnvPolicy, childEnvironment } from './child-env.ts';
+import { errorTypeOf, isUpstreamFailure, mapUpstreamError } from './error-mapping.ts';
+import { HealthProbe } from './health-probe.ts';
 import { UpstreamHttpTransport } from './http-transport.ts';
+import { listEverything, type UpstreamLists } from './listing.ts';
+import { type LogParams, LogRelay } from './log-relay.ts';
+import { deliverNotificationsFirst } from './notification-order.ts';
+import { type OversizedMessage, tooLargeResponse } from './oversized.ts';
+import { RestartSchedule } from './restart-schedule.ts';
+import { UpstreamStdioTransport } from './stdio-transport.ts';
 
 export type UpstreamState = 'starting' | 'ready' | 'down' | 'holding' | 'closed';
+
+/** An upstream as the live view shows it. */
+export interface UpstreamStatus {
+  readonly name: string;
+  readonly transport: 'stdio' | 'http';
+  readonly state: UpstreamState;
+  /** The protocol version negotiated with it, once connected. */
+  readonly protocolVersion: string | undefined;
+  readonly tools: number;
+  /** Reconnects since start. */
+  readonly restarts: number;
+  /** cockatiel's name: Closed, Open, HalfOpen or Isolated. */
+  readonly breaker: string;
+  readonly lastError: { readonly message: string; readonly at: string } | undefined;
+}
 
 export interface CallOptions {
   readonly signal: AbortSignal;
   readonly onprogress?: (progress: Progress) => void;
   /** Receives the upstream's log messages while the call runs. */
-  readonly onlog?: (params: LoggingMessageNotification['params']) => void;
+  readonly onlog?: (params: LogParams) => void;
   /** Safe to repeat (read-only or idempotent): only such calls are retried. */
   readonly idempotent: boolean;
 }
 
-/**
- * The SDK's client hands a notification to its handler a microtask later but settles a response at
- * once, and forgets a request's progress handler when it settles: a last progress notification that
- * arrives right before the response would be lost. A response that follows notifications is therefore
- * delivered after them.
- */
-function deliverNotificationsFirst(transport: Transport): void {
-  const deliver = transport.onmessage;
-  if (!deliver) return;
-  let notified = false;
-  transport.onmessage = (message, extra) => {
-    const isNotification = 'method' in message && !('id' in message);
-    const isResponse = !('method' in message);
-    if (isNotification) notified = true;
-    if (isResponse && notified) {
-      notified = false;
-      setImmediate(() => deliver(message, extra));
-      return;
-    }
-    deliver(message, extra);
-  };
+/** What an upstream needs from Lookout besides its own config. */
+export interface UpstreamDeps {
+  readonly logger: Logger;
+  readonly telemetry: McpClientTelemetry;
+  /** Lookout's environment, of which a stdio child inherits what `childEnv` lets through. */
+  readonly environment: Readonly<Record<string, string | undefined>>;
+  readonly childEnv: ChildEnvPolicy;
+  /** After the upstream (re)connects or refreshes its tool, resource and prompt lists. */
+  readonly onListsChanged: () => void;
+  readonly onRestart: () => void;
 }
 
-/** A failure of the upstream itself (down, timed out, connection lost) — what the breaker counts. */
-function isUpstreamFailure(error: unknown): boolean {
-  if (error instanceof LookoutError)
-    return error.catalogCode === 'UPSTREAM_TIMEOUT' || error.catalogCode === 'UPSTREAM_UNAVAILABLE';
-  if (error instanceof McpError)
-    return error.code === ErrorCode.RequestTimeout || error.code === ErrorCode.ConnectionClosed;
-  return !(error instanceof Error && error.name === 'AbortError');
-}
+/** No time limit on a stdio child's `initialize`: being slow to start is reported, never punished. */
+const noTimeoutMs = 2 ** 31 - 1;
+
+const emptyLists: UpstreamLists = { tools: [], resources: [], resourceTemplates: [], prompts: [] };
 
 /**
  * One upstream MCP server: its connection (a supervised child process over stdio, or Streamable HTTP),
- * its tool list, and the resilience policies every call goes through (bulkhead, circuit breaker, and
- * retries for safe calls). A lost connection is re-established with exponential backoff and jitter;
- * too many restarts in a window hold it down for a while (crash-loop protection).
+ * what it serves, and the policies every call goes through. A lost connection is re-established as
+ * the restart schedule says.
  */
 export class Upstream {
   readonly name: string;
   readonly facts: UpstreamFacts;
   readonly #config: UpstreamConfig;
+  readonly #deps: UpstreamDeps;
   readonly #logger: Logger;
   readonly #telemetry: McpClientTelemetry;
-  readonly #onListsChanged: () => void;
-  readonly #onRestart: () => void;
-  readonly #breaker;
-  /** The breaker's count of consecutive failures. */
-  readonly #failures: ConsecutiveBreaker;
-  #closingBreaker = false;
-  readonly #bulkhead;
-  readonly #policy: IPolicy;
-  readonly #safePolicy: IPolicy;
+  readonly #policies: CallPolicies;
+  readonly #schedule: RestartSchedule;
+  readonly #logRelay = new LogRelay();
   #client: Client | undefined;
+  /** The client still connecting, which close() must stop too: a child may be starting. */
+  #connecting: Client | undefined;
   #state: UpstreamState = 'starting';
-  #tools: Tool[] = [];
-  #resources: Resource[] = [];
-  #templates: ResourceTemplate[] = [];
-  #prompts: Prompt[] = [];
-  #restartTimes: number[] = [];
-  #attempt = 0;
+  #lists: UpstreamLists = emptyLists;
   #timer: NodeJS.Timeout | undefined;
+  #probe: HealthProbe | undefined;
   #connectedAt = 0;
   #protocolVersion: string | undefined;
-  readonly #logRelays = new Set<(params: LoggingMessageNotification['params']) => void>();
+  #restarts = 0;
+  #lastError: UpstreamStatus['lastError'];
 
-  constructor(
-    config: UpstreamConfig,
-    deps: {
-      logger: Logger;
-      telemetry: McpClientTelemetry;
-      /** After the upstream (re)connects or refreshes its tool, resource and prompt lists. */
-      onListsChanged: () => void;
-      onRestart: () => void;
-    },
-  ) {
+  constructor(config: UpstreamConfig, deps: UpstreamDeps) {
     this.name = config.name;
     this.#config = config;
+    this.#deps = deps;
     this.#logger = deps.logger;
     this.#telemetry = deps.telemetry;
-    this.#onListsChanged = deps.onListsChanged;
-    this.#onRestart = deps.onRestart;
     const target = config.url === undefined ? undefined : httpTarget(new URL(config.url));
     this.facts = {
       name: config.name,
       transport: config.transport,
       ...(target && { address: target.address, port: target.port }),
     };
-    this.#failures = new ConsecutiveBreaker(config.breaker.consecutiveFailures);
-    this.#breaker = circuitBreaker(handleWhen(isUpstreamFailure), {
-      halfOpenAfter: config.breaker.halfOpenAfterSeconds * 1000,
-      breaker: this.#failures,
-    });
-    this.#breaker.onStateChange((state) => {
-      // Closing it on a reconnect passes through Isolated (see #closeBreaker): not worth a line.
-      if (state === CircuitState.Isolated && this.#closingBreaker) return;
-      this.#logger.warn('upstream circuit breaker', { upstream: this.name, state: CircuitState[state] });
-    });
-    this.#bulkhead = bulkhead(config.concurrency.limit, config.concurrency.queue);
-    this.#policy = wrap(this.#bulkhead, this.#breaker);
-    const retries = retry(handleWhen(isUpstreamFailure), {
-      maxAttempts: config.retry.attempts,
-      backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 1000 }),
-    });
-    this.#safePolicy = wrap(retries, this.#bulkhead, this.#breaker);
+    this.#policies = new CallPolicies(config, deps.logger);
+    this.#schedule = new RestartSchedule(config);
   }
 
   get state(): UpstreamState {
@@ -164,94 +125,140 @@ export class Upstream {
   }
 
   get tools(): readonly Tool[] {
-    return this.#tools;
+    return this.#lists.tools;
   }
 
   get resources(): readonly Resource[] {
-    return this.#resources;
+    return this.#lists.resources;
   }
 
   get resourceTemplates(): readonly ResourceTemplate[] {
-    return this.#templates;
+    return this.#lists.resourceTemplates;
   }
 
   get prompts(): readonly Prompt[] {
-    return this.#prompts;
+    return this.#lists.prompts;
   }
 
   /** 0 closed, 1 open, 2 half-open, 3 isolated: as cockatiel numbers them. */
   get breakerState(): number {
-    return this.#breaker.state;
+    return this.#policies.breakerState;
   }
 
   get queueDepth(): number {
-    return this.#config.concurrency.queue - this.#bulkhead.queueSlots;
+    return this.#policies.queueDepth;
   }
 
-  /** Connects; when that fails, keeps trying in the background (start-up does not wait for it). */
-  async start(): Promise<void> {
-    await this.#connect();
+  status(): UpstreamStatus {
+    return {
+      name: this.name,
+      transport: this.#config.transport,
+      state: this.#state,
+      protocolVersion: this.#protocolVersion,
+      tools: this.#lists.tools.length,
+      restarts: this.#restarts,
+      breaker: this.#policies.breakerStateName,
+      lastError: this.#lastError,
+    };
   }
 
-  #transport(): Transport {
+  #noteError(message: string): void {
+    this.#lastError = { message, at: new Date().toISOString() };
+  }
+
+  /** Starts connecting in the background; its tools are published once it answers. */
+  start(): void {
+    void this.#connect();
+  }
+
+  #stdioTransport(): UpstreamStdioTransport {
     const config = this.#config;
-    if (config.transport === 'http') {
-      return new UpstreamHttpTransport(new URL(config.url as string), config.headers, this.#telemetry.http);
-    }
-    const transport = new StdioClientTransport({
+    return new UpstreamStdioTransport({
       command: config.command as string,
       args: config.args,
-      env: { ...getDefaultEnvironment(), ...config.env },
+      env: childEnvironment(this.#deps.environment, this.#deps.childEnv, config.env),
       ...(config.cwd !== undefined && { cwd: config.cwd }),
-      stderr: 'pipe',
+      maxMessageBytes: config.maxResultBytes,
+      onStderrLine: (line) => this.#logger.info('upstream stderr', { upstream: this.name, line }),
+      onOversized: (message) => this.#tooLarge(message),
     });
-    let partial = '';
-    transport.stderr?.on('data', (chunk: Buffer) => {
-      const lines = (partial + chunk.toString('utf8')).split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines)
-        if (line.trim()) this.#logger.info('upstream stderr', { upstream: this.name, line });
+  }
+
+  #httpTransport(): UpstreamHttpTransport {
+    const config = this.#config;
+    return new UpstreamHttpTransport(new URL(config.url as string), config.headers, this.#telemetry.http, {
+      maxMessageBytes: config.maxResultBytes,
+      onOversized: (message) => this.#tooLarge(message),
     });
-    return transport;
+  }
+
+  /** An answer over the limit fails its call alone, with a named error; the cause is logged here. */
+  #tooLarge(message: OversizedMessage) {
+    this.#logger.error('upstream result too large: dropped', {
+      upstream: this.name,
+      bytes: message.bytes,
+      limit: message.limit,
+      request_id: message.id,
+    });
+    return message.id === undefined ? undefined : tooLargeResponse(this.name, message);
   }
 
   async #connect(): Promise<void> {
     if (this.#state === 'closed') return;
     const client = new Client({ name: 'lookout', version: '0' }, { capabilities: {} });
-    const transport = this.#transport();
+    const stdio = this.#config.transport === 'stdio';
+    const transport: Transport = stdio ? this.#stdioTransport() : this.#httpTransport();
+    const stderr = () => (transport instanceof UpstreamStdioTransport ? transport.stderr.lines() : undefined);
+    const slowStart = stdio ? this.#watchStartup(stderr) : undefined;
+    // What the transport or the SDK could not use (a line on stdout that is no JSON-RPC message, a
+    // response to no request, a dropped event stream): logged, the connection goes on.
+    client.onerror = (error) =>
+      this.#logger.warn('upstream transport error', { upstream: this.name, error: error.message });
+    let lists: UpstreamLists;
+    this.#connecting = client;
     try {
-      await client.connect(transport, { timeout: this.#config.timeouts.connectSeconds * 1000 });
+      const timeout = stdio ? noTimeoutMs : this.#config.timeouts.connectSeconds * 1000;
+      await client.connect(transport, { timeout });
+      clearTimeout(slowStart);
       deliverNotificationsFirst(transport);
       for (const schema of [
         ToolListChangedNotificationSchema,
         ResourceListChangedNotificationSchema,
         PromptListChangedNotificationSchema,
       ]) {
-        client.setNotificationHandler(schema, () => this.#refreshCatalog(client));
+        client.setNotificationHandler(schema, () => this.#refreshLists(client));
       }
       client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => this.#relayLog(n.params));
-      await this.#listAll(client);
+      lists = await this.#list(client);
     } catch (error) {
+      clearTimeout(slowStart);
+      const lines = stderr();
       await client.close().catch(() => undefined);
+      this.#noteError(`connection failed: ${(error as Error).message}`);
       this.#logger.warn('upstream connection failed', {
         upstream: this.name,
         error: (error as Error).message,
+        ...(lines && lines.length > 0 && { stderr: lines }),
       });
       this.#lost();
       return;
+    } finally {
+      this.#connecting = undefined;
     }
     // close() may have been called while connecting.
     if ((this.#state as UpstreamState) === 'closed') {
       await client.close();
       return;
     }
+    this.#lists = lists;
     this.#client = client;
     this.#state = 'ready';
-    this.#attempt = 0;
     this.#connectedAt = Date.now();
+    this.#schedule.connected(this.#connectedAt);
     this.#protocolVersion = (transport as { protocolVersion?: string }).protocolVersion;
     client.onclose = () => {
       if (this.#client !== client) return;
+      this.#probe?.stop();
       this.#client = undefined;
       this.#telemetry.sessionEnded(
         this.#connectedAt,
@@ -259,58 +266,97 @@ export class Upstream {
         this.#state === 'closed' ? undefined : 'connection_lost',
       );
       if (this.#state !== 'closed') {
-        this.#logger.warn('upstream connection lost', { upstream: this.name });
+        const lines = stderr();
+        this.#noteError('connection lost');
+        this.#logger.warn('upstream connection lost', {
+          upstream: this.name,
+          ...(lines && lines.length > 0 && { stderr: lines }),
+        });
         this.#lost();
       }
     };
-    this.#logger.info('upstream ready', { upstream: this.name, tools: this.#tools.length });
-    this.#closeBreaker();
-    this.#onListsChanged();
+    this.#probe = new HealthProbe(
+      this.#config.health,
+      (timeout) => client.ping({ timeout }),
+      (silentForMs) => this.#hung(client, silentForMs),
+      () => this.#recovered(client),
+    );
+    this.#logger.info('upstream ready', { upstream: this.name, tools: lists.tools.length });
+    this.#policies.closeBreaker();
+    this.#deps.onListsChanged();
   }
 
   /**
-   * A new session with the upstream (initialize and the lists answered) shows it serves again: calls
-   * made while it was down may have opened the breaker, which would otherwise refuse every call until
-   * its half-open probe, up to `breaker.halfOpenAfterSeconds` later. The failures counted so far are
-   * forgotten, as a successful call forgets them. cockatiel closes a breaker when its last isolation is
-   * released, but leaves its count as it was.
+   * Connected but silent for the whole grace period: its tools are hidden (calls would only time out).
+   * A stdio child is restarted. An HTTP upstream is marked down and keeps being probed on its session:
+   * the first answer brings it and its tools back (had it restarted, the transport finds its session
+   * gone and a new one is opened).
    */
-  #closeBreaker(): void {
-    this.#failures.success();
-    if (this.#breaker.state === CircuitState.Closed) return;
-    this.#closingBreaker = true;
-    this.#breaker.isolate().dispose();
-    this.#closingBreaker = false;
+  #hung(client: Client, silentForMs: number): void {
+    if (this.#client !== client) return;
+    this.#noteError('unresponsive');
+    this.#logger.error('upstream unresponsive: tools hidden until it answers again', {
+      upstream: this.name,
+      silentSeconds: Math.round(silentForMs / 100) / 10,
+    });
+    this.#lists = emptyLists;
+    this.#deps.onListsChanged();
+    if (this.#config.transport === 'http') {
+      this.#state = 'down';
+      return;
+    }
+    this.#probe?.stop();
+    this.#client = undefined;
+    this.#telemetry.sessionEnded(this.#connectedAt, this.#facts(), 'unresponsive');
+    void client.close().catch(() => undefined);
+    this.#lost();
+  }
+
+  /** A hung HTTP upstream answers again: it serves, and its lists are read afresh. */
+  #recovered(client: Client): void {
+    if (this.#client !== client || this.#state !== 'down') return;
+    this.#logger.info('upstream answers again', { upstream: this.name });
+    this.#state = 'ready';
+    void this.#refreshLists(client);
+  }
+
+  /** Reports a child that has not answered `initialize` within `timeouts.startupSeconds`; it goes on waiting. */
+  #watchStartup(stderr: () => string[] | undefined): NodeJS.Timeout {
+    const startupSeconds = this.#config.timeouts.startupSeconds;
+    const timer = context.with(ROOT_CONTEXT, () =>
+      setTimeout(() => {
+        if (this.#state === 'closed') return;
+        this.#logger.error('upstream slow to start: still waiting for it', {
+          upstream: this.name,
+          startupSeconds,
+          stderr: stderr() ?? [],
+        });
+      }, startupSeconds * 1000),
+    );
+    timer.unref();
+    return timer;
+  }
+
+  #list(client: Client): Promise<UpstreamLists> {
+    return listEverything(client, this.#config.timeouts.requestSeconds * 1000, (truncated) =>
+      this.#logger.warn('upstream list truncated', { upstream: this.name, ...truncated }),
+    );
   }
 
   /** An upstream's log message goes to Lookout's log and to the clients with a call to it in flight. */
-  #relayLog(params: LoggingMessageNotification['params']): void {
+  #relayLog(params: LogParams): void {
     this.#logger.info('upstream log', {
       upstream: this.name,
       upstream_level: params.level,
       data: params.data,
     });
-    for (const relay of this.#logRelays) relay(params);
+    this.#logRelay.relay(params);
   }
 
-  /** What the upstream serves: tools, and resources, templates and prompts when it has them. */
-  async #listAll(client: Client): Promise<void> {
-    const options = { timeout: this.#config.timeouts.requestSeconds * 1000 };
-    const capabilities = client.getServerCapabilities() ?? {};
-    this.#tools = capabilities.tools ? (await client.listTools(undefined, options)).tools : [];
-    this.#resources = capabilities.resources
-      ? (await client.listResources(undefined, options)).resources
-      : [];
-    this.#templates = capabilities.resources
-      ? (await client.listResourceTemplates(undefined, options)).resourceTemplates
-      : [];
-    this.#prompts = capabilities.prompts ? (await client.listPrompts(undefined, options)).prompts : [];
-  }
-
-  async #refreshCatalog(client: Client): Promise<void> {
+  async #refreshLists(client: Client): Promise<void> {
     try {
-      await this.#listAll(client);
-      this.#onListsChanged();
+      this.#lists = await this.#list(client);
+      this.#deps.onListsChanged();
     } catch (error) {
       this.#logger.warn('upstream list refresh failed', {
         upstream: this.name,
@@ -319,37 +365,27 @@ export class Upstream {
     }
   }
 
-  /** Schedules a reconnect: exponential backoff with jitter, or a hold after too many restarts. */
+  /** Schedules a reconnect, after a backoff or a crash-loop hold. */
   #lost(): void {
     if (this.#state === 'closed') return;
-    const { maxRestarts, windowSeconds, holdSeconds, initialBackoffSeconds, maxBackoffSeconds } =
-      this.#config.restart;
-    const now = Date.now();
-    this.#restartTimes = this.#restartTimes.filter((t) => now - t < windowSeconds * 1000);
-    let delayMs: number;
-    if (this.#restartTimes.length >= maxRestarts) {
-      this.#state = 'holding';
-      this.#restartTimes = [];
-      delayMs = holdSeconds * 1000;
+    const next = this.#schedule.lost(Date.now());
+    this.#state = next.holding ? 'holding' : 'down';
+    if (next.holding) {
       this.#logger.error('upstream crash loop: holding before the next restart', {
         upstream: this.name,
-        holdSeconds,
+        holdSeconds: this.#config.restart.holdSeconds,
       });
-    } else {
-      this.#state = 'down';
-      const base = Math.min(maxBackoffSeconds, initialBackoffSeconds * 2 ** this.#attempt) * 1000;
-      delayMs = base * (0.5 + Math.random());
-      this.#attempt++;
     }
     clearTimeout(this.#timer);
     // Outside the context of the call that found the connection lost: the reconnection is not part of
     // that call's trace, and the timer would keep its spans alive until it fires.
     this.#timer = context.with(ROOT_CONTEXT, () =>
       setTimeout(() => {
-        this.#restartTimes.push(Date.now());
-        this.#onRestart();
+        this.#schedule.restarting(Date.now());
+        this.#restarts++;
+        this.#deps.onRestart();
         void this.#connect();
-      }, delayMs),
+      }, next.delayMs),
     );
     this.#timer.unref();
   }
@@ -366,23 +402,25 @@ export class Upstream {
       'tools/call',
       name,
       this.#facts(),
-      this.#tools.some((t) => t.name === name),
+      this.#lists.tools.some((t) => t.name === name),
     );
-    const policy = options.idempotent ? this.#safePolicy : this.#policy;
-    const relay = options.onlog;
-    if (relay) this.#logRelays.add(relay);
     try {
-      const result = await context.with(call.context, () =>
-        policy.execute(() => this.#send(name, args, call.meta, options), options.signal),
+      const result = await this.#logRelay.during(options.onlog, () =>
+        context.with(call.context, () =>
+          this.#policies.execute(
+            options.idempotent,
+            () => this.#send(name, args, call.meta, options),
+            options.signal,
+          ),
+        ),
       );
       this.#telemetry.end(call, result.isError === true ? values.toolError : undefined);
       return result;
     } catch (error) {
       const mapped = this.#mapError(error);
+      if (isUpstreamFailure(error)) this.#noteError(mapped.message);
       this.#telemetry.end(call, errorTypeOf(mapped), mapped.message);
       throw mapped;
-    } finally {
-      if (relay) this.#logRelays.delete(relay);
     }
   }
 
@@ -413,15 +451,20 @@ export class Upstream {
     const timeout = this.#config.timeouts.requestSeconds * 1000;
     try {
       const result = await context.with(call.context, () =>
-        this.#safePolicy.execute(() => send(this.#readyClient(), call.meta, timeout), signal),
+        this.#policies.execute(true, () => send(this.#readyClient(), call.meta, timeout), signal),
       );
       this.#telemetry.end(call, undefined);
       return result;
     } catch (error) {
       const mapped = this.#mapError(error);
+      if (isUpstreamFailure(error)) this.#noteError(mapped.message);
       this.#telemetry.end(call, errorTypeOf(mapped), mapped.message);
       throw mapped;
     }
+  }
+
+  #mapError(error: unknown): Error {
+    return mapUpstreamError(this.name, this.#config.timeouts.requestSeconds, error);
   }
 
   #readyClient(): Client {
@@ -451,57 +494,13 @@ export class Upstream {
     )) as CallToolResult;
   }
 
-  /** Upstream failures become catalog errors that name the upstream; its own JSON-RPC errors pass through. */
-  #mapError(error: unknown): Error {
-    if (error instanceof LookoutError) return error;
-    if (error instanceof BrokenCircuitError) {
-      return new LookoutError('UPSTREAM_UNAVAILABLE', `${this.name}: circuit open after repeated failures`, {
-        upstream: this.name,
-      });
-    }
-    if (error instanceof BulkheadRejectedError) {
-      return new LookoutError('UPSTREAM_BUSY', `${this.name}: too many calls in flight`, {
-        upstream: this.name,
-      });
-    }
-    if (error instanceof McpError) {
-      if (error.code === ErrorCode.RequestTimeout) {
-        return new LookoutError(
-          'UPSTREAM_TIMEOUT',
-          `${this.name} did not answer within ${this.#config.timeouts.requestSeconds} s`,
-          {
-            upstream: this.name,
-          },
-        );
-      }
-      if (error.code === ErrorCode.ConnectionClosed) {
-        return new LookoutError('UPSTREAM_UNAVAILABLE', `${this.name}: connection closed`, {
-          upstream: this.name,
-        });
-      }
-      return new McpError(
-        error.code,
-        `${this.name}: ${error.message.replace(/^MCP error -?\d+: /, '')}`,
-        error.data,
-      );
-    }
-    return new LookoutError('UPSTREAM_UNAVAILABLE', `${this.name}: ${(error as Error).message}`, {
-      upstream: this.name,
-    });
-  }
-
   async close(): Promise<void> {
     this.#state = 'closed';
     clearTimeout(this.#timer);
+    this.#probe?.stop();
     const client = this.#client;
     this.#client = undefined;
     if (client) this.#telemetry.sessionEnded(this.#connectedAt, this.#facts());
-    await client?.close();
+    await Promise.all([client?.close(), this.#connecting?.close()]);
   }
-}
-
-function errorTypeOf(error: Error): string {
-  const code = (error as { code?: unknown }).code;
-  if (error instanceof LookoutError && error.catalogCode === 'UPSTREAM_TIMEOUT') return 'timeout';
-  return typeof code === 'number' ? String(code) : values.other;
 }

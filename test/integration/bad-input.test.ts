@@ -9,7 +9,7 @@ import { mcpHeaders, openSession, startTestLookout } from '../support/lookout.ts
 /*
  * A generated bad-input suite. Every row of the tables below becomes one raw HTTP exchange with one
  * real Lookout (body limit 4096 bytes), and every answer must carry exactly the status and JSON-RPC
- * error of the catalog (README, "The MCP endpoint"), with no stack trace. Afterwards Lookout must still
+ * error of the catalog (docs/endpoint-and-errors.md), with no stack trace. Afterwards Lookout must still
  * be ready and serve a normal call.
  */
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { connectClient, mcpHeaders, rpc } from '../support/lookout.ts';
+import { connectClient, mcpHeaders, ready, rpc } from '../support/lookout.ts';
 import { type LookoutProcess, spawnLookout } from '../support/process.ts';
 
 const fixture = fileURLToPath(new URL('../fixtures/upstream-server.ts', import.meta.url));
@@ -47,7 +47,9 @@ describe('sessions that survive any replica (session state in an encrypted sessi
     writeFileSync(
       config,
       JSON.stringify({
-        upstreams: [{ name: 'fx', transport: 'stdio', command: process.execPath, args: [fixture] }],
+        upstreams: [
+          { name: 'fx', transport: 'stdio', command: process.execPath, args: [fixture], required: true },
+        ],
       }),
     );
     const env = { LOOKOUT_SESSION_KEYS: key, OTEL_SDK_DISABLED: 'true' };
@@ -55,6 +57,7 @@ describe('sessions that survive any replica (session state in an encrypted sessi
       spawnLookout(['--config', config], env),
       spawnLookout(['--config', config], env),
     ]);
+    await Promise.all([ready(a.url), ready(b.url)]);
     proxy = await roundRobin([new URL(a.url), new URL(b.url)]);
   });
   after(async () => {

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { attr, metricNames, operationDurationBuckets } from '../../src/telemetry/conventions.ts';
 import { freePort } from '../../support/ports.ts';
-import { connectClient, openSession, rpc } from '../support/lookout.ts';
+import { connectClient, openSession, ready, rpc } from '../support/lookout.ts';
 import { attribute, OtlpReceiver } from '../support/otlp-receiver.ts';
 import { type LookoutProcess, spawnLookout } from '../support/process.ts';
 import { waitFor } from '../support/services.ts';
@@ -375,6 +375,7 @@ describe('a real Lookout process calling an HTTP upstream', () => {
         OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
         OTEL_BSP_SCHEDULE_DELAY: '100',
       });
+      await ready(lookout.url);
       const client = await connectClient(lookout.url);
       await client.callTool({ name: 'fxh__report_meta', arguments: {} });
       await client.close();

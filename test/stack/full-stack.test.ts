@@ -14,7 +14,7 @@ import { parse as parseYaml } from 'yaml';
 import { freePort } from '../../support/ports.ts';
 import { toolPath } from '../../support/tools.ts';
 import { expandForInstantQuery, panelQueries } from '../support/dashboards.ts';
-import { connectClient } from '../support/lookout.ts';
+import { connectClient, ready } from '../support/lookout.ts';
 import { type LookoutProcess, spawnLookout } from '../support/process.ts';
 import { type Service, startService, waitFor } from '../support/services.ts';
 import {
@@ -221,6 +221,7 @@ describe('the observability stack, end to end', () => {
             command: process.execPath,
             args: [fixture],
             timeouts: { requestSeconds: 1 },
+            required: true,
           },
         ],
         // Every trace leaves Lookout, so what Jaeger holds is the collector's tail-sampling decision.
@@ -239,6 +240,7 @@ describe('the observability stack, end to end', () => {
       },
       { killAfterMs: 600_000 },
     );
+    await ready(stack.lookout.url);
 
     const promDir = join(stack.dir, 'prometheus');
     cpSync(join(repo, 'monitoring/prometheus'), promDir, { recursive: true });

@@ -73,3 +73,33 @@ export async function rpc(
   }
   return { status: res.status, headers: res.headers, body: parsed, text };
 }
+
+/**
+ * Upstreams connect in the background once Lookout listens: waits until every configured one is
+ * ready (or the deadline passes, which fails the test that needed them).
+ */
+export async function upstreamsReady(lookout: Lookout, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const checks = Object.entries(lookout.health.ready().checks).filter(([name]) =>
+      name.startsWith('upstream:'),
+    );
+    const waiting = checks.filter(([, check]) => check.detail !== 'ready').map(([name]) => name);
+    if (waiting.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`upstreams not ready: ${waiting.join(', ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Waits until `/health/ready` answers 200: every `required` upstream is connected. */
+export async function ready(url: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(new URL('/health/ready', url)).catch(() => undefined);
+    await res?.body?.cancel();
+    if (res?.status === 200) return;
+    if (Date.now() > deadline)
+      throw new Error(`not ready within ${timeoutMs} ms (last status ${res?.status})`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { knownEnvironmentVariables, unknownEnvironmentWarnings } from '../../src/config/environment.ts';
 import { loadConfig, maskSecrets } from '../../src/config/load.ts';
 
 describe('config loading', () => {
@@ -34,5 +35,28 @@ describe('config loading', () => {
   it('masks secrets by key name', () => {
     const masked = maskSecrets({ headers: { authorization: 'Bearer x', accept: 'a' }, apiKey: 'k', port: 1 });
     assert.deepEqual(masked, { headers: { authorization: '***', accept: 'a' }, apiKey: '***', port: 1 });
+  });
+});
+
+describe('unknown LOOKOUT_* variables', () => {
+  it('names none of the variables Lookout reads, nor other prefixes', () => {
+    const env = Object.fromEntries(knownEnvironmentVariables.map((name) => [name, 'x']));
+    assert.deepEqual(unknownEnvironmentWarnings({ ...env, OTEL_SERVICE_NAME: 'x', LOOKOUTX: 'x' }), []);
+  });
+
+  it('names each unknown one, in order, with the closest known variable', () => {
+    assert.deepEqual(unknownEnvironmentWarnings({ LOOKOUT_PROT: '1', LOOKOUT_LOGLEVEL: 'debug' }), [
+      'LOOKOUT_LOGLEVEL is not a Lookout setting and is ignored; did you mean LOOKOUT_LOG_LEVEL?',
+      'LOOKOUT_PROT is not a Lookout setting and is ignored; did you mean LOOKOUT_PORT?',
+    ]);
+  });
+
+  it('are warnings of a config that loads', () => {
+    const result = loadConfig({ env: { LOOKOUT_MAX_SESION: '5', LOOKOUT_PORT: '9000' } });
+    assert.ok(result.ok);
+    assert.equal(result.config.port, 9000);
+    assert.deepEqual(result.warnings, [
+      'LOOKOUT_MAX_SESION is not a Lookout setting and is ignored; did you mean LOOKOUT_MAX_SESSIONS?',
+    ]);
   });
 });

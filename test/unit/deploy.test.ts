@@ -64,6 +64,35 @@ describe('deploy/kubernetes', () => {
     assert.equal(result.config.host, '0.0.0.0');
   });
 
+  it("Lookout's pods get no LOOKOUT_* variables from Kubernetes' service links", () => {
+    interface PodSpec {
+      enableServiceLinks?: boolean;
+      containers: { env?: { name: string; value?: string }[] }[];
+    }
+    const pod = (find('Deployment', 'lookout') as unknown as { spec: { template: { spec: PodSpec } } }).spec
+      .template.spec;
+    // What the kubelet adds to a pod for every Service of its namespace, unless service links are off.
+    const links: Record<string, string> = {};
+    if (pod.enableServiceLinks !== false) {
+      for (const service of objects.filter((o) => o.kind === 'Service')) {
+        const name = service.metadata.name.toUpperCase().replaceAll('-', '_');
+        const ports = (service.spec?.ports ?? []) as { port: number }[];
+        links[`${name}_SERVICE_HOST`] = '10.96.0.10';
+        for (const { port } of ports) {
+          links[`${name}_SERVICE_PORT`] ??= String(port);
+          links[`${name}_PORT`] ??= `tcp://10.96.0.10:${port}`;
+          links[`${name}_PORT_${port}_TCP`] = `tcp://10.96.0.10:${port}`;
+        }
+      }
+    }
+    const env = { ...links, LOOKOUT_SESSION_KEYS: Buffer.alloc(32).toString('base64') };
+    const path = join(mkdtempSync(join(tmpdir(), 'lookout-k8s-')), 'lookout.yaml');
+    writeFileSync(path, find('ConfigMap', 'lookout-config')?.data?.['lookout.yaml'] ?? '');
+    const result = loadConfig({ env, configPath: path });
+    assert.ok(result.ok, result.ok ? '' : result.errors.join('\n'));
+    assert.deepEqual(result.warnings, []);
+  });
+
   it('probes hit the health endpoints and the grace period outlasts preStop plus the drain', () => {
     interface Probe {
       httpGet: { path: string };

@@ -75,7 +75,7 @@ export class DeferredRootProcessor extends AttachableSpanProcessor {
   /**
    * The provisional spans started before the threshold was known get the decision's. In place: the
    * span has ended, and a wrapper per span (`Object.create`) turned every read of the exporter's
-   * serializer into a prototype-chain lookup, about a sixth of a request's CPU time.
+   * serializer into a prototype-chain lookup, a large share of a request's CPU time (docs/performance.md).
    */
   #stamp(span: ReadableSpan, threshold: bigint | undefined): ReadableSpan {
     if (threshold === undefined) return span;

@@ -1,0 +1,57 @@
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { BrokenCircuitError, BulkheadRejectedError } from 'cockatiel';
+import { JsonRpcCode, LookoutError } from '../errors/catalog.ts';
+import { values } from '../telemetry/conventions.ts';
+
+/** A failure of the upstream itself (down, timed out, connection lost) — what the breaker counts. */
+export function isUpstreamFailure(error: unknown): boolean {
+  if (error instanceof LookoutError)
+    return error.catalogCode === 'UPSTREAM_TIMEOUT' || error.catalogCode === 'UPSTREAM_UNAVAILABLE';
+  if (error instanceof McpError)
+    return error.code === ErrorCode.RequestTimeout || error.code === ErrorCode.ConnectionClosed;
+  return !(error instanceof Error && error.name === 'AbortError');
+}
+
+/** Upstream failures become catalog errors that name the upstream; its own JSON-RPC errors pass through. */
+export function mapUpstreamError(upstream: string, requestSeconds: number, error: unknown): Error {
+  const data = { upstream };
+  if (error instanceof LookoutError) return error;
+  if (error instanceof BrokenCircuitError)
+    return new LookoutError(
+      'UPSTREAM_UNAVAILABLE',
+      `${upstream}: circuit open after repeated failures`,
+      data,
+    );
+  if (error instanceof BulkheadRejectedError)
+    return new LookoutError('UPSTREAM_BUSY', `${upstream}: too many calls in flight`, data);
+  if (error instanceof McpError) {
+    const message = error.message.replace(/^MCP error -?\d+: /, '');
+    switch (error.code) {
+      case ErrorCode.RequestTimeout:
+        return new LookoutError(
+          'UPSTREAM_TIMEOUT',
+          `${upstream} did not answer within ${requestSeconds} s`,
+          data,
+        );
+      case ErrorCode.ConnectionClosed:
+        return new LookoutError('UPSTREAM_UNAVAILABLE', `${upstream}: connection closed`, data);
+      // Made by Lookout's transports in place of an answer over the limit: the message says it all.
+      case JsonRpcCode.UpstreamResultTooLarge:
+        return new LookoutError(
+          'UPSTREAM_RESULT_TOO_LARGE',
+          message.replace(/^Upstream result too large: /, ''),
+          data,
+        );
+      default:
+        return new McpError(error.code, `${upstream}: ${message}`, error.data);
+    }
+  }
+  return new LookoutError('UPSTREAM_UNAVAILABLE', `${upstream}: ${(error as Error).message}`, data);
+}
+
+/** The `error.type` of a failed upstream call's span and metrics. */
+export function errorTypeOf(error: Error): string {
+  const code = (error as { code?: unknown }).code;
+  if (error instanceof LookoutError && error.catalogCode === 'UPSTREAM_TIMEOUT') return 'timeout';
+  return typeof code === 'number' ? String(code) : values.other;
+}

@@ -1,0 +1,96 @@
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
+
+/** Pages read of one list at most: an upstream whose cursor never ends is not followed forever. */
+export const maxListPages = 100;
+
+/** What an upstream serves. */
+export interface UpstreamLists {
+  readonly tools: Tool[];
+  readonly resources: Resource[];
+  readonly resourceTemplates: ResourceTemplate[];
+  readonly prompts: Prompt[];
+}
+
+/** A list that stopped before its end: at the page cap, or at a cursor it had already given. */
+export interface TruncatedList {
+  readonly list: string;
+  readonly pages: number;
+  readonly reason: 'page cap' | 'repeated cursor';
+}
+
+async function allPages<T>(
+  list: string,
+  page: (cursor: string | undefined) => Promise<{ items: T[]; nextCursor?: string | undefined }>,
+  onTruncated: (truncated: TruncatedList) => void,
+): Promise<T[]> {
+  const items: T[] = [];
+  const seen = new Set<string>();
+  let cursor: string | undefined;
+  for (let pages = 1; ; pages++) {
+    const answer = await page(cursor);
+    items.push(...answer.items);
+    cursor = answer.nextCursor;
+    if (cursor === undefined) return items;
+    if (seen.has(cursor) || pages >= maxListPages) {
+      onTruncated({ list, pages, reason: seen.has(cursor) ? 'repeated cursor' : 'page cap' });
+      return items;
+    }
+    seen.add(cursor);
+  }
+}
+
+/** Reads every page of the tools, resources, templates and prompts the upstream says it has. */
+export async function listEverything(
+  client: Client,
+  timeoutMs: number,
+  onTruncated: (truncated: TruncatedList) => void,
+): Promise<UpstreamLists> {
+  const options = { timeout: timeoutMs };
+  const capabilities = client.getServerCapabilities() ?? {};
+  const params = (cursor: string | undefined) => (cursor === undefined ? undefined : { cursor });
+  const tools = capabilities.tools
+    ? await allPages(
+        'tools/list',
+        async (cursor) => {
+          const { tools: items, nextCursor } = await client.listTools(params(cursor), options);
+          return { items, nextCursor };
+        },
+        onTruncated,
+      )
+    : [];
+  const resources = capabilities.resources
+    ? await allPages(
+        'resources/list',
+        async (cursor) => {
+          const { resources: items, nextCursor } = await client.listResources(params(cursor), options);
+          return { items, nextCursor };
+        },
+        onTruncated,
+      )
+    : [];
+  const resourceTemplates = capabilities.resources
+    ? await allPages(
+        'resources/templates/list',
+        async (cursor) => {
+          const { resourceTemplates: items, nextCursor } = await client.listResourceTemplates(
+            params(cursor),
+            options,
+          );
+          return { items, nextCursor };
+        },
+        onTruncated,
+      )
+    : [];
+  const prompts = capabilities.prompts
+    ? await allPages(
+        'prompts/list',
+        async (cursor) => {
+          const { prompts: items, nextCursor } = await client.listPrompts(params(cursor), options);
+          return { items, nextCursor };
+        },
+        onTruncated,
+      )
+    : [];
+  return { tools, resources, resourceTemplates, prompts };
+}
