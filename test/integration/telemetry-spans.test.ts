@@ -206,6 +206,8 @@ describe('mcp.server spans and metrics (in-memory exporters)', () => {
       },
       { ...common, [attr.genAiToolName]: 'fails', [attr.errorType]: 'tool_error', count: 1 },
       { ...common, [attr.genAiToolName]: 'echo', count: 2 },
+      // The 2026-07-28 call: its own version, still no session id.
+      { ...common, [attr.mcpProtocolVersion]: '2026-07-28', [attr.genAiToolName]: 'echo', count: 1 },
     ]);
   });
 
