@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { McpServerTelemetry } from '../telemetry/mcp-server.ts';
 import { readPosted } from './batch.ts';
-import { eraOf } from './era.ts';
+import { eraOf, modernVersion } from './era.ts';
 import type { EndpointRequest, Refusal } from './exchange.ts';
 import { ModernEndpoint, type ModernOptions } from './modern-endpoint.ts';
 import { unsupportedVersion } from './negotiation.ts';
@@ -24,6 +24,13 @@ export interface EndpointOptions {
   /** How 2026-07-28 results are finished (server identity, cache hints). */
   readonly modern: Omit<ModernOptions, 'keepAliveSeconds'>;
 }
+
+/** 2026-07-28 has no session to delete and no GET stream: subscriptions/listen is a POST. */
+const modernHasNoStream: Refusal = {
+  code: 'METHOD_NOT_ALLOWED',
+  detail: 'MCP 2026-07-28 has no GET stream or session: use POST (subscriptions/listen for notifications)',
+  headers: { allow: 'POST' },
+};
 
 /**
  * The Streamable HTTP endpoint: maps POST/GET/DELETE exchanges onto sessions and their transports
@@ -75,11 +82,13 @@ export class McpEndpoint {
     request: EndpointRequest,
     acceptsEventStream: boolean,
   ): Refusal | undefined {
+    if (request.protocolVersion === modernVersion) return modernHasNoStream;
     return this.#mode.openStream(res, request, acceptsEventStream);
   }
 
   /** A DELETE: ends the session. */
   delete(request: EndpointRequest): Promise<Refusal | undefined> {
+    if (request.protocolVersion === modernVersion) return Promise.resolve(modernHasNoStream);
     return this.#mode.delete(request);
   }
 

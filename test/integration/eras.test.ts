@@ -101,6 +101,23 @@ describe('both protocol eras on one endpoint', () => {
     }
   });
 
+  it('a 2026-07-28 GET or DELETE gets 405 (no stream, no session); a 2025 GET without a session is refused as before', async () => {
+    for (const method of ['GET', 'DELETE']) {
+      const res = await fetch(lookout.url, {
+        method,
+        headers: { accept: 'text/event-stream', 'mcp-protocol-version': '2026-07-28' },
+      });
+      await res.text();
+      assert.equal(res.status, 405, method);
+      assert.equal(res.headers.get('allow'), 'POST');
+    }
+    const legacy = await fetch(lookout.url, {
+      headers: { accept: 'text/event-stream', 'mcp-protocol-version': '2025-11-25' },
+    });
+    await legacy.text();
+    assert.equal(legacy.status, 400);
+  });
+
   it('a requestState is refused when altered or replayed on another tool, and accepted as issued', async () => {
     const first = modernCall(1, { name: 'test_input_required_result_multi_round', arguments: {} });
     const round1 = await rpc(lookout.url, first.body, first.headers);
