@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import { readFileSync } from 'node:fs';
 import { upstreamsReady } from '../support/lookout.ts';
-import { chaos, eventually, Scenario, sleep, toolNames, upstreamState, waitForState } from './harness.ts';
+import { chaos, eventually, fdCount, Scenario, sleep, toolNames, upstreamState, waitForState } from './harness.ts';
 
 /** Quick supervision, so that a scenario sees restarts and holds within seconds. */
 const quickRestart = { initialBackoffSeconds: 0.05, maxBackoffSeconds: 0.2 };
@@ -103,6 +104,245 @@ describe('chaos: stdio upstreams', () => {
       assert.ok((await toolNames(client)).includes('hung__echo'), 'tools back');
       assert.equal(await s.calls.call(client, 'hung__echo', { text: 'back' }, 3000), 'ok');
       assert.equal(s.calls.count('-32011') + s.calls.count('-32010'), 5, JSON.stringify(s.calls.tally()));
+    });
+  });
+
+  it('slow upstream: calls within the request timeout answer, longer ones get -32011, extra ones -32002', async (t) => {
+    await chaos(t, async (s) => {
+      const lookout = await s.lookout({
+        upstreams: [
+          s.stdioUpstream('slow', {}, { timeouts: { requestSeconds: 1 }, concurrency: { limit: 4, queue: 4 } }),
+        ],
+      });
+      await upstreamsReady(lookout);
+      const client = await s.client(lookout.url);
+      const calls = [
+        ...Array.from({ length: 4 }, () => s.calls.call(client, 'slow__sleep', { ms: 3000 }, 2500)),
+        ...Array.from({ length: 4 }, () => s.calls.call(client, 'slow__sleep', { ms: 100 }, 4000)),
+        ...Array.from({ length: 4 }, () => s.calls.call(client, 'slow__sleep', { ms: 100 }, 2500)),
+      ];
+      await Promise.all(calls);
+      assert.equal(s.calls.count('-32011'), 4, JSON.stringify(s.calls.tally()));
+      assert.equal(s.calls.count('-32002'), 4, JSON.stringify(s.calls.tally()));
+      assert.equal(s.calls.count('ok'), 4, JSON.stringify(s.calls.tally()));
+    });
+  });
+
+  it('garbage on the child\'s stdout: skipped and logged, every call still answered', async (t) => {
+    await chaos(t, async (s) => {
+      const lookout = await s.lookout({ upstreams: [s.stdioUpstream('noisy', { CHAOS_GARBAGE: '1' })] });
+      await upstreamsReady(lookout);
+      const client = await s.client(lookout.url);
+      await Promise.all(
+        Array.from({ length: 50 }, (_, i) => s.calls.call(client, 'noisy__echo', { text: `n${i}` }, 5000)),
+      );
+      assert.equal(s.calls.count('ok'), 50, JSON.stringify(s.calls.tally()));
+      assert.equal(upstreamState(lookout, 'noisy'), 'ready');
+      s.figures.transportErrorsLogged = lookout.logLines.filter((l) => l.includes('upstream transport error')).length;
+    });
+  });
+
+  it('oversized results over stdio: -32013 for that call only, the upstream stays up', async (t) => {
+    await chaos(t, async (s) => {
+      const lookout = await s.lookout({ upstreams: [s.stdioUpstream('huge', {}, { maxResultBytes: 1_000_000 })] });
+      await upstreamsReady(lookout);
+      const client = await s.client(lookout.url);
+      for (let i = 0; i < 5; i++) {
+        await Promise.all([
+          s.calls.call(client, 'huge__big', { bytes: 12_000_000 }, 10_000),
+          s.calls.call(client, 'huge__big', { bytes: 500_000 }, 10_000),
+          s.calls.call(client, 'huge__echo', { text: 'small' }, 10_000),
+        ]);
+      }
+      assert.deepEqual(s.calls.tally(), { '-32013': 5, ok: 10 });
+      assert.equal(s.upstreamPids().length, 1, 'never restarted');
+    });
+  });
+
+  it('many upstreams failing and recovering in waves', async (t) => {
+    await chaos(t, async (s) => {
+      const names = Array.from({ length: 8 }, (_, i) => `w${i}`);
+      const lookout = await s.lookout({
+        upstreams: names.map((n) => s.stdioUpstream(n, {}, { restart: { ...quickRestart, maxRestarts: 20 } })),
+      });
+      await upstreamsReady(lookout, 20_000);
+      const client = await s.client(lookout.url);
+      const fdsPerWave: number[] = [];
+      for (let wave = 0; wave < 4; wave++) {
+        const failing = names.filter((_, i) => i % 2 === wave % 2);
+        await Promise.all(failing.map((n) => s.calls.call(client, `${n}__crash`, {}, 5000)));
+        // During the wave: every upstream is called; the failing ones answer -32010 or, back already, ok.
+        await Promise.all(names.map((n) => s.calls.call(client, `${n}__echo`, { text: 'w' }, 5000)));
+        await upstreamsReady(lookout, 15_000);
+        await Promise.all(names.map((n) => s.calls.call(client, `${n}__echo`, { text: 'after' }, 5000)));
+        fdsPerWave.push(fdCount());
+      }
+      s.figures.fdsPerWave = fdsPerWave;
+      s.figures.children = s.upstreamPids().length;
+      assert.equal(s.upstreamPids().length, 8 + 16, 'each crash restarted once');
+      assert.ok(
+        (fdsPerWave[3] as number) <= (fdsPerWave[0] as number) + 4,
+        `fds do not grow wave by wave: ${fdsPerWave.join()}`,
+      );
+      // After each wave's recovery, every upstream answers.
+      const after = s.calls.outcomes.filter((_, i) => i % 20 >= 12);
+      assert.ok(after.every((o) => o === 'ok'), JSON.stringify(s.calls.tally()));
+    });
+  });
+
+  it('a child that ignores SIGTERM is killed on shutdown (stdin closed, SIGTERM, SIGKILL)', async (t) => {
+    await chaos(t, async (s) => {
+      const lookout = await s.lookout({ upstreams: [s.stdioUpstream('stubborn', { CHAOS_IGNORE_SIGTERM: '1' })] });
+      await upstreamsReady(lookout);
+      const client = await s.client(lookout.url);
+      assert.equal(await s.calls.call(client, 'stubborn__echo', { text: 'x' }, 3000), 'ok');
+      const started = Date.now();
+      await client.close();
+      await lookout.close();
+      s.figures.closeMs = Date.now() - started;
+      assert.ok(Date.now() - started < 8000, 'closed within the stop steps');
+    });
+  });
+
+  it('a child that closes its stdout but stays alive is found hung and restarted', async (t) => {
+    await chaos(t, async (s) => {
+      const lookout = await s.lookout({
+        upstreams: [
+          s.stdioUpstream('mute', {}, {
+            timeouts: { requestSeconds: 1 },
+            health: { intervalSeconds: 0.2, timeoutSeconds: 0.2, graceSeconds: 0.8 },
+            restart: quickRestart,
+          }),
+        ],
+      });
+      await upstreamsReady(lookout);
+      const client = await s.client(lookout.url);
+      await s.calls.call(client, 'mute__close_stdout', {}, 3000);
+      await sleep(100);
+      await Promise.all(Array.from({ length: 5 }, () => s.calls.call(client, 'mute__echo', { text: 'x' }, 3000)));
+      assert.ok(await eventually(() => s.upstreamPids().length === 2, 10_000), 'restarted');
+      await waitForState(lookout, 'mute', 'ready', 10_000);
+      assert.equal(await s.calls.call(client, 'mute__echo', { text: 'back' }, 3000), 'ok');
+    });
+  });
+
+  it('an answer that is no valid JSON-RPC: logged, that call ends at its timeout (-32011)', async (t) => {
+    await chaos(t, async (s) => {
+      const lookout = await s.lookout({
+        upstreams: [s.stdioUpstream('liar', {}, { timeouts: { requestSeconds: 1 } })],
+      });
+      await upstreamsReady(lookout);
+      const client = await s.client(lookout.url);
+      await Promise.all([
+        ...Array.from({ length: 5 }, () => s.calls.call(client, 'liar__invalid', {}, 3000)),
+        ...Array.from({ length: 5 }, () => s.calls.call(client, 'liar__echo', { text: 'x' }, 3000)),
+      ]);
+      assert.deepEqual(s.calls.tally(), { ok: 5, '-32011': 5 });
+      assert.equal(upstreamState(lookout, 'liar'), 'ready');
+    });
+  });
+
+  it('a storm of list_changed notifications: Lookout keeps serving, the list ends up right', async (t) => {
+    await chaos(t, async (s) => {
+      const lookout = await s.lookout({ upstreams: [s.stdioUpstream('stormy')] });
+      await upstreamsReady(lookout);
+      const client = await s.client(lookout.url);
+      await Promise.all([
+        s.calls.call(client, 'stormy__storm', { n: 500 }, 10_000),
+        ...Array.from({ length: 20 }, () => s.calls.call(client, 'stormy__echo', { text: 'x' }, 10_000)),
+      ]);
+      await sleep(500);
+      assert.equal(s.calls.count('ok'), 21, JSON.stringify(s.calls.tally()));
+      assert.ok((await toolNames(client)).includes('stormy__echo'));
+      assert.equal(await s.calls.call(client, 'stormy__echo', { text: 'after' }, 5000), 'ok');
+    });
+  });
+
+  it('drain while calls are in flight to a slow upstream: they finish, then everything stops', async (t) => {
+    await chaos(t, async (s) => {
+      const lookout = await s.lookout({ upstreams: [s.stdioUpstream('draining')] });
+      await upstreamsReady(lookout);
+      const client = await s.client(lookout.url);
+      const inFlight = Array.from({ length: 10 }, () => s.calls.call(client, 'draining__sleep', { ms: 800 }, 5000));
+      await sleep(100);
+      const started = Date.now();
+      await lookout.close();
+      s.figures.drainMs = Date.now() - started;
+      await Promise.all(inFlight);
+      assert.equal(s.calls.count('ok'), 10, JSON.stringify(s.calls.tally()));
+    });
+  });
+
+  it('breaker: open after consecutive timeouts, half-open after its pause, closed by a success', async (t) => {
+    await chaos(t, async (s) => {
+      const lookout = await s.lookout({
+        upstreams: [
+          s.stdioUpstream('brk', {}, {
+            timeouts: { requestSeconds: 0.3 },
+            breaker: { consecutiveFailures: 3, halfOpenAfterSeconds: 0.5 },
+            retry: { attempts: 0 },
+          }),
+        ],
+      });
+      await upstreamsReady(lookout);
+      const client = await s.client(lookout.url);
+      for (let cycle = 0; cycle < 3; cycle++) {
+        for (let i = 0; i < 3; i++) assert.equal(await s.calls.call(client, 'brk__hang', {}, 2000), '-32011');
+        const started = Date.now();
+        assert.equal(await s.calls.call(client, 'brk__echo', { text: 'x' }, 2000), '-32010', 'open');
+        assert.ok(Date.now() - started < 200, 'an open breaker fails at once');
+        await sleep(600);
+        assert.equal(await s.calls.call(client, 'brk__echo', { text: 'x' }, 2000), 'ok', 'half-open lets one through');
+        assert.equal(await s.calls.call(client, 'brk__echo', { text: 'x' }, 2000), 'ok', 'closed again');
+      }
+    });
+  });
+
+  it("Lookout's secrets are not in a child's environment", async (t) => {
+    await chaos(t, async (s) => {
+      const environment = {
+        PATH: process.env.PATH,
+        LOOKOUT_AUTH_JWT_SECRET: 'chaos-secret-1',
+        OTEL_EXPORTER_OTLP_HEADERS: 'authorization=chaos-secret-2',
+        HTTPS_PROXY: 'http://127.0.0.1:9',
+      };
+      const lookout = await s.lookout({ upstreams: [s.stdioUpstream('envy')] }, { environment });
+      await upstreamsReady(lookout);
+      const client = await s.client(lookout.url);
+      const result = await client.callTool({ name: 'envy__report_env', arguments: { names: Object.keys(environment) } });
+      const seen = JSON.parse((result.content as { text: string }[])[0]?.text ?? '{}') as Record<string, string>;
+      assert.equal(seen.HTTPS_PROXY, 'http://127.0.0.1:9');
+      assert.equal(seen.LOOKOUT_AUTH_JWT_SECRET, undefined);
+      assert.equal(seen.OTEL_EXPORTER_OTLP_HEADERS, undefined);
+      const [pid] = s.upstreamPids();
+      const environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
+      assert.ok(!environ.includes('chaos-secret'), 'no secret in /proc/<child>/environ');
+    });
+  });
+
+  it('a command that does not exist: retried with backoff, calls fail fast, no fd piles up', async (t) => {
+    await chaos(t, async (s) => {
+      const lookout = await s.lookout({
+        upstreams: [
+          {
+            name: 'ghost',
+            transport: 'stdio',
+            command: '/nonexistent/chaos-upstream',
+            restart: { ...quickRestart, maxRestarts: 100 },
+          },
+        ],
+      });
+      const client = await s.client(lookout.url);
+      await sleep(300);
+      const fdsEarly = fdCount();
+      for (let i = 0; i < 20; i++) {
+        await s.calls.call(client, 'ghost__echo', { text: 'x' }, 2000);
+        await sleep(50);
+      }
+      const fdsLate = fdCount();
+      s.figures.fdsWhileRetrying = `${fdsEarly} -> ${fdsLate}`;
+      assert.ok(fdsLate <= fdsEarly + 4, `fds while retrying: ${fdsEarly} -> ${fdsLate}`);
+      assert.notEqual(upstreamState(lookout, 'ghost'), 'ready');
     });
   });
 });
