@@ -24,7 +24,7 @@ import { httpTarget } from '../telemetry/http-client.ts';
 import type { McpClientTelemetry, UpstreamFacts } from '../telemetry/mcp-client.ts';
 import { CallPolicies } from './call-policies.ts';
 import { type ChildEnvPolicy, childEnvironment } from './child-env.ts';
-import { errorTypeOf, isUpstreamFailure, mapUpstreamError } from './error-mapping.ts';
+import { cancellable, errorTypeOf, isUpstreamFailure, mapUpstreamError } from './error-mapping.ts';
 import { HealthProbe } from './health-probe.ts';
 import { UpstreamHttpTransport } from './http-transport.ts';
 import { listEverything, type UpstreamLists } from './listing.ts';
@@ -409,7 +409,7 @@ export class Upstream {
         context.with(call.context, () =>
           this.#policies.execute(
             options.idempotent,
-            () => this.#send(name, args, call.meta, options),
+            () => cancellable(options.signal, () => this.#send(name, args, call.meta, options)),
             options.signal,
           ),
         ),
@@ -451,7 +451,11 @@ export class Upstream {
     const timeout = this.#config.timeouts.requestSeconds * 1000;
     try {
       const result = await context.with(call.context, () =>
-        this.#policies.execute(true, () => send(this.#readyClient(), call.meta, timeout), signal),
+        this.#policies.execute(
+          true,
+          () => cancellable(signal, () => send(this.#readyClient(), call.meta, timeout)),
+          signal,
+        ),
       );
       this.#telemetry.end(call, undefined);
       return result;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { readFileSync } from 'node:fs';
-import { upstreamsReady } from '../support/lookout.ts';
+import { mcpHeaders, openSession, upstreamsReady } from '../support/lookout.ts';
 import { chaos, eventually, fdCount, Scenario, sleep, toolNames, upstreamState, waitForState } from './harness.ts';
 
 /** Quick supervision, so that a scenario sees restarts and holds within seconds. */
@@ -255,6 +255,54 @@ describe('chaos: stdio upstreams', () => {
       assert.equal(s.calls.count('ok'), 21, JSON.stringify(s.calls.tally()));
       assert.ok((await toolNames(client)).includes('stormy__echo'));
       assert.equal(await s.calls.call(client, 'stormy__echo', { text: 'after' }, 5000), 'ok');
+    });
+  });
+
+  it('a client that disconnects mid-call: the upstream is told to cancel', async (t) => {
+    await chaos(t, async (s) => {
+      const lookout = await s.lookout({
+        log: { level: 'info', format: 'json' },
+        upstreams: [s.stdioUpstream('cancel')],
+      });
+      await upstreamsReady(lookout);
+      const session = await openSession(lookout.url);
+      const cancelled = () => lookout.logLines.filter((l) => l.includes('chaos: cancelled')).length;
+      for (let i = 0; i < 10; i++) {
+        const controller = new AbortController();
+        const request = fetch(lookout.url, {
+          method: 'POST',
+          headers: { ...mcpHeaders, 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' },
+          body: JSON.stringify({
+            jsonrpc: '2.0',
+            id: i + 1,
+            method: 'tools/call',
+            params: { name: 'cancel__sleep', arguments: { ms: 30_000 } },
+          }),
+          signal: controller.signal,
+        }).then(async (res) => res.text());
+        await sleep(150);
+        controller.abort();
+        await request.catch(() => undefined);
+      }
+      // A client that cancels (notifications/cancelled) is no failure of the upstream either.
+      const client = await s.client(lookout.url);
+      for (let i = 0; i < 10; i++) {
+        const controller = new AbortController();
+        const call = client.callTool({ name: 'cancel__sleep', arguments: { ms: 30_000 } }, undefined, {
+          signal: controller.signal,
+        });
+        await sleep(150);
+        controller.abort();
+        await call.catch(() => undefined);
+      }
+      const seen = await eventually(() => cancelled() === 20, 5000);
+      s.figures.cancellationsSeen = cancelled();
+      assert.ok(seen, `upstream saw ${cancelled()} of 20 cancellations`);
+      assert.ok(
+        !lookout.logLines.some((l) => l.includes('upstream circuit breaker')),
+        'cancellations do not open the breaker',
+      );
+      assert.equal(await s.calls.call(client, 'cancel__echo', { text: 'x' }, 3000), 'ok');
     });
   });
 
