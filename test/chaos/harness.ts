@@ -24,6 +24,9 @@ const collectGarbage = runInNewContext('gc') as () => void;
 
 export const chaosUpstream = fileURLToPath(new URL('./chaos-upstream.ts', import.meta.url));
 export const sdkUpstream = fileURLToPath(new URL('../fixtures/upstream-server.ts', import.meta.url));
+const everything = fileURLToPath(
+  new URL('../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url),
+);
 
 /**
  * Tolerances of the after-scenario checks. File descriptors: Lookout's own are all closed with it, so
@@ -215,10 +218,25 @@ export class Scenario {
   }
 
   /** The SDK-based fixture over Streamable HTTP on `port`; resolves once it listens. */
-  async httpUpstream(port: number): Promise<ChildProcess> {
-    const child = spawn(process.execPath, [sdkUpstream, '--http', String(port)], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+  httpUpstream(port: number, json = false): Promise<ChildProcess> {
+    return this.#listening(
+      spawn(process.execPath, [sdkUpstream, '--http', String(port), ...(json ? ['--json'] : [])], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      }),
+    );
+  }
+
+  /** `@modelcontextprotocol/server-everything` over Streamable HTTP on `port`. */
+  everythingHttp(port: number): Promise<ChildProcess> {
+    return this.#listening(
+      spawn(process.execPath, [everything, 'streamableHttp'], {
+        env: { ...process.env, PORT: String(port) },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      }),
+    );
+  }
+
+  async #listening(child: ChildProcess): Promise<ChildProcess> {
     this.#processes.push(child);
     await new Promise<void>((resolve, reject) => {
       let stderr = '';

@@ -1,0 +1,173 @@
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { freePort } from '../../support/ports.ts';
+import { upstreamsReady } from '../support/lookout.ts';
+import { chaos, eventually, fdCount, Scenario, sleep, upstreamState, waitForState } from './harness.ts';
+import { TcpProxy } from './tcp-proxy.ts';
+
+const quickReconnect = { initialBackoffSeconds: 0.05, maxBackoffSeconds: 0.3 };
+
+/**
+ * An HTTP upstream behind a proxy the scenario controls: server-everything, which keeps a session per
+ * client, or the SDK fixture (one session per process, but tools that misbehave on request).
+ */
+async function proxiedUpstream(s: Scenario, everything = false): Promise<TcpProxy> {
+  const port = await freePort();
+  await (everything ? s.everythingHttp(port) : s.httpUpstream(port));
+  const proxy = new TcpProxy(port);
+  await proxy.listen();
+  s.onCleanup(() => proxy.close());
+  return proxy;
+}
+
+describe('chaos: HTTP upstreams', () => {
+  before(async () => {
+    const s = new Scenario();
+    const proxy = await proxiedUpstream(s);
+    const lookout = await s.lookout({
+      upstreams: [{ name: 'warm', transport: 'http', url: `http://127.0.0.1:${proxy.port}/mcp` }],
+    });
+    await upstreamsReady(lookout);
+    const client = await s.client(lookout.url);
+    await s.calls.call(client, 'warm__slow', { ms: 1 }, 5000);
+    await s.close();
+  });
+
+  it('an HTTP upstream behind a proxy that cuts connections', async (t) => {
+    await chaos(t, async (s) => {
+      const proxy = await proxiedUpstream(s, true);
+      const lookout = await s.lookout({
+        upstreams: [
+          {
+            name: 'cut',
+            transport: 'http',
+            url: `http://127.0.0.1:${proxy.port}/mcp`,
+            timeouts: { requestSeconds: 2, connectSeconds: 2 },
+            restart: quickReconnect,
+          },
+        ],
+      });
+      await upstreamsReady(lookout);
+      const clients = await Promise.all([s.client(lookout.url), s.client(lookout.url)]);
+      const stop = Date.now() + 3000;
+      const cutter = setInterval(() => proxy.cut(), 250);
+      await Promise.all(
+        clients.map(async (client) => {
+          while (Date.now() < stop)
+            await s.calls.call(client, 'cut__trigger-long-running-operation', { duration: 0.1, steps: 1 }, 6000);
+        }),
+      );
+      clearInterval(cutter);
+      s.figures.connectionsCut = proxy.cuts;
+      await waitForState(lookout, 'cut', 'ready', 10_000);
+      const after = await Promise.all(
+        Array.from({ length: 10 }, () => s.calls.call(clients[0] as never, 'cut__echo', { message: 'x' }, 6000)),
+      );
+      assert.deepEqual(after, Array(10).fill('ok'), 'all answer once the cutting stops');
+      assert.ok(proxy.cuts > 0);
+    });
+  });
+
+  it('rapid drop/restore cycles of an HTTP upstream', async (t) => {
+    await chaos(t, async (s) => {
+      const proxy = await proxiedUpstream(s, true);
+      const lookout = await s.lookout({
+        upstreams: [
+          {
+            name: 'flap',
+            transport: 'http',
+            url: `http://127.0.0.1:${proxy.port}/mcp`,
+            timeouts: { requestSeconds: 2, connectSeconds: 2 },
+            restart: quickReconnect,
+          },
+        ],
+      });
+      await upstreamsReady(lookout);
+      const client = await s.client(lookout.url);
+      const fdsAtStart = fdCount();
+      let running = true;
+      const caller = (async () => {
+        while (running) {
+          await s.calls.call(client, 'flap__echo', { message: 'flap' }, 6000);
+          await sleep(20);
+        }
+      })();
+      try {
+        for (let cycle = 0; cycle < 20; cycle++) {
+          await proxy.drop();
+          await sleep(100);
+          await proxy.listen();
+          await sleep(100);
+        }
+        await waitForState(lookout, 'flap', 'ready', 10_000);
+      } finally {
+        running = false;
+        await caller;
+      }
+      assert.equal(await s.calls.call(client, 'flap__echo', { message: 'back' }, 5000), 'ok');
+      await sleep(300);
+      s.figures.fdsDuring = `${fdsAtStart} -> ${fdCount()}`;
+      assert.ok(fdCount() <= fdsAtStart + 4, `fds ${fdsAtStart} -> ${fdCount()} after 20 cycles`);
+      assert.notEqual(upstreamState(lookout, 'flap'), 'holding', 'no crash-loop hold for HTTP');
+    });
+  });
+
+  it('an HTTP upstream that restarts (new process, its sessions gone) is reconnected', async (t) => {
+    await chaos(t, async (s) => {
+      const port = await freePort();
+      let upstream = await s.httpUpstream(port);
+      const lookout = await s.lookout({
+        upstreams: [
+          {
+            name: 'reborn',
+            transport: 'http',
+            url: `http://127.0.0.1:${port}/mcp`,
+            timeouts: { requestSeconds: 2, connectSeconds: 2 },
+            restart: quickReconnect,
+          },
+        ],
+      });
+      await upstreamsReady(lookout);
+      const client = await s.client(lookout.url);
+      for (let round = 0; round < 3; round++) {
+        const inFlight = s.calls.call(client, 'reborn__slow', { ms: 5000 }, 6000);
+        await sleep(200);
+        upstream.kill('SIGKILL');
+        await inFlight;
+        await s.calls.call(client, 'reborn__slow', { ms: 1 }, 5000);
+        upstream = await s.httpUpstream(port);
+        await eventually(() => upstreamState(lookout, 'reborn') === 'ready', 10_000);
+        // The old session is gone: the first call may find out (404) and the next one gets a new session.
+        await s.calls.call(client, 'reborn__slow', { ms: 1 }, 5000);
+        await waitForState(lookout, 'reborn', 'ready', 10_000);
+        assert.equal(await s.calls.call(client, 'reborn__slow', { ms: 1 }, 5000), 'ok');
+      }
+    });
+  });
+
+  it('oversized results over HTTP (event stream and JSON): -32013 for that call only', async (t) => {
+    await chaos(t, async (s) => {
+      const proxy = await proxiedUpstream(s);
+      const jsonPort = await freePort();
+      await s.httpUpstream(jsonPort, true);
+      const lookout = await s.lookout({
+        upstreams: [
+          { name: 'bigsse', transport: 'http', url: `http://127.0.0.1:${proxy.port}/mcp`, maxResultBytes: 1_000_000 },
+          { name: 'bigjson', transport: 'http', url: `http://127.0.0.1:${jsonPort}/mcp`, maxResultBytes: 1_000_000 },
+        ],
+      });
+      await upstreamsReady(lookout);
+      const client = await s.client(lookout.url);
+      for (const name of ['bigsse', 'bigjson']) {
+        for (let i = 0; i < 3; i++) {
+          await Promise.all([
+            s.calls.call(client, `${name}__big`, { bytes: 5_000_000 }, 10_000),
+            s.calls.call(client, `${name}__big`, { bytes: 100_000 }, 10_000),
+          ]);
+        }
+        assert.equal(upstreamState(lookout, name), 'ready');
+      }
+      assert.deepEqual(s.calls.tally(), { '-32013': 6, ok: 6 });
+    });
+  });
+});
