@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type ServerResponse } from 'node:http';
 import { before, describe, it } from 'node:test';
 import { freePort } from '../../support/ports.ts';
 import { upstreamsReady } from '../support/lookout.ts';
@@ -18,6 +20,61 @@ async function proxiedUpstream(s: Scenario, everything = false): Promise<TcpProx
   await proxy.listen();
   s.onCleanup(() => proxy.close());
   return proxy;
+}
+
+/**
+ * A hand-written Streamable HTTP upstream that answers initialize, lists and pings, and answers its
+ * `drip_*` tools with a response that starts and never ends (slowloris-style): an event stream cut
+ * mid-message, or a JSON body shorter than its Content-Length.
+ */
+async function drippingUpstream(s: Scenario): Promise<{ port: number; open: () => number }> {
+  const dripping = new Set<ServerResponse>();
+  const server = createServer(async (req, res) => {
+    if (req.method !== 'POST') {
+      res.writeHead(req.method === 'DELETE' ? 200 : 405).end();
+      return;
+    }
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    const message = JSON.parse(body) as { id?: number; method: string; params?: Record<string, unknown> };
+    if (message.id === undefined) {
+      res.writeHead(202).end();
+      return;
+    }
+    const json = (result: unknown) =>
+      res
+        .writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 'drip-session' })
+        .end(JSON.stringify({ jsonrpc: '2.0', id: message.id, result }));
+    const tool = (name: string) => ({ name, inputSchema: { type: 'object' } });
+    if (message.method === 'initialize')
+      return json({
+        protocolVersion: message.params?.protocolVersion,
+        capabilities: { tools: {} },
+        serverInfo: { name: 'drip', version: '1' },
+      });
+    if (message.method === 'tools/list') return json({ tools: [tool('drip_sse'), tool('drip_json'), tool('fine')] });
+    if (message.method === 'ping') return json({});
+    const name = message.params?.name;
+    if (name === 'fine') return json({ content: [{ type: 'text', text: 'fine' }] });
+    dripping.add(res);
+    res.on('close', () => dripping.delete(res));
+    if (name === 'drip_sse') {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(`data: {"jsonrpc":"2.0","id":${message.id},`);
+    } else {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '10000' });
+      res.write(`{"jsonrpc":"2.0","id":${message.id},`);
+    }
+    const drip = setInterval(() => res.write(' '), 100);
+    res.on('close', () => clearInterval(drip));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  s.onCleanup(() => {
+    server.closeAllConnections();
+    return new Promise((resolve) => server.close(resolve));
+  });
+  return { port: (server.address() as { port: number }).port, open: () => dripping.size };
 }
 
 describe('chaos: HTTP upstreams', () => {
@@ -168,6 +225,36 @@ describe('chaos: HTTP upstreams', () => {
         assert.equal(upstreamState(lookout, name), 'ready');
       }
       assert.deepEqual(s.calls.tally(), { '-32013': 6, ok: 6 });
+    });
+  });
+
+  it('slowloris-style answers (a response that starts and never ends) end at the request timeout', async (t) => {
+    await chaos(t, async (s) => {
+      const drip = await drippingUpstream(s);
+      const lookout = await s.lookout({
+        upstreams: [
+          {
+            name: 'drip',
+            transport: 'http',
+            url: `http://127.0.0.1:${drip.port}/mcp`,
+            timeouts: { requestSeconds: 1 },
+            retry: { attempts: 0 },
+            breaker: { consecutiveFailures: 100 },
+          },
+        ],
+      });
+      await upstreamsReady(lookout);
+      const client = await s.client(lookout.url);
+      await Promise.all([
+        ...Array.from({ length: 5 }, () => s.calls.call(client, 'drip__drip_sse', {}, 3000)),
+        ...Array.from({ length: 5 }, () => s.calls.call(client, 'drip__drip_json', {}, 3000)),
+        ...Array.from({ length: 5 }, () => s.calls.call(client, 'drip__fine', {}, 3000)),
+      ]);
+      assert.deepEqual(s.calls.tally(), { ok: 5, '-32011': 10 });
+      // Lookout gave up on those responses: their connections are closed, not left dripping.
+      const closed = await eventually(() => drip.open() === 0, 3000);
+      s.figures.drippingLeft = drip.open();
+      assert.ok(closed, `${drip.open()} dripping responses still open after their calls timed out`);
     });
   });
 });
