@@ -312,11 +312,13 @@ export class Upstream {
     this.#lost();
   }
 
-  /** A hung HTTP upstream answers again: it serves, and its lists are read afresh. */
+  /** A hung HTTP upstream answers again: it serves (its breaker closed), and its lists are read afresh. */
   #recovered(client: Client): void {
     if (this.#client !== client || this.#state !== 'down') return;
     this.#logger.info('upstream answers again', { upstream: this.name });
     this.#state = 'ready';
+    // The calls that timed out while it was silent may have opened its breaker: it serves again.
+    this.#policies.closeBreaker();
     void this.#refreshLists(client);
   }
 

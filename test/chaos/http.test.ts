@@ -4,7 +4,7 @@ import { createServer, type ServerResponse } from 'node:http';
 import { before, describe, it } from 'node:test';
 import { freePort } from '../../support/ports.ts';
 import { upstreamsReady } from '../support/lookout.ts';
-import { chaos, eventually, fdCount, Scenario, sleep, upstreamState, waitForState } from './harness.ts';
+import { chaos, eventually, fdCount, Scenario, sleep, toolNames, upstreamState, waitForState } from './harness.ts';
 import { TcpProxy } from './tcp-proxy.ts';
 
 const quickReconnect = { initialBackoffSeconds: 0.05, maxBackoffSeconds: 0.3 };
@@ -255,6 +255,43 @@ describe('chaos: HTTP upstreams', () => {
       const closed = await eventually(() => drip.open() === 0, 3000);
       s.figures.drippingLeft = drip.open();
       assert.ok(closed, `${drip.open()} dripping responses still open after their calls timed out`);
+    });
+  });
+
+  it('a hung HTTP upstream (alive, silent) is marked down, its tools hidden, and back when it answers', async (t) => {
+    await chaos(t, async (s) => {
+      const proxy = await proxiedUpstream(s);
+      const lookout = await s.lookout({
+        upstreams: [
+          {
+            name: 'mute',
+            transport: 'http',
+            url: `http://127.0.0.1:${proxy.port}/mcp`,
+            timeouts: { requestSeconds: 1 },
+            health: { intervalSeconds: 0.2, timeoutSeconds: 0.2, graceSeconds: 0.8 },
+            restart: quickReconnect,
+          },
+        ],
+      });
+      await upstreamsReady(lookout);
+      const client = await s.client(lookout.url);
+      assert.equal(await s.calls.call(client, 'mute__go_silent', { ms: 2500 }, 3000), 'ok');
+      await sleep(100);
+      const stuck = Array.from({ length: 5 }, () => s.calls.call(client, 'mute__slow', { ms: 1 }, 3000));
+      await waitForState(lookout, 'mute', 'down', 5000);
+      assert.ok(!(await toolNames(client)).includes('mute__slow'), 'tools hidden while hung');
+      await Promise.all(stuck);
+      await waitForState(lookout, 'mute', 'ready', 10_000);
+      // Its lists are read again as it answers: they come back a moment after its state.
+      let back = false;
+      for (let i = 0; i < 50 && !back; i++) {
+        back = (await toolNames(client)).includes('mute__slow');
+        if (!back) await sleep(100);
+      }
+      assert.ok(back, 'tools back');
+      // Served again means callable again: the calls that timed out while it was hung opened its
+      // breaker, which its first answer closes (as a new session does).
+      assert.equal(await s.calls.call(client, 'mute__slow', { ms: 1 }, 3000), 'ok', JSON.stringify(s.calls.tally()));
     });
   });
 });
