@@ -10,6 +10,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   isInitializedNotification,
   isJSONRPCErrorResponse,
+  isJSONRPCNotification,
   isJSONRPCRequest,
   isJSONRPCResultResponse,
   type JSONRPCMessage,
@@ -169,7 +170,8 @@ export class UpstreamHttpTransport implements Transport {
       }
       if (res.statusCode === 202 || !isJSONRPCRequest(message)) {
         res.resume();
-        if (message.method === 'notifications/cancelled') this.#abandon(message.params?.requestId);
+        if (isJSONRPCNotification(message) && message.method === 'notifications/cancelled')
+          this.#abandon(message.params?.requestId);
         if (res.statusCode === 202 && isInitializedNotification(message)) this.#openStream(undefined);
         return;
       }
@@ -254,7 +256,8 @@ export class UpstreamHttpTransport implements Transport {
       if (requestId !== undefined) this.#requests.set(requestId, req);
       const done = () => {
         this.#inFlight.delete(req);
-        if (requestId !== undefined && this.#requests.get(requestId) === req) this.#requests.delete(requestId);
+        if (requestId !== undefined && this.#requests.get(requestId) === req)
+          this.#requests.delete(requestId);
       };
       req.on('response', (res) => {
         traced.span?.responded(res.statusCode ?? 0);

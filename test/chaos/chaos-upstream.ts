@@ -63,7 +63,7 @@ type Request = { id?: string | number; method: string; params?: Record<string, u
 
 let silentUntil = 0;
 
-function handle(request: Request): void {
+function handle(request: Request) {
   if (Date.now() < silentUntil) return;
   const { id, method, params = {} } = request;
   const answer = (result: unknown) => write({ jsonrpc: '2.0', id, result });
@@ -97,7 +97,7 @@ function callTool(
   name: string,
   args: Record<string, unknown>,
   answer: (result: unknown) => void,
-): void {
+) {
   switch (name) {
     case 'echo':
       return answer(text(String(args.text ?? '')));

@@ -166,7 +166,11 @@ export class Calls {
 
   assertAllNamed(): void {
     const broken = this.outcomes.filter((o) => o === 'deadline missed' || o.startsWith('unnamed'));
-    assert.deepEqual(broken, [], `every call ends in a result or a named error in time: ${JSON.stringify(this.tally())}`);
+    assert.deepEqual(
+      broken,
+      [],
+      `every call ends in a result or a named error in time: ${JSON.stringify(this.tally())}`,
+    );
   }
 }
 

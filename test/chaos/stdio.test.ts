@@ -1,8 +1,17 @@
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
 import { readFileSync } from 'node:fs';
+import { before, describe, it } from 'node:test';
 import { mcpHeaders, openSession, upstreamsReady } from '../support/lookout.ts';
-import { chaos, eventually, fdCount, Scenario, sleep, toolNames, upstreamState, waitForState } from './harness.ts';
+import {
+  chaos,
+  eventually,
+  fdCount,
+  Scenario,
+  sleep,
+  toolNames,
+  upstreamState,
+  waitForState,
+} from './harness.ts';
 
 /** Quick supervision, so that a scenario sees restarts and holds within seconds. */
 const quickRestart = { initialBackoffSeconds: 0.05, maxBackoffSeconds: 0.2 };
@@ -47,7 +56,9 @@ describe('chaos: stdio upstreams', () => {
       });
       await upstreamsReady(lookout);
       const client = await s.client(lookout.url);
-      const inFlight = Array.from({ length: 10 }, () => s.calls.call(client, 'crashy__sleep', { ms: 20_000 }, 5000));
+      const inFlight = Array.from({ length: 10 }, () =>
+        s.calls.call(client, 'crashy__sleep', { ms: 20_000 }, 5000),
+      );
       await sleep(200);
       const started = Date.now();
       await s.calls.call(client, 'crashy__crash', {}, 5000);
@@ -86,11 +97,15 @@ describe('chaos: stdio upstreams', () => {
     await chaos(t, async (s) => {
       const lookout = await s.lookout({
         upstreams: [
-          s.stdioUpstream('hung', {}, {
-            timeouts: { requestSeconds: 1 },
-            health: { intervalSeconds: 0.2, timeoutSeconds: 0.2, graceSeconds: 0.8 },
-            restart: quickRestart,
-          }),
+          s.stdioUpstream(
+            'hung',
+            {},
+            {
+              timeouts: { requestSeconds: 1 },
+              health: { intervalSeconds: 0.2, timeoutSeconds: 0.2, graceSeconds: 0.8 },
+              restart: quickRestart,
+            },
+          ),
         ],
       });
       await upstreamsReady(lookout);
@@ -111,7 +126,11 @@ describe('chaos: stdio upstreams', () => {
     await chaos(t, async (s) => {
       const lookout = await s.lookout({
         upstreams: [
-          s.stdioUpstream('slow', {}, { timeouts: { requestSeconds: 1 }, concurrency: { limit: 4, queue: 4 } }),
+          s.stdioUpstream(
+            'slow',
+            {},
+            { timeouts: { requestSeconds: 1 }, concurrency: { limit: 4, queue: 4 } },
+          ),
         ],
       });
       await upstreamsReady(lookout);
@@ -128,7 +147,7 @@ describe('chaos: stdio upstreams', () => {
     });
   });
 
-  it('garbage on the child\'s stdout: skipped and logged, every call still answered', async (t) => {
+  it("garbage on the child's stdout: skipped and logged, every call still answered", async (t) => {
     await chaos(t, async (s) => {
       const lookout = await s.lookout({ upstreams: [s.stdioUpstream('noisy', { CHAOS_GARBAGE: '1' })] });
       await upstreamsReady(lookout);
@@ -138,13 +157,17 @@ describe('chaos: stdio upstreams', () => {
       );
       assert.equal(s.calls.count('ok'), 50, JSON.stringify(s.calls.tally()));
       assert.equal(upstreamState(lookout, 'noisy'), 'ready');
-      s.figures.transportErrorsLogged = lookout.logLines.filter((l) => l.includes('upstream transport error')).length;
+      s.figures.transportErrorsLogged = lookout.logLines.filter((l) =>
+        l.includes('upstream transport error'),
+      ).length;
     });
   });
 
   it('oversized results over stdio: -32013 for that call only, the upstream stays up', async (t) => {
     await chaos(t, async (s) => {
-      const lookout = await s.lookout({ upstreams: [s.stdioUpstream('huge', {}, { maxResultBytes: 1_000_000 })] });
+      const lookout = await s.lookout({
+        upstreams: [s.stdioUpstream('huge', {}, { maxResultBytes: 1_000_000 })],
+      });
       await upstreamsReady(lookout);
       const client = await s.client(lookout.url);
       for (let i = 0; i < 5; i++) {
@@ -163,7 +186,9 @@ describe('chaos: stdio upstreams', () => {
     await chaos(t, async (s) => {
       const names = Array.from({ length: 8 }, (_, i) => `w${i}`);
       const lookout = await s.lookout({
-        upstreams: names.map((n) => s.stdioUpstream(n, {}, { restart: { ...quickRestart, maxRestarts: 20 } })),
+        upstreams: names.map((n) =>
+          s.stdioUpstream(n, {}, { restart: { ...quickRestart, maxRestarts: 20 } }),
+        ),
       });
       await upstreamsReady(lookout, 20_000);
       const client = await s.client(lookout.url);
@@ -186,13 +211,18 @@ describe('chaos: stdio upstreams', () => {
       );
       // After each wave's recovery, every upstream answers.
       const after = s.calls.outcomes.filter((_, i) => i % 20 >= 12);
-      assert.ok(after.every((o) => o === 'ok'), JSON.stringify(s.calls.tally()));
+      assert.ok(
+        after.every((o) => o === 'ok'),
+        JSON.stringify(s.calls.tally()),
+      );
     });
   });
 
   it('a child that ignores SIGTERM is killed on shutdown (stdin closed, SIGTERM, SIGKILL)', async (t) => {
     await chaos(t, async (s) => {
-      const lookout = await s.lookout({ upstreams: [s.stdioUpstream('stubborn', { CHAOS_IGNORE_SIGTERM: '1' })] });
+      const lookout = await s.lookout({
+        upstreams: [s.stdioUpstream('stubborn', { CHAOS_IGNORE_SIGTERM: '1' })],
+      });
       await upstreamsReady(lookout);
       const client = await s.client(lookout.url);
       assert.equal(await s.calls.call(client, 'stubborn__echo', { text: 'x' }, 3000), 'ok');
@@ -208,18 +238,24 @@ describe('chaos: stdio upstreams', () => {
     await chaos(t, async (s) => {
       const lookout = await s.lookout({
         upstreams: [
-          s.stdioUpstream('mute', {}, {
-            timeouts: { requestSeconds: 1 },
-            health: { intervalSeconds: 0.2, timeoutSeconds: 0.2, graceSeconds: 0.8 },
-            restart: quickRestart,
-          }),
+          s.stdioUpstream(
+            'mute',
+            {},
+            {
+              timeouts: { requestSeconds: 1 },
+              health: { intervalSeconds: 0.2, timeoutSeconds: 0.2, graceSeconds: 0.8 },
+              restart: quickRestart,
+            },
+          ),
         ],
       });
       await upstreamsReady(lookout);
       const client = await s.client(lookout.url);
       await s.calls.call(client, 'mute__close_stdout', {}, 3000);
       await sleep(100);
-      await Promise.all(Array.from({ length: 5 }, () => s.calls.call(client, 'mute__echo', { text: 'x' }, 3000)));
+      await Promise.all(
+        Array.from({ length: 5 }, () => s.calls.call(client, 'mute__echo', { text: 'x' }, 3000)),
+      );
       assert.ok(await eventually(() => s.upstreamPids().length === 2, 10_000), 'restarted');
       await waitForState(lookout, 'mute', 'ready', 10_000);
       assert.equal(await s.calls.call(client, 'mute__echo', { text: 'back' }, 3000), 'ok');
@@ -311,7 +347,9 @@ describe('chaos: stdio upstreams', () => {
       const lookout = await s.lookout({ upstreams: [s.stdioUpstream('draining')] });
       await upstreamsReady(lookout);
       const client = await s.client(lookout.url);
-      const inFlight = Array.from({ length: 10 }, () => s.calls.call(client, 'draining__sleep', { ms: 800 }, 5000));
+      const inFlight = Array.from({ length: 10 }, () =>
+        s.calls.call(client, 'draining__sleep', { ms: 800 }, 5000),
+      );
       await sleep(100);
       const started = Date.now();
       await lookout.close();
@@ -325,11 +363,15 @@ describe('chaos: stdio upstreams', () => {
     await chaos(t, async (s) => {
       const lookout = await s.lookout({
         upstreams: [
-          s.stdioUpstream('brk', {}, {
-            timeouts: { requestSeconds: 0.3 },
-            breaker: { consecutiveFailures: 3, halfOpenAfterSeconds: 0.5 },
-            retry: { attempts: 0 },
-          }),
+          s.stdioUpstream(
+            'brk',
+            {},
+            {
+              timeouts: { requestSeconds: 0.3 },
+              breaker: { consecutiveFailures: 3, halfOpenAfterSeconds: 0.5 },
+              retry: { attempts: 0 },
+            },
+          ),
         ],
       });
       await upstreamsReady(lookout);
@@ -340,7 +382,11 @@ describe('chaos: stdio upstreams', () => {
         assert.equal(await s.calls.call(client, 'brk__echo', { text: 'x' }, 2000), '-32010', 'open');
         assert.ok(Date.now() - started < 200, 'an open breaker fails at once');
         await sleep(600);
-        assert.equal(await s.calls.call(client, 'brk__echo', { text: 'x' }, 2000), 'ok', 'half-open lets one through');
+        assert.equal(
+          await s.calls.call(client, 'brk__echo', { text: 'x' }, 2000),
+          'ok',
+          'half-open lets one through',
+        );
         assert.equal(await s.calls.call(client, 'brk__echo', { text: 'x' }, 2000), 'ok', 'closed again');
       }
     });
@@ -357,8 +403,14 @@ describe('chaos: stdio upstreams', () => {
       const lookout = await s.lookout({ upstreams: [s.stdioUpstream('envy')] }, { environment });
       await upstreamsReady(lookout);
       const client = await s.client(lookout.url);
-      const result = await client.callTool({ name: 'envy__report_env', arguments: { names: Object.keys(environment) } });
-      const seen = JSON.parse((result.content as { text: string }[])[0]?.text ?? '{}') as Record<string, string>;
+      const result = await client.callTool({
+        name: 'envy__report_env',
+        arguments: { names: Object.keys(environment) },
+      });
+      const seen = JSON.parse((result.content as { text: string }[])[0]?.text ?? '{}') as Record<
+        string,
+        string
+      >;
       assert.equal(seen.HTTPS_PROXY, 'http://127.0.0.1:9');
       assert.equal(seen.LOOKOUT_AUTH_JWT_SECRET, undefined);
       assert.equal(seen.OTEL_EXPORTER_OTLP_HEADERS, undefined);
