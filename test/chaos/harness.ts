@@ -303,7 +303,7 @@ export async function chaos(t: TestContext, body: (s: Scenario) => Promise<void>
   const figures = {
     calls: s.calls.outcomes.length,
     outcomes: s.calls.tally(),
-    upstreamChildren: upstreamPids.length,
+    lookoutChildren: upstreamPids.length,
     fds: `${fdsBefore} -> ${fdsAfter}`,
     childrenLeft: children().length,
     heapMiB: `${(heapBefore / 2 ** 20).toFixed(1)} -> ${(heapAfter / 2 ** 20).toFixed(1)}`,

@@ -160,7 +160,7 @@ describe('chaos: a real lookout process', () => {
       const figures = {
         calls: calls.outcomes.length,
         outcomes: calls.tally(),
-        upstreamChildren: pids.length,
+        lookoutChildren: pids.length,
         fds: `${fdsBefore} -> ${fdsAfter}`,
         rssMiB: `${(rssBefore / 2 ** 20).toFixed(1)} -> ${(rssAfter / 2 ** 20).toFixed(1)}`,
         exitCode: code,
