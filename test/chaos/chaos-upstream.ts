@@ -34,7 +34,11 @@ const garbage = [
 ];
 let garbageIndex = 0;
 
+/** Set by close_stdout: what it would write goes nowhere, and the process lives on. */
+let stdoutClosed = false;
+
 function write(message: unknown): void {
+  if (stdoutClosed) return;
   if (process.env.CHAOS_GARBAGE) process.stdout.write(`${garbage[garbageIndex++ % garbage.length]}\n`);
   process.stdout.write(`${JSON.stringify(message)}\n`);
 }
@@ -132,7 +136,10 @@ function callTool(
       return;
     case 'close_stdout':
       answer(text('closing stdout'));
-      setTimeout(() => process.stdout.end(), 20);
+      setTimeout(() => {
+        stdoutClosed = true;
+        process.stdout.end();
+      }, 20);
       setInterval(() => {}, 1000);
       return;
     case 'storm':
