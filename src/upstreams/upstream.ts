@@ -102,6 +102,9 @@ export class Upstream {
   #connectedAt = 0;
   #protocolVersion: string | undefined;
   #restarts = 0;
+  /** The client whose lists are being read again, and whether a change came meanwhile. */
+  #refreshing: Client | undefined;
+  #refreshAgain = false;
   #lastError: UpstreamStatus['lastError'];
 
   constructor(config: UpstreamConfig, deps: UpstreamDeps) {
@@ -355,7 +358,28 @@ export class Upstream {
     this.#logRelay.relay(params);
   }
 
+  /**
+   * Reads the lists again. A change notified while a refresh runs is served by one more refresh after
+   * it: a storm of `list_changed` costs two reads (and two notices to clients), not one per notification.
+   */
   async #refreshLists(client: Client): Promise<void> {
+    if (this.#refreshing === client) {
+      this.#refreshAgain = true;
+      return;
+    }
+    this.#refreshing = client;
+    this.#refreshAgain = false;
+    try {
+      do {
+        this.#refreshAgain = false;
+        await this.#readLists(client);
+      } while (this.#refreshAgain && this.#refreshing === client);
+    } finally {
+      if (this.#refreshing === client) this.#refreshing = undefined;
+    }
+  }
+
+  async #readLists(client: Client): Promise<void> {
     try {
       this.#lists = await this.#list(client);
       this.#deps.onListsChanged();

@@ -7,7 +7,7 @@
  * loop), CHAOS_GARBAGE (a line of garbage on stdout before every answer), CHAOS_IGNORE_SIGTERM.
  * Tools: echo, sleep {ms} (stops when cancelled), crash, hang, silence {ms} (reads nothing), big
  * {bytes}, invalid (an answer that is no JSON-RPC message), close_stdout (stays alive), storm {n}
- * (n tools/list_changed notifications), report_env {names}.
+ * (n tools/list_changed notifications), report_env {names}, stats (tools/list requests answered).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -58,6 +58,7 @@ const tools = [
   tool('close_stdout'),
   tool('storm', { n: { type: 'number' } }),
   tool('report_env', { names: { type: 'array' } }),
+  tool('stats'),
 ];
 
 const text = (value: string) => ({ content: [{ type: 'text', text: value }] });
@@ -66,6 +67,8 @@ const pending = new Map<string | number, () => void>();
 type Request = { id?: string | number; method: string; params?: Record<string, unknown> };
 
 let silentUntil = 0;
+/** tools/list requests answered: how often Lookout read the list. */
+let listed = 0;
 
 function handle(request: Request) {
   if (Date.now() < silentUntil) return;
@@ -88,6 +91,7 @@ function handle(request: Request) {
     case 'ping':
       return answer({});
     case 'tools/list':
+      listed++;
       return answer({ tools });
     case 'tools/call':
       return callTool(id, params.name as string, (params.arguments ?? {}) as Record<string, unknown>, answer);
@@ -146,6 +150,8 @@ function callTool(
       for (let i = 0; i < Number(args.n); i++)
         write({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' });
       return answer(text(`stormed ${args.n}`));
+    case 'stats':
+      return answer(text(JSON.stringify({ listed })));
     case 'report_env':
       return answer(
         text(JSON.stringify(Object.fromEntries((args.names as string[]).map((n) => [n, process.env[n]])))),
