@@ -53,7 +53,7 @@ function rssBytes(pid: number): number {
 const rssToleranceBytes = 48 * 1024 * 1024;
 
 describe('chaos: a real lookout process', () => {
-  it('a port conflict at start, with upstreams starting (one slow, one ignoring SIGTERM): exit 1, no child left', {
+  it('a port conflict at start, with stdio upstreams configured (one slow, one ignoring SIGTERM): exit 1, no child', {
     timeout: 60_000,
   }, async (t) => {
     const taken = createServer().listen(0, '127.0.0.1');
