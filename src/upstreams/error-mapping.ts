@@ -12,6 +12,23 @@ export function isUpstreamFailure(error: unknown): boolean {
   return !(error instanceof Error && error.name === 'AbortError');
 }
 
+/**
+ * Sends a request that the caller may cancel. The SDK rejects a request whose signal aborts with a
+ * `RequestTimeout` error, which would count a client's cancellation (or disconnection) against the
+ * upstream: its breaker opened after a few cancelled calls, and safe calls were retried. A
+ * cancellation ends as an `AbortError` instead, which is no failure of the upstream. Lookout's own
+ * tool deadline aborts with its catalog error as the reason, and stays a timeout.
+ */
+export async function cancellable<T>(signal: AbortSignal, send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (error) {
+    if (signal.aborted && !(signal.reason instanceof LookoutError))
+      throw new DOMException('cancelled by the caller', 'AbortError');
+    throw error;
+  }
+}
+
 /** Upstream failures become catalog errors that name the upstream; its own JSON-RPC errors pass through. */
 export function mapUpstreamError(upstream: string, requestSeconds: number, error: unknown): Error {
   const data = { upstream };

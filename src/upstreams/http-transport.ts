@@ -10,6 +10,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   isInitializedNotification,
   isJSONRPCErrorResponse,
+  isJSONRPCNotification,
   isJSONRPCRequest,
   isJSONRPCResultResponse,
   type JSONRPCMessage,
@@ -102,6 +103,8 @@ export class UpstreamHttpTransport implements Transport {
   readonly #request: typeof httpRequest;
   readonly #telemetry: { readonly spans: HttpClientTelemetry; readonly target: HttpTarget } | undefined;
   readonly #inFlight = new Set<ClientRequest>();
+  /** Each request's POST, while its answer may still come. */
+  readonly #requests = new Map<RequestId, ClientRequest>();
   readonly #limit: MessageLimit;
   #sessionId: string | undefined;
   #protocolVersion: string | undefined;
@@ -155,7 +158,8 @@ export class UpstreamHttpTransport implements Transport {
   async send(message: JSONRPCMessage): Promise<void> {
     try {
       const sentWithSession = this.#sessionId !== undefined;
-      const res = await this.#exchange('POST', postHeaders, JSON.stringify(message));
+      const requestId = isJSONRPCRequest(message) ? message.id : undefined;
+      const res = await this.#exchange('POST', postHeaders, JSON.stringify(message), requestId);
       const sessionId = res.headers['mcp-session-id'];
       if (typeof sessionId === 'string' && sessionId !== '') this.#sessionId = sessionId;
       if (res.statusCode === undefined || res.statusCode < 200 || res.statusCode >= 300) {
@@ -166,6 +170,8 @@ export class UpstreamHttpTransport implements Transport {
       }
       if (res.statusCode === 202 || !isJSONRPCRequest(message)) {
         res.resume();
+        if (isJSONRPCNotification(message) && message.method === 'notifications/cancelled')
+          this.#abandon(message.params?.requestId);
         if (res.statusCode === 202 && isInitializedNotification(message)) this.#openStream(undefined);
         return;
       }
@@ -209,13 +215,26 @@ export class UpstreamHttpTransport implements Transport {
     method: 'GET' | 'POST',
     headers: Record<string, string>,
     body?: string,
+    requestId?: RequestId,
   ): Promise<IncomingMessage> {
     if (this.#closed) return Promise.reject(new Error('the upstream HTTP transport is closed'));
     const all: Record<string, string> = { ...this.#headers, ...headers };
     if (this.#sessionId !== undefined) all['mcp-session-id'] = this.#sessionId;
     if (this.#protocolVersion !== undefined) all['mcp-protocol-version'] = this.#protocolVersion;
     if (body !== undefined) all['content-length'] = String(Buffer.byteLength(body));
-    return this.#dispatch(method, all, body, false);
+    return this.#dispatch(method, all, body, false, requestId);
+  }
+
+  /**
+   * A request the client cancelled (or gave up on at its timeout) gets no answer it would use: its
+   * response is closed, so that an upstream that never finishes it (a stalled event stream or body)
+   * does not keep a connection per abandoned call.
+   */
+  #abandon(requestId: unknown): void {
+    const req = this.#requests.get(requestId as RequestId);
+    if (req === undefined) return;
+    this.#requests.delete(requestId as RequestId);
+    req.destroy();
   }
 
   /**
@@ -228,24 +247,31 @@ export class UpstreamHttpTransport implements Transport {
     headers: Record<string, string>,
     body: string | undefined,
     isRetry: boolean,
+    requestId?: RequestId,
   ): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
       const traced = method === 'POST' ? this.#traced(headers) : { headers };
       const req = this.#request(this.#url, { method, headers: traced.headers, agent: this.#agent });
       this.#inFlight.add(req);
+      if (requestId !== undefined) this.#requests.set(requestId, req);
+      const done = () => {
+        this.#inFlight.delete(req);
+        if (requestId !== undefined && this.#requests.get(requestId) === req)
+          this.#requests.delete(requestId);
+      };
       req.on('response', (res) => {
         traced.span?.responded(res.statusCode ?? 0);
         res.on('close', () => {
-          this.#inFlight.delete(req);
+          done();
           traced.span?.end();
         });
         resolve(res);
       });
       req.on('error', (error: NodeJS.ErrnoException) => {
         traced.span?.end(error);
-        this.#inFlight.delete(req);
+        done();
         if (!isRetry && req.reusedSocket && error.code === 'ECONNRESET' && !this.#closed) {
-          resolve(this.#dispatch(method, headers, body, true));
+          resolve(this.#dispatch(method, headers, body, true, requestId));
           return;
         }
         // Nothing listens there any more: the upstream went away, and its sessions with it.
@@ -356,6 +382,8 @@ export class UpstreamHttpTransport implements Transport {
     const ending = (error?: Error) => {
       if (ended || this.#closed) return;
       ended = true;
+      // Closed by #abandon: nothing more is wanted from it.
+      if (requestId !== undefined && !this.#requests.has(requestId)) return;
       if (error) this.onerror?.(new Error(`SSE stream disconnected: ${error.message}`));
       const resumable = reconnectable || lastEventId !== undefined;
       if (resumable && !answered) this.#scheduleReconnect(lastEventId, reconnectable, 0);

@@ -67,6 +67,11 @@ export class UpstreamStdioTransport implements Transport {
       },
     );
     child.stdout?.on('data', (chunk: Buffer) => lines.push(chunk));
+    // A child whose stdout is closed can answer nothing more, whether it exits or not: it is stopped,
+    // so that the connection counts as lost at once rather than after the health probe's grace period.
+    child.stdout?.on('end', () => {
+      if (this.#child === child) void this.close();
+    });
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (chunk: string) => this.stderr.push(chunk, options.onStderrLine));
     child.stdin?.on('error', (error) => this.onerror?.(error));

@@ -24,7 +24,7 @@ import { httpTarget } from '../telemetry/http-client.ts';
 import type { McpClientTelemetry, UpstreamFacts } from '../telemetry/mcp-client.ts';
 import { CallPolicies } from './call-policies.ts';
 import { type ChildEnvPolicy, childEnvironment } from './child-env.ts';
-import { errorTypeOf, isUpstreamFailure, mapUpstreamError } from './error-mapping.ts';
+import { cancellable, errorTypeOf, isUpstreamFailure, mapUpstreamError } from './error-mapping.ts';
 import { HealthProbe } from './health-probe.ts';
 import { UpstreamHttpTransport } from './http-transport.ts';
 import { listEverything, type UpstreamLists } from './listing.ts';
@@ -102,6 +102,9 @@ export class Upstream {
   #connectedAt = 0;
   #protocolVersion: string | undefined;
   #restarts = 0;
+  /** The client whose lists are being read again, and whether a change came meanwhile. */
+  #refreshing: Client | undefined;
+  #refreshAgain = false;
   #lastError: UpstreamStatus['lastError'];
 
   constructor(config: UpstreamConfig, deps: UpstreamDeps) {
@@ -312,11 +315,13 @@ export class Upstream {
     this.#lost();
   }
 
-  /** A hung HTTP upstream answers again: it serves, and its lists are read afresh. */
+  /** A hung HTTP upstream answers again: it serves (its breaker closed), and its lists are read afresh. */
   #recovered(client: Client): void {
     if (this.#client !== client || this.#state !== 'down') return;
     this.#logger.info('upstream answers again', { upstream: this.name });
     this.#state = 'ready';
+    // The calls that timed out while it was silent may have opened its breaker: it serves again.
+    this.#policies.closeBreaker();
     void this.#refreshLists(client);
   }
 
@@ -353,7 +358,28 @@ export class Upstream {
     this.#logRelay.relay(params);
   }
 
+  /**
+   * Reads the lists again. A change notified while a refresh runs is served by one more refresh after
+   * it: a storm of `list_changed` costs two reads (and two notices to clients), not one per notification.
+   */
   async #refreshLists(client: Client): Promise<void> {
+    if (this.#refreshing === client) {
+      this.#refreshAgain = true;
+      return;
+    }
+    this.#refreshing = client;
+    this.#refreshAgain = false;
+    try {
+      do {
+        this.#refreshAgain = false;
+        await this.#readLists(client);
+      } while (this.#refreshAgain && this.#refreshing === client);
+    } finally {
+      if (this.#refreshing === client) this.#refreshing = undefined;
+    }
+  }
+
+  async #readLists(client: Client): Promise<void> {
     try {
       this.#lists = await this.#list(client);
       this.#deps.onListsChanged();
@@ -409,7 +435,7 @@ export class Upstream {
         context.with(call.context, () =>
           this.#policies.execute(
             options.idempotent,
-            () => this.#send(name, args, call.meta, options),
+            () => cancellable(options.signal, () => this.#send(name, args, call.meta, options)),
             options.signal,
           ),
         ),
@@ -451,7 +477,11 @@ export class Upstream {
     const timeout = this.#config.timeouts.requestSeconds * 1000;
     try {
       const result = await context.with(call.context, () =>
-        this.#policies.execute(true, () => send(this.#readyClient(), call.meta, timeout), signal),
+        this.#policies.execute(
+          true,
+          () => cancellable(signal, () => send(this.#readyClient(), call.meta, timeout)),
+          signal,
+        ),
       );
       this.#telemetry.end(call, undefined);
       return result;
