@@ -71,7 +71,10 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
   const sessions = new SessionRegistry({
     max: config.mcp.maxSessions,
     idleTtlSeconds: config.mcp.sessionIdleTtlSeconds,
-    onEnded: (session) => telemetry.sessionEnded(session.createdAt, session.protocolVersion),
+    onEnded: (session) => {
+      telemetry.sessionEnded(session.createdAt, session.protocolVersion);
+      gateway.sessionEnded(session.id);
+    },
   });
   const builtins = builtinTools({
     version,

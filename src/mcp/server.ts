@@ -79,6 +79,8 @@ function contextOf(session: SessionState | undefined, extra: Extra): HandlerCont
   return {
     signal: extra.signal,
     sessionId: session?.sessionId,
+    subject: extra.authInfo?.clientId,
+    clientCapabilities: session?.clientCapabilities,
     progress:
       progressToken === undefined
         ? () => resolved
@@ -200,18 +202,25 @@ export function createProtocolServer(
       contextOf(sessionOf(extra.requestId), extra),
     ),
   );
-  server.setRequestHandler(methodOnly('resources/subscribe'), (request, extra) => {
+  server.setRequestHandler(methodOnly('resources/subscribe'), async (request, extra) => {
     const { uri } = paramsOf(paramsSchemas.subscribe, request);
     const session = sessionOf(extra.requestId);
+    const updated = (changed: string) =>
+      void extra
+        .sendNotification({ method: 'notifications/resources/updated', params: { uri: changed } })
+        .catch(() => undefined);
+    await catalog.subscribe(uri, contextOf(session, extra), updated);
     if (session) {
       session.subscriptions ??= new Set();
       session.subscriptions.add(uri);
     }
     return {};
   });
-  server.setRequestHandler(methodOnly('resources/unsubscribe'), (request, extra) => {
+  server.setRequestHandler(methodOnly('resources/unsubscribe'), async (request, extra) => {
     const { uri } = paramsOf(paramsSchemas.subscribe, request);
-    sessionOf(extra.requestId)?.subscriptions?.delete(uri);
+    const session = sessionOf(extra.requestId);
+    await catalog.unsubscribe(uri, contextOf(session, extra));
+    session?.subscriptions?.delete(uri);
     return {};
   });
   server.setRequestHandler(methodOnly('prompts/list'), () => catalog.listPrompts());
@@ -219,9 +228,14 @@ export function createProtocolServer(
     const params = paramsOf(paramsSchemas.getPrompt, request);
     return catalog.getPrompt(params.name, params.arguments, contextOf(sessionOf(extra.requestId), extra));
   });
-  server.setRequestHandler(methodOnly('completion/complete'), (request) => {
+  server.setRequestHandler(methodOnly('completion/complete'), (request, extra) => {
     const params = paramsOf(paramsSchemas.complete, request);
-    return catalog.complete(params.ref, params.argument, params.context?.arguments ?? {});
+    return catalog.complete(
+      params.ref,
+      params.argument,
+      params.context?.arguments ?? {},
+      contextOf(sessionOf(extra.requestId), extra),
+    );
   });
   return server;
 }

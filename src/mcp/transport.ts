@@ -107,6 +107,8 @@ export interface TransportOptions {
   readonly router: ProtocolRouter;
   /** Unset for the stateless endpoint's one shared transport. */
   readonly sessionId?: string;
+  /** What the session's client declared at `initialize`. */
+  readonly clientCapabilities?: Readonly<Record<string, unknown>>;
   readonly keepAliveSeconds: number;
   readonly telemetry: McpServerTelemetry;
 }
@@ -122,6 +124,7 @@ export interface TransportOptions {
  */
 export class HttpServerTransport implements RoutedTransport {
   readonly sessionId: string | undefined;
+  readonly clientCapabilities: Readonly<Record<string, unknown>> | undefined;
   subscriptions: Set<string> | undefined;
   logLevel: LoggingLevel | undefined;
 
@@ -142,6 +145,7 @@ export class HttpServerTransport implements RoutedTransport {
 
   constructor(options: TransportOptions) {
     this.sessionId = options.sessionId;
+    this.clientCapabilities = options.clientCapabilities;
     this.#router = options.router;
     this.#tag = options.router.attach(this);
     this.#telemetry = options.telemetry;

@@ -12,6 +12,10 @@ export interface HandlerContext {
   /** Aborted when the client cancels the request, disconnects, or the session ends. */
   readonly signal: AbortSignal;
   readonly sessionId: string | undefined;
+  /** The authenticated subject the request came from; undefined without auth. */
+  readonly subject: string | undefined;
+  /** The capabilities the client declared (at `initialize`); undefined when unknown (stateless mode). */
+  readonly clientCapabilities: Readonly<Record<string, unknown>> | undefined;
   /** Sends `notifications/progress` when the client asked for progress; otherwise does nothing. */
   progress(progress: number, total?: number, message?: string): Promise<void>;
   /** Sends `notifications/message` to the client, honouring the level it set with `logging/setLevel`. */
@@ -56,7 +60,7 @@ export class ToolError extends Error {
 
 export type ResourceContents = ReadResourceResult['contents'];
 
-export interface ResourceDefinition {
+export interface ResourceDefinition extends Subscribable {
   readonly kind: 'resource';
   readonly uri: string;
   readonly name: string;
@@ -71,10 +75,23 @@ export interface ResourceDefinition {
 
 export type Completer = (
   value: string,
-  context: { arguments: Record<string, string> },
+  context: { arguments: Record<string, string>; caller: HandlerContext },
 ) => Promise<string[]> | string[];
 
-export interface ResourceTemplateDefinition {
+/**
+ * Forwards `resources/subscribe` for a resource served from elsewhere (an upstream): `updated` sends
+ * `notifications/resources/updated` to the subscribing client.
+ */
+export interface Subscribable {
+  readonly subscribe?: (
+    uri: string,
+    context: HandlerContext,
+    updated: (uri: string) => void,
+  ) => Promise<void>;
+  readonly unsubscribe?: (uri: string, context: HandlerContext) => Promise<void>;
+}
+
+export interface ResourceTemplateDefinition extends Subscribable {
   readonly kind: 'resourceTemplate';
   /** RFC 6570 URI template, e.g. `notes://{id}`. */
   readonly uriTemplate: string;
