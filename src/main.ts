@@ -97,7 +97,13 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
     environment: options.environment ?? process.env,
   });
 
-  const endpoint = await McpEndpoint.create(endpointOptions(config, catalog, telemetry), sessions);
+  const endpoint = await McpEndpoint.create(
+    {
+      ...endpointOptions(config, catalog, telemetry),
+      onRootsChanged: (sessionId) => gateway.rootsChanged(sessionId),
+    },
+    sessions,
+  );
   catalog.onChange((list) => endpoint.broadcast(`notifications/${list}/list_changed`));
 
   const inFlight = new InFlightExchanges();
@@ -235,7 +241,8 @@ function endpointOptions(
   return {
     stateless: config.mcp.stateless,
     keepAliveSeconds: config.mcp.sseKeepAliveSeconds,
-    createServer: (sessionOf) => createProtocolServer(catalog, identity, sessionOf, toolPolicy),
+    createServer: (sessionOf) =>
+      createProtocolServer(catalog, identity, sessionOf, toolPolicy, config.mcp.stateless),
     telemetry,
     tokens:
       config.mcp.sessionKeys.length > 0

@@ -18,6 +18,8 @@ export interface EndpointOptions {
   readonly telemetry: McpServerTelemetry;
   /** When set, session ids carry the session's state and any replica with the keys can serve them. */
   readonly tokens?: SessionTokens | undefined;
+  /** A session's client said its roots changed (`notifications/roots/list_changed`). */
+  readonly onRootsChanged?: ((sessionId: string) => void) | undefined;
 }
 
 /**
@@ -40,7 +42,12 @@ export class McpEndpoint {
     const server = options.createServer((requestId) => router.sessionOf(requestId));
     await server.connect(router);
     router.dispatchDirectly(server);
-    const transports = { router, keepAliveSeconds: options.keepAliveSeconds, telemetry: options.telemetry };
+    const transports = {
+      router,
+      keepAliveSeconds: options.keepAliveSeconds,
+      telemetry: options.telemetry,
+      onRootsChanged: options.onRootsChanged,
+    };
     const mode = options.stateless
       ? new StatelessEndpoint(transports, sessions)
       : new SessionEndpoint(transports, sessions, options.tokens);

@@ -154,13 +154,15 @@ export function createProtocolServer(
   identity: ServerIdentity,
   sessionOf: SessionOf,
   policy: ToolPolicy,
+  /** Stateless mode has no stream for `notifications/resources/updated`: subscriptions are not offered. */
+  stateless = false,
 ): Server {
   const server = new Server(
     { name: identity.name, version: identity.version },
     {
       capabilities: {
         tools: { listChanged: true },
-        resources: { listChanged: true, subscribe: true },
+        resources: { listChanged: true, ...(!stateless && { subscribe: true }) },
         prompts: { listChanged: true },
         logging: {},
         completions: {},
@@ -203,6 +205,7 @@ export function createProtocolServer(
     ),
   );
   server.setRequestHandler(methodOnly('resources/subscribe'), async (request, extra) => {
+    if (stateless) throw new LookoutError('METHOD_NOT_FOUND', request.method);
     const { uri } = paramsOf(paramsSchemas.subscribe, request);
     const session = sessionOf(extra.requestId);
     const updated = (changed: string) =>

@@ -107,6 +107,8 @@ export interface TransportOptions {
   readonly router: ProtocolRouter;
   /** Unset for the stateless endpoint's one shared transport. */
   readonly sessionId?: string;
+  /** A session's client said its roots changed. */
+  readonly onRootsChanged?: ((sessionId: string) => void) | undefined;
   /** What the session's client declared at `initialize`. */
   readonly clientCapabilities?: Readonly<Record<string, unknown>>;
   readonly keepAliveSeconds: number;
@@ -132,6 +134,7 @@ export class HttpServerTransport implements RoutedTransport {
   readonly #tag: number;
   readonly #keepAliveMs: number;
   readonly #telemetry: McpServerTelemetry;
+  readonly #onRootsChanged: ((sessionId: string) => void) | undefined;
   // Made when needed and dropped when empty, so that an idle session holds none of them.
   #inflight: Map<string, RunningRequest> | undefined;
   /** Client id → routed id, so a client's `notifications/cancelled` reaches the right handler (sessions only). */
@@ -149,6 +152,7 @@ export class HttpServerTransport implements RoutedTransport {
     this.#router = options.router;
     this.#tag = options.router.attach(this);
     this.#telemetry = options.telemetry;
+    this.#onRootsChanged = options.onRootsChanged;
     this.#keepAliveMs = options.keepAliveSeconds * 1000;
   }
 
@@ -210,6 +214,10 @@ export class HttpServerTransport implements RoutedTransport {
       const extra = info.principal ? { authInfo: authInfoOf(info.principal) } : undefined;
       context.with(record.context, () => this.#router.deliver('request', { ...m.message, id: ownId }, extra));
       return ownId;
+    }
+    if (m.kind === 'notification' && m.message.method === 'notifications/roots/list_changed') {
+      if (this.sessionId !== undefined) this.#onRootsChanged?.(this.sessionId);
+      return undefined;
     }
     if (m.kind === 'notification' && m.message.method === 'notifications/cancelled') {
       const clientId = (m.message.params as { requestId?: RequestId } | undefined)?.requestId;

@@ -40,6 +40,8 @@ export function relayedCapabilities(
 export class Callers {
   readonly #shared: boolean;
   readonly #running: HandlerContext[] = [];
+  /** The downstream sessions whose calls this connection served. */
+  readonly #sessions = new Set<string>();
   #last: HandlerContext | undefined;
 
   constructor(shared: boolean) {
@@ -53,11 +55,16 @@ export class Callers {
   async during<T>(caller: HandlerContext, work: () => Promise<T>): Promise<T> {
     this.#running.push(caller);
     this.#last = caller;
+    if (caller.sessionId !== undefined) this.#sessions.add(caller.sessionId);
     try {
       return await work();
     } finally {
       this.#running.splice(this.#running.indexOf(caller), 1);
     }
+  }
+
+  served(sessionId: string): boolean {
+    return this.#sessions.has(sessionId);
   }
 
   target(): HandlerContext | undefined {

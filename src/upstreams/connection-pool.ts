@@ -83,6 +83,13 @@ export class ConnectionPool {
     return opening;
   }
 
+  /** The connections open now. */
+  open(): Connection[] {
+    const open: Connection[] = [];
+    for (const slot of this.#slots.values()) if (slot.connection) open.push(slot.connection);
+    return open;
+  }
+
   /** Closes the connections whose key `matches` (those of a session that ended). */
   async closeWhere(matches: (key: string) => boolean): Promise<void> {
     await Promise.all([...this.#slots.keys()].filter(matches).map((key) => this.#close(key)));

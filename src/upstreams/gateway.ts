@@ -214,6 +214,11 @@ export class Gateway {
     for (const upstream of this.#upstreams) upstream.start();
   }
 
+  /** A downstream session's client changed its roots: the upstreams it used are told. */
+  rootsChanged(sessionId: string): void {
+    for (const upstream of this.#upstreams) upstream.rootsChanged(sessionId);
+  }
+
   /** A downstream session ended: the upstream connections made for it are closed. */
   sessionEnded(sessionId: string): void {
     for (const upstream of this.#upstreams) void upstream.sessionEnded(sessionId);

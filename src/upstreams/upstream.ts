@@ -325,6 +325,14 @@ export class Upstream {
     return abortable(opening, caller.signal);
   }
 
+  /** Tells the upstream connections that served a session that its client's roots changed. */
+  rootsChanged(sessionId: string): void {
+    const shared = { client: this.#client, callers: this.#sharedCallers };
+    for (const { client, callers } of [shared, ...this.#pool.open()]) {
+      if (client && callers.served(sessionId)) void client.sendRootsListChanged().catch(() => undefined);
+    }
+  }
+
   /** Closes the connections of a downstream session that ended. */
   async sessionEnded(sessionId: string): Promise<void> {
     for (const subscribers of this.#sharedSubscribers.values()) subscribers.delete(sessionId);

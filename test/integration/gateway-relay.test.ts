@@ -26,6 +26,8 @@ type Subject = keyof typeof tokens;
 
 /** What reached one client from the upstreams, through Lookout. */
 interface Seen {
+  /** The name of the client's one root, which the test may change. */
+  root: string;
   sampling: string[];
   elicitations: number;
   rootsLists: number;
@@ -34,7 +36,7 @@ interface Seen {
 
 /** A client as a desktop app is one: it samples, elicits (form and URL) and has roots of its own. */
 async function connect(url: string | URL, label: string, subject?: Subject): Promise<[Client, Seen]> {
-  const seen: Seen = { sampling: [], elicitations: 0, rootsLists: 0, updated: [] };
+  const seen: Seen = { root: `root-of-${label}`, sampling: [], elicitations: 0, rootsLists: 0, updated: [] };
   const client = new Client(
     { name: label, version: '1.0.0' },
     { capabilities: { sampling: {}, elicitation: { form: {}, url: {} }, roots: { listChanged: true } } },
@@ -54,7 +56,7 @@ async function connect(url: string | URL, label: string, subject?: Subject): Pro
   });
   client.setRequestHandler(ListRootsRequestSchema, () => {
     seen.rootsLists++;
-    return { roots: [{ uri: `file:///home/${label}`, name: `root-of-${label}` }] };
+    return { roots: [{ uri: `file:///home/${label}`, name: seen.root }] };
   });
   client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
     seen.updated.push(n.params.uri);
@@ -160,6 +162,14 @@ describe('gateway relay and isolation, with server-everything behind Lookout', (
       const roots = await a.callTool({ name: `${upstream}__get-roots-list`, arguments: {} });
       assert.match(text(roots), new RegExp(`root-of-a-${upstream}`));
       assert.ok(seenA.rootsLists >= 1);
+
+      // The client's roots change: the upstream is told, asks again and sees the new ones.
+      const asked = seenA.rootsLists;
+      seenA.root = `new-root-of-a-${upstream}`;
+      await a.sendRootsListChanged();
+      await until('the upstream asking for the roots again', () => seenA.rootsLists > asked);
+      const newRoots = await a.callTool({ name: `${upstream}__get-roots-list`, arguments: {} });
+      assert.match(text(newRoots), new RegExp(`new-root-of-a-${upstream}`));
 
       await busy;
       assert.deepEqual(seenB.sampling, [], 'b was asked to sample nothing');
