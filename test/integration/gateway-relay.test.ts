@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +21,12 @@ const everything = fileURLToPath(
   new URL('../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url),
 );
 
-const tokens = { alice: 'alice-token-relay-test', bob: 'bob-token-relay-test' } as const;
+const tokens = {
+  alice: 'alice-token-relay-test',
+  bob: 'bob-token-relay-test',
+  carol: 'carol-token-relay-test',
+  dave: 'dave-token-relay-test',
+} as const;
 type Subject = keyof typeof tokens;
 
 /** What reached one client from the upstreams, through Lookout. */
@@ -64,6 +69,17 @@ async function connect(url: string | URL, label: string, subject?: Subject): Pro
   const headers: Record<string, string> = subject ? { authorization: `Bearer ${tokens[subject]}` } : {};
   await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }));
   return [client, seen];
+}
+
+/** server-everything processes over stdio started by this test process (Lookout runs in it). */
+function stdioUpstreams(): number {
+  try {
+    return execFileSync('ps', ['-o', 'args=', '--ppid', String(process.pid)], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l.includes('server-everything') && l.includes('stdio')).length;
+  } catch {
+    return 0;
+  }
 }
 
 const text = (result: Record<string, unknown>) =>
@@ -117,6 +133,7 @@ describe('gateway relay and isolation, with server-everything behind Lookout', (
       upstreams: [
         { name: 'ev', transport: 'stdio', command: node, args: [everything, 'stdio'] },
         { name: 'evh', transport: 'http', url: `http://127.0.0.1:${port}/mcp` },
+        { name: 'evs', transport: 'stdio', command: node, args: [everything, 'stdio'], isolation: 'session' },
       ],
     });
     await upstreamsReady(lookout);
@@ -230,5 +247,25 @@ describe('gateway relay and isolation, with server-everything behind Lookout', (
         await assert.rejects(other.readResource({ uri }), `${upstream}: read by ${label}`);
       }
     }
+  });
+
+  it('gives each auth subject its own stdio process, and with isolation: session each session, ended with it', async () => {
+    const before = stdioUpstreams();
+    const [carol] = await open('carol', 'carol');
+    const [carolAgain] = await open('carol-again', 'carol');
+    const [dave] = await open('dave', 'dave');
+    for (const client of [carol, carolAgain, dave]) {
+      await client.callTool({ name: 'ev__echo', arguments: { message: 'hi' } });
+    }
+    assert.equal(stdioUpstreams(), before + 2, "a process for each subject: carol's sessions share one");
+
+    await carol.callTool({ name: 'evs__echo', arguments: { message: 'hi' } });
+    await carolAgain.callTool({ name: 'evs__echo', arguments: { message: 'hi' } });
+    assert.equal(stdioUpstreams(), before + 4, 'a process for each session');
+    // Ending a session (DELETE) ends its upstream process.
+    for (const client of [carol, carolAgain]) {
+      await (client.transport as StreamableHTTPClientTransport).terminateSession();
+    }
+    await until('the sessions’ processes to exit', () => stdioUpstreams() === before + 2, 10_000);
   });
 });
