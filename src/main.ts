@@ -79,7 +79,10 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
   const sessions = new SessionRegistry({
     max: config.mcp.maxSessions,
     idleTtlSeconds: config.mcp.sessionIdleTtlSeconds,
-    onEnded: (session) => telemetry.sessionEnded(session.createdAt, session.protocolVersion),
+    onEnded: (session) => {
+      telemetry.sessionEnded(session.createdAt, session.protocolVersion);
+      gateway.sessionEnded(session.id);
+    },
   });
   const builtins = builtinTools({
     version,
@@ -107,7 +110,13 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
     pollIntervalMs: taskPollIntervalMs,
     max: config.mcp.maxSessions,
   });
-  const endpoint = await McpEndpoint.create(endpointOptions(config, catalog, telemetry, tasks), sessions);
+  const endpoint = await McpEndpoint.create(
+    {
+      ...endpointOptions(config, catalog, telemetry, tasks),
+      onRootsChanged: (sessionId) => gateway.rootsChanged(sessionId),
+    },
+    sessions,
+  );
   catalog.onChange((list) => endpoint.broadcast(`notifications/${list}/list_changed`));
 
   const inFlight = new InFlightExchanges();
@@ -265,7 +274,15 @@ function endpointOptions(
     stateless: config.mcp.stateless,
     keepAliveSeconds: config.mcp.sseKeepAliveSeconds,
     createServer: (sessionOf) =>
-      createProtocolServer(catalog, identity, sessionOf, toolPolicy, requestStatesFor(config), tasks),
+      createProtocolServer(
+        catalog,
+        identity,
+        sessionOf,
+        toolPolicy,
+        requestStatesFor(config),
+        tasks,
+        config.mcp.stateless,
+      ),
     modern: {
       serverInfo: identity,
       cacheTtlMs: modernCacheTtlMs,

@@ -77,6 +77,16 @@ const upstreamSchema = z
       .prefault({}),
     /** Lookout is not ready while a required upstream is down. */
     required: z.boolean().default(false),
+    /**
+     * Which clients share a connection to the upstream for their calls: one per downstream `session`,
+     * one per auth `subject` (per session without auth), or one `shared` by all (only for servers that
+     * keep no state per connection). Unset: `session` over HTTP, `subject` over stdio.
+     */
+    isolation: z.enum(['session', 'subject', 'shared']).optional(),
+    /** The isolated connections (stdio: processes) kept open at most, and how long an idle one lives. */
+    connections: z
+      .strictObject({ max: positiveInt.default(16), idleSeconds: seconds.default(300) })
+      .prefault({}),
   })
   .refine((u) => (u.transport === 'stdio' ? u.command !== undefined : u.url !== undefined), {
     message: 'a stdio upstream needs command, an http upstream needs url',

@@ -23,6 +23,8 @@ export interface EndpointOptions {
   readonly tokens?: SessionTokens | undefined;
   /** How 2026-07-28 results are finished (server identity, cache hints). */
   readonly modern: Omit<ModernOptions, 'keepAliveSeconds'>;
+  /** A session's client said its roots changed (`notifications/roots/list_changed`). */
+  readonly onRootsChanged?: ((sessionId: string) => void) | undefined;
 }
 
 /** 2026-07-28 has no session to delete and no GET stream: subscriptions/listen is a POST. */
@@ -54,7 +56,12 @@ export class McpEndpoint {
     const server = options.createServer((requestId) => router.sessionOf(requestId));
     await server.connect(router);
     router.dispatchDirectly(server);
-    const transports = { router, keepAliveSeconds: options.keepAliveSeconds, telemetry: options.telemetry };
+    const transports = {
+      router,
+      keepAliveSeconds: options.keepAliveSeconds,
+      telemetry: options.telemetry,
+      onRootsChanged: options.onRootsChanged,
+    };
     const mode = options.stateless
       ? new StatelessEndpoint(transports, sessions)
       : new SessionEndpoint(transports, sessions, options.tokens);

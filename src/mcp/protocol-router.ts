@@ -14,6 +14,8 @@ export interface SessionState {
   readonly era: Era;
   /** Resource URIs the client subscribed to with resources/subscribe; made on the first one. */
   subscriptions: Set<string> | undefined;
+  /** What the client declared at `initialize`; undefined in stateless mode, where no session keeps it. */
+  readonly clientCapabilities: Readonly<Record<string, unknown>> | undefined;
   /** The level the client chose with logging/setLevel. */
   logLevel: LoggingLevel | undefined;
 }

@@ -101,7 +101,9 @@ function contextOf(session: SessionState | undefined, extra: Extra, round?: Inpu
     signal: extra.signal,
     sessionId: session?.sessionId,
     era,
-    clientCapabilities: era === 'modern' && isObject(capabilities) ? capabilities : undefined,
+    subject: extra.authInfo?.clientId,
+    clientCapabilities:
+      era === 'modern' ? (isObject(capabilities) ? capabilities : undefined) : session?.clientCapabilities,
     progress:
       progressToken === undefined
         ? () => resolved
@@ -192,11 +194,16 @@ const needsTasks = () =>
   });
 
 /** The context of a tool running as a task: no stream to report on, questions parked on the task. */
-function taskContext(handle: TaskHandle, capabilities: Record<string, unknown>): HandlerContext {
+function taskContext(
+  handle: TaskHandle,
+  capabilities: Record<string, unknown>,
+  subject: string | undefined,
+): HandlerContext {
   return {
     signal: handle.signal,
     sessionId: undefined,
     era: 'modern',
+    subject,
     clientCapabilities: capabilities,
     progress: () => resolved,
     log: () => resolved,
@@ -250,13 +257,15 @@ export function createProtocolServer(
   policy: ToolPolicy,
   states: RequestStates,
   tasks: TaskStore,
+  /** Stateless mode has no stream for `notifications/resources/updated`: subscriptions are not offered. */
+  stateless = false,
 ): Server {
   const server = new Server(
     { name: identity.name, version: identity.version },
     {
       capabilities: {
         tools: { listChanged: true },
-        resources: { listChanged: true, subscribe: true },
+        resources: { listChanged: true, ...(!stateless && { subscribe: true }) },
         prompts: { listChanged: true },
         logging: {},
         completions: {},
@@ -301,7 +310,7 @@ export function createProtocolServer(
             catalog,
             params.name,
             params.arguments,
-            taskContext(handle, capabilities),
+            taskContext(handle, capabilities, (extra as Extra).authInfo?.clientId),
             policy.timeoutSecondsFor(params.name),
           ),
         );
@@ -349,18 +358,26 @@ export function createProtocolServer(
       catalog.readResource(params.uri, context),
     ) as Promise<ReadResourceResult>;
   });
-  server.setRequestHandler(methodOnly('resources/subscribe'), (request, extra) => {
+  server.setRequestHandler(methodOnly('resources/subscribe'), async (request, extra) => {
+    if (stateless) throw new LookoutError('METHOD_NOT_FOUND', request.method);
     const { uri } = paramsOf(paramsSchemas.subscribe, request);
     const session = sessionOf(extra.requestId);
+    const updated = (changed: string) =>
+      void extra
+        .sendNotification({ method: 'notifications/resources/updated', params: { uri: changed } })
+        .catch(() => undefined);
+    await catalog.subscribe(uri, contextOf(session, extra), updated);
     if (session) {
       session.subscriptions ??= new Set();
       session.subscriptions.add(uri);
     }
     return {};
   });
-  server.setRequestHandler(methodOnly('resources/unsubscribe'), (request, extra) => {
+  server.setRequestHandler(methodOnly('resources/unsubscribe'), async (request, extra) => {
     const { uri } = paramsOf(paramsSchemas.subscribe, request);
-    sessionOf(extra.requestId)?.subscriptions?.delete(uri);
+    const session = sessionOf(extra.requestId);
+    await catalog.unsubscribe(uri, contextOf(session, extra));
+    session?.subscriptions?.delete(uri);
     return {};
   });
   server.setRequestHandler(methodOnly('prompts/list'), () => catalog.listPrompts());
@@ -371,9 +388,14 @@ export function createProtocolServer(
       catalog.getPrompt(params.name, params.arguments, context),
     ) as Promise<GetPromptResult>;
   });
-  server.setRequestHandler(methodOnly('completion/complete'), (request) => {
+  server.setRequestHandler(methodOnly('completion/complete'), (request, extra) => {
     const params = paramsOf(paramsSchemas.complete, request);
-    return catalog.complete(params.ref, params.argument, params.context?.arguments ?? {});
+    return catalog.complete(
+      params.ref,
+      params.argument,
+      params.context?.arguments ?? {},
+      contextOf(sessionOf(extra.requestId), extra),
+    );
   });
   return server;
 }

@@ -69,7 +69,11 @@ export class SessionEndpoint {
 
   /** A session's transport, registered; `restored` when the session was begun on another replica. */
   #openSession(id: string, claims: SessionClaims, restored: boolean): Session {
-    const transport = new HttpServerTransport({ ...this.#transports, sessionId: id });
+    const transport = new HttpServerTransport({
+      ...this.#transports,
+      sessionId: id,
+      clientCapabilities: claims.clientCapabilities as Readonly<Record<string, unknown>>,
+    });
     const now = Date.now();
     const session: Session = {
       id,

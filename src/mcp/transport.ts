@@ -128,6 +128,10 @@ export interface TransportOptions {
   readonly modern?: ModernReplies;
   /** Unset for the stateless endpoint's one shared transport. */
   readonly sessionId?: string;
+  /** A session's client said its roots changed. */
+  readonly onRootsChanged?: ((sessionId: string) => void) | undefined;
+  /** What the session's client declared at `initialize`. */
+  readonly clientCapabilities?: Readonly<Record<string, unknown>>;
   readonly keepAliveSeconds: number;
   readonly telemetry: McpServerTelemetry;
 }
@@ -144,6 +148,7 @@ export interface TransportOptions {
 export class HttpServerTransport implements RoutedTransport {
   readonly sessionId: string | undefined;
   readonly era: Era;
+  readonly clientCapabilities: Readonly<Record<string, unknown>> | undefined;
   subscriptions: Set<string> | undefined;
   logLevel: LoggingLevel | undefined;
 
@@ -152,6 +157,7 @@ export class HttpServerTransport implements RoutedTransport {
   readonly #keepAliveMs: number;
   readonly #telemetry: McpServerTelemetry;
   readonly #modern: ModernReplies | undefined;
+  readonly #onRootsChanged: ((sessionId: string) => void) | undefined;
   // Made when needed and dropped when empty, so that an idle session holds none of them.
   #inflight: Map<string, RunningRequest> | undefined;
   /** Client id → routed id, so a client's `notifications/cancelled` reaches the right handler (sessions only). */
@@ -167,9 +173,11 @@ export class HttpServerTransport implements RoutedTransport {
     this.sessionId = options.sessionId;
     this.#modern = options.modern;
     this.era = options.modern ? 'modern' : 'legacy';
+    this.clientCapabilities = options.clientCapabilities;
     this.#router = options.router;
     this.#tag = options.router.attach(this);
     this.#telemetry = options.telemetry;
+    this.#onRootsChanged = options.onRootsChanged;
     this.#keepAliveMs = options.keepAliveSeconds * 1000;
   }
 
@@ -231,6 +239,10 @@ export class HttpServerTransport implements RoutedTransport {
       const extra = info.principal ? { authInfo: authInfoOf(info.principal) } : undefined;
       context.with(record.context, () => this.#router.deliver('request', { ...m.message, id: ownId }, extra));
       return ownId;
+    }
+    if (m.kind === 'notification' && m.message.method === 'notifications/roots/list_changed') {
+      if (this.sessionId !== undefined) this.#onRootsChanged?.(this.sessionId);
+      return undefined;
     }
     if (m.kind === 'notification' && m.message.method === 'notifications/cancelled') {
       const clientId = (m.message.params as { requestId?: RequestId } | undefined)?.requestId;

@@ -21,7 +21,12 @@ export interface HandlerContext {
   readonly sessionId: string | undefined;
   /** `legacy` for 2025-11-25 and earlier clients, `modern` for 2026-07-28 ones. */
   readonly era: 'legacy' | 'modern';
-  /** The capabilities the request declared in its `_meta` (2026-07-28); undefined for legacy requests. */
+  /** The authenticated subject the request came from; undefined without auth. */
+  readonly subject: string | undefined;
+  /**
+   * The capabilities the client declared: in the request's `_meta` (2026-07-28) or at `initialize`
+   * (2025); undefined when unknown (2025 stateless mode).
+   */
   readonly clientCapabilities: Readonly<Record<string, unknown>> | undefined;
   /** Sends `notifications/progress` when the client asked for progress; otherwise does nothing. */
   progress(progress: number, total?: number, message?: string): Promise<void>;
@@ -82,7 +87,7 @@ export class ToolError extends Error {
 
 export type ResourceContents = ReadResourceResult['contents'];
 
-export interface ResourceDefinition {
+export interface ResourceDefinition extends Subscribable {
   readonly kind: 'resource';
   readonly uri: string;
   readonly name: string;
@@ -97,10 +102,23 @@ export interface ResourceDefinition {
 
 export type Completer = (
   value: string,
-  context: { arguments: Record<string, string> },
+  context: { arguments: Record<string, string>; caller: HandlerContext },
 ) => Promise<string[]> | string[];
 
-export interface ResourceTemplateDefinition {
+/**
+ * Forwards `resources/subscribe` for a resource served from elsewhere (an upstream): `updated` sends
+ * `notifications/resources/updated` to the subscribing client.
+ */
+export interface Subscribable {
+  readonly subscribe?: (
+    uri: string,
+    context: HandlerContext,
+    updated: (uri: string) => void,
+  ) => Promise<void>;
+  readonly unsubscribe?: (uri: string, context: HandlerContext) => Promise<void>;
+}
+
+export interface ResourceTemplateDefinition extends Subscribable {
   readonly kind: 'resourceTemplate';
   /** RFC 6570 URI template, e.g. `notes://{id}`. */
   readonly uriTemplate: string;

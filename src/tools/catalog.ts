@@ -16,6 +16,7 @@ import type {
   PromptDefinition,
   ResourceDefinition,
   ResourceTemplateDefinition,
+  Subscribable,
 } from './api.ts';
 import {
   compilePrompt,
@@ -203,6 +204,23 @@ export class Catalog {
     throw new LookoutError('UNKNOWN_RESOURCE', uri, { uri });
   }
 
+  /** The definition serving a URI, if any: a resource of its own, else the first template matching it. */
+  #subscribable(uri: string): Subscribable | undefined {
+    return this.#resources.get(uri) ?? this.#templates.find((t) => t.template.match(uri))?.definition;
+  }
+
+  /**
+   * Passes a subscription on to where the resource comes from (an upstream); Lookout's own resources
+   * are updated through `resourceUpdated`, which reads the session's subscriptions.
+   */
+  async subscribe(uri: string, context: HandlerContext, updated: (uri: string) => void): Promise<void> {
+    await this.#subscribable(uri)?.subscribe?.(uri, context, updated);
+  }
+
+  async unsubscribe(uri: string, context: HandlerContext): Promise<void> {
+    await this.#subscribable(uri)?.unsubscribe?.(uri, context);
+  }
+
   listPrompts(): { prompts: Prompt[] } {
     return { prompts: [...this.#prompts.values()].map((p) => p.descriptor) };
   }
@@ -221,6 +239,7 @@ export class Catalog {
     ref: { type: string; name?: string; uri?: string },
     argument: { name: string; value: string },
     contextArguments: Record<string, string>,
+    caller: HandlerContext,
   ): Promise<CompleteResult> {
     let completer: Completer | undefined;
     if (ref.type === 'ref/prompt' && ref.name !== undefined) {
@@ -234,7 +253,7 @@ export class Catalog {
     } else {
       throw new LookoutError('INVALID_COMPLETION_REF', ref.type);
     }
-    const values = completer ? await completer(argument.value, { arguments: contextArguments }) : [];
+    const values = completer ? await completer(argument.value, { arguments: contextArguments, caller }) : [];
     return {
       completion: {
         values: values.slice(0, completionLimit),

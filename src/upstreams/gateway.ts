@@ -1,11 +1,23 @@
-import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { UriTemplate } from '@modelcontextprotocol/sdk/shared/uriTemplate.js';
+import type {
+  CompleteRequest,
+  Prompt,
+  Resource,
+  ResourceTemplate,
+  Tool,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { Meter } from '@opentelemetry/api';
 import type { LookoutConfig, UpstreamConfig } from '../config/schema.ts';
 import type { Health } from '../lifecycle/health.ts';
 import type { Logger } from '../logging/logger.ts';
 import { attr, metricNames } from '../telemetry/conventions.ts';
 import type { McpClientTelemetry } from '../telemetry/mcp-client.ts';
-import type { ResourceDefinition, ResourceTemplateDefinition } from '../tools/api.ts';
+import type {
+  Completer,
+  ResourceDefinition,
+  ResourceTemplateDefinition,
+  Subscribable,
+} from '../tools/api.ts';
 import type { Catalog, GroupContents } from '../tools/catalog.ts';
 import type { PromptEntry, ToolEntry } from '../tools/compile.ts';
 import { Upstream, type UpstreamStatus } from './upstream.ts';
@@ -25,6 +37,7 @@ function entryFor(upstream: Upstream, tool: Tool, servedName: string): ToolEntry
       // Relayed notifications are sent before the result, so that none arrives after it.
       const relayed: Promise<void>[] = [];
       const result = await upstream.callTool(tool.name, args, {
+        caller: ctx,
         signal: ctx.signal,
         idempotent,
         onprogress: (p) => relayed.push(ctx.progress(p.progress, p.total, p.message)),
@@ -37,12 +50,36 @@ function entryFor(upstream: Upstream, tool: Tool, servedName: string): ToolEntry
 }
 
 /** An upstream's resource keeps its URI (a URI names the resource everywhere); its name is namespaced. */
+/** Subscriptions to an upstream's resource are made with the upstream, on the subscriber's connection. */
+function subscriptionsOf(upstream: Upstream): Subscribable {
+  return {
+    subscribe: (uri, ctx, updated) => upstream.subscribe(uri, ctx, updated),
+    unsubscribe: (uri, ctx) => upstream.unsubscribe(uri, ctx),
+  };
+}
+
+/** Completers that ask the upstream, one per argument. */
+function completersFor(
+  upstream: Upstream,
+  ref: CompleteRequest['params']['ref'],
+  names: readonly string[],
+): Record<string, Completer> {
+  return Object.fromEntries(
+    names.map((name): [string, Completer] => [
+      name,
+      (value, { arguments: contextArguments, caller }) =>
+        upstream.complete(ref, { name, value }, contextArguments, caller),
+    ]),
+  );
+}
+
 function resourceFor(upstream: Upstream, resource: Resource, servedName: string): ResourceDefinition {
   return {
     ...resource,
     kind: 'resource',
     name: servedName,
-    read: async (ctx) => (await upstream.readResource(resource.uri, ctx.signal)).contents,
+    read: async (ctx) => (await upstream.readResource(resource.uri, ctx)).contents,
+    ...subscriptionsOf(upstream),
   };
 }
 
@@ -55,14 +92,25 @@ function templateFor(
     ...template,
     kind: 'resourceTemplate',
     name: servedName,
-    read: async (uri, _variables, ctx) => (await upstream.readResource(uri, ctx.signal)).contents,
+    read: async (uri, _variables, ctx) => (await upstream.readResource(uri, ctx)).contents,
+    complete: completersFor(
+      upstream,
+      { type: 'ref/resource', uri: template.uriTemplate },
+      new UriTemplate(template.uriTemplate).variableNames,
+    ),
+    ...subscriptionsOf(upstream),
   };
 }
 
 function promptFor(upstream: Upstream, prompt: Prompt, servedName: string): PromptEntry {
   return {
     descriptor: { ...prompt, name: servedName },
-    get: (args, ctx) => upstream.getPrompt(prompt.name, args, ctx.signal),
+    get: (args, ctx) => upstream.getPrompt(prompt.name, args, ctx),
+    complete: completersFor(
+      upstream,
+      { type: 'ref/prompt', name: prompt.name },
+      (prompt.arguments ?? []).map((a) => a.name),
+    ),
   };
 }
 
@@ -164,6 +212,16 @@ export class Gateway {
    */
   start(): void {
     for (const upstream of this.#upstreams) upstream.start();
+  }
+
+  /** A downstream session's client changed its roots: the upstreams it used are told. */
+  rootsChanged(sessionId: string): void {
+    for (const upstream of this.#upstreams) upstream.rootsChanged(sessionId);
+  }
+
+  /** A downstream session ended: the upstream connections made for it are closed. */
+  sessionEnded(sessionId: string): void {
+    for (const upstream of this.#upstreams) void upstream.sessionEnded(sessionId);
   }
 
   async close(): Promise<void> {

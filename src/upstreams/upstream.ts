@@ -3,6 +3,8 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   type CallToolResult,
   CallToolResultSchema,
+  type ClientCapabilities,
+  type CompleteRequest,
   type GetPromptResult,
   LoggingMessageNotificationSchema,
   type Progress,
@@ -12,6 +14,7 @@ import {
   type Resource,
   ResourceListChangedNotificationSchema,
   type ResourceTemplate,
+  ResourceUpdatedNotificationSchema,
   type Tool,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -22,8 +25,11 @@ import type { Logger } from '../logging/logger.ts';
 import { values } from '../telemetry/conventions.ts';
 import { httpTarget } from '../telemetry/http-client.ts';
 import type { McpClientTelemetry, UpstreamFacts } from '../telemetry/mcp-client.ts';
+import type { HandlerContext } from '../tools/api.ts';
 import { CallPolicies } from './call-policies.ts';
+import { Callers, relayableCapabilities, relayedCapabilities, relayToCallers } from './caller-relay.ts';
 import { type ChildEnvPolicy, childEnvironment } from './child-env.ts';
+import { type Connection, ConnectionPool, type Subscribers } from './connection-pool.ts';
 import { cancellable, errorTypeOf, isUpstreamFailure, mapUpstreamError } from './error-mapping.ts';
 import { HealthProbe } from './health-probe.ts';
 import { UpstreamHttpTransport } from './http-transport.ts';
@@ -52,6 +58,8 @@ export interface UpstreamStatus {
 }
 
 export interface CallOptions {
+  /** The client the call is made for: its connection is used, and the upstream's requests go to it. */
+  readonly caller: HandlerContext;
   readonly signal: AbortSignal;
   readonly onprogress?: (progress: Progress) => void;
   /** Receives the upstream's log messages while the call runs. */
@@ -77,6 +85,49 @@ const noTimeoutMs = 2 ** 31 - 1;
 
 const emptyLists: UpstreamLists = { tools: [], resources: [], resourceTemplates: [], prompts: [] };
 
+const listChangedSchemas = [
+  ToolListChangedNotificationSchema,
+  ResourceListChangedNotificationSchema,
+  PromptListChangedNotificationSchema,
+] as const;
+
+export type Isolation = 'session' | 'subject' | 'shared';
+
+/** Unless configured: HTTP upstreams give each session its own upstream session; stdio, each subject its process. */
+export function isolationOf(config: UpstreamConfig): Isolation {
+  return config.isolation ?? (config.transport === 'http' ? 'session' : 'subject');
+}
+
+/** Whose connection a caller's calls use, as `isolation` says; without a session or subject, `anonymous`. */
+function connectionKey(isolation: Isolation, caller: HandlerContext): string {
+  const session =
+    caller.sessionId === undefined ? undefined : `session:${caller.sessionId}|${caller.subject ?? ''}`;
+  const subject = caller.subject === undefined ? undefined : `subject:${caller.subject}`;
+  const key = isolation === 'session' ? (session ?? subject) : (subject ?? session);
+  return key ?? 'anonymous';
+}
+
+/** Whose subscription it is on a connection: the session's, else the subject's. */
+function subscriberKey(caller: HandlerContext): string {
+  return caller.sessionId ?? caller.subject ?? 'anonymous';
+}
+
+/** Waits for `promise` until `signal` aborts; what it was waiting for goes on (a connection still opens). */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(signal.reason);
+    signal.addEventListener('abort', abort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+  });
+}
+
+function readRelay(client: Client, subscribers: Subscribers): void {
+  client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+    for (const updated of subscribers.get(n.params.uri)?.values() ?? []) updated(n.params.uri);
+  });
+}
+
 /**
  * One upstream MCP server: its connection (a supervised child process over stdio, or Streamable HTTP),
  * what it serves, and the policies every call goes through. A lost connection is re-established as
@@ -92,6 +143,11 @@ export class Upstream {
   readonly #policies: CallPolicies;
   readonly #schedule: RestartSchedule;
   readonly #logRelay = new LogRelay();
+  readonly #isolation: Isolation;
+  /** The catalog connection's calls, when it is also the one every call uses (`shared`). */
+  readonly #sharedCallers = new Callers(true);
+  readonly #sharedSubscribers: Subscribers = new Map();
+  readonly #pool: ConnectionPool;
   #client: Client | undefined;
   /** The client still connecting, which close() must stop too: a child may be starting. */
   #connecting: Client | undefined;
@@ -120,6 +176,12 @@ export class Upstream {
       ...(target && { address: target.address, port: target.port }),
     };
     this.#policies = new CallPolicies(config, deps.logger);
+    this.#isolation = isolationOf(config);
+    this.#pool = new ConnectionPool({
+      upstream: config.name,
+      max: config.connections.max,
+      idleSeconds: config.connections.idleSeconds,
+    });
     this.#schedule = new RestartSchedule(config);
   }
 
@@ -206,9 +268,86 @@ export class Upstream {
     return message.id === undefined ? undefined : tooLargeResponse(this.name, message);
   }
 
+  /**
+   * A connection for one session or subject, declaring what its first caller's client declared. Not
+   * supervised: when it ends, the next call opens another.
+   */
+  async #openIsolated(caller: HandlerContext): Promise<Connection> {
+    const declared = relayedCapabilities(caller.clientCapabilities);
+    const client = new Client({ name: 'lookout', version: '0' }, { capabilities: declared });
+    const stdio = this.#config.transport === 'stdio';
+    const transport: Transport = stdio ? this.#stdioTransport() : this.#httpTransport();
+    client.onerror = (error) =>
+      this.#logger.warn('upstream transport error', { upstream: this.name, error: error.message });
+    const connection: Connection = {
+      client,
+      callers: new Callers(false),
+      logs: new LogRelay(),
+      subscribers: new Map(),
+    };
+    relayToCallers(client, declared, connection.callers);
+    const timeout =
+      (stdio ? this.#config.timeouts.startupSeconds : this.#config.timeouts.connectSeconds) * 1000;
+    try {
+      await context.with(ROOT_CONTEXT, () => client.connect(transport, { timeout }));
+    } catch (error) {
+      await client.close().catch(() => undefined);
+      throw error;
+    }
+    deliverNotificationsFirst(transport);
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+      this.#logUpstream(n.params);
+      connection.logs.relay(n.params);
+    });
+    readRelay(client, connection.subscribers);
+    // The lists served are the catalog connection's: a change one connection reports is looked for there.
+    for (const schema of listChangedSchemas) {
+      client.setNotificationHandler(schema, () => {
+        if (this.#client) void this.#refreshLists(this.#client);
+      });
+    }
+    this.#logger.info('upstream isolated connection opened', {
+      upstream: this.name,
+      isolation: this.#isolation,
+    });
+    return connection;
+  }
+
+  /** The connection a caller's calls go to: the catalog connection when shared, else the caller's own. */
+  #connectionFor(caller: HandlerContext): Promise<Connection> {
+    const client = this.#readyClient();
+    if (this.#isolation === 'shared') {
+      return Promise.resolve({
+        client,
+        callers: this.#sharedCallers,
+        logs: this.#logRelay,
+        subscribers: this.#sharedSubscribers,
+      });
+    }
+    const opening = this.#pool.get(connectionKey(this.#isolation, caller), () => this.#openIsolated(caller));
+    return abortable(opening, caller.signal);
+  }
+
+  /** Tells the upstream connections that served a session that its client's roots changed. */
+  rootsChanged(sessionId: string): void {
+    const shared = { client: this.#client, callers: this.#sharedCallers };
+    for (const { client, callers } of [shared, ...this.#pool.open()]) {
+      if (client && callers.served(sessionId)) void client.sendRootsListChanged().catch(() => undefined);
+    }
+  }
+
+  /** Closes the connections of a downstream session that ended. */
+  async sessionEnded(sessionId: string): Promise<void> {
+    for (const subscribers of this.#sharedSubscribers.values()) subscribers.delete(sessionId);
+    await this.#pool.closeWhere((key) => key.startsWith(`session:${sessionId}|`));
+  }
+
   async #connect(): Promise<void> {
     if (this.#state === 'closed') return;
-    const client = new Client({ name: 'lookout', version: '0' }, { capabilities: {} });
+    // The catalog connection declares everything Lookout relays, so that the upstream lists all it serves.
+    const declared: ClientCapabilities = relayableCapabilities;
+    const client = new Client({ name: 'lookout', version: '0' }, { capabilities: declared });
+    relayToCallers(client, declared, this.#sharedCallers);
     const stdio = this.#config.transport === 'stdio';
     const transport: Transport = stdio ? this.#stdioTransport() : this.#httpTransport();
     const stderr = () => (transport instanceof UpstreamStdioTransport ? transport.stderr.lines() : undefined);
@@ -224,14 +363,11 @@ export class Upstream {
       await client.connect(transport, { timeout });
       clearTimeout(slowStart);
       deliverNotificationsFirst(transport);
-      for (const schema of [
-        ToolListChangedNotificationSchema,
-        ResourceListChangedNotificationSchema,
-        PromptListChangedNotificationSchema,
-      ]) {
+      for (const schema of listChangedSchemas) {
         client.setNotificationHandler(schema, () => this.#refreshLists(client));
       }
       client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => this.#relayLog(n.params));
+      readRelay(client, this.#sharedSubscribers);
       lists = await this.#list(client);
     } catch (error) {
       clearTimeout(slowStart);
@@ -350,12 +486,16 @@ export class Upstream {
 
   /** An upstream's log message goes to Lookout's log and to the clients with a call to it in flight. */
   #relayLog(params: LogParams): void {
+    this.#logUpstream(params);
+    this.#logRelay.relay(params);
+  }
+
+  #logUpstream(params: LogParams): void {
     this.#logger.info('upstream log', {
       upstream: this.name,
       upstream_level: params.level,
       data: params.data,
     });
-    this.#logRelay.relay(params);
   }
 
   /**
@@ -431,66 +571,136 @@ export class Upstream {
       this.#lists.tools.some((t) => t.name === name),
     );
     try {
-      const result = await this.#logRelay.during(options.onlog, () =>
-        context.with(call.context, () =>
-          this.#policies.execute(
-            options.idempotent,
-            () => cancellable(options.signal, () => this.#send(name, args, call.meta, options)),
-            options.signal,
-          ),
+      const result = await context.with(call.context, () =>
+        this.#policies.execute(
+          options.idempotent,
+          () => cancellable(options.signal, () => this.#send(name, args, call.meta, options)),
+          options.signal,
         ),
       );
       this.#telemetry.end(call, result.isError === true ? values.toolError : undefined);
       return result;
     } catch (error) {
       const mapped = this.#mapError(error);
-      if (isUpstreamFailure(error)) this.#noteError(mapped.message);
+      if (isUpstreamFailure(error)) this.#failed(mapped.message);
       this.#telemetry.end(call, errorTypeOf(mapped), mapped.message);
       throw mapped;
     }
   }
 
   /** Reads a resource (safe: retried like other safe calls), in a `mcp.client` span. */
-  readResource(uri: string, signal: AbortSignal): Promise<ReadResourceResult> {
-    return this.#request('resources/read', undefined, signal, (client, meta, timeout) =>
-      client.readResource({ uri, _meta: meta }, { signal, timeout }),
+  readResource(uri: string, caller: HandlerContext): Promise<ReadResourceResult> {
+    return this.#request('resources/read', undefined, caller, (client, meta, options) =>
+      client.readResource({ uri, _meta: meta }, options),
     );
   }
 
   getPrompt(
     name: string,
     args: Record<string, string> | undefined,
-    signal: AbortSignal,
+    caller: HandlerContext,
   ): Promise<GetPromptResult> {
-    return this.#request('prompts/get', name, signal, (client, meta, timeout) =>
-      client.getPrompt({ name, ...(args && { arguments: args }), _meta: meta }, { signal, timeout }),
+    return this.#request('prompts/get', name, caller, (client, meta, options) =>
+      client.getPrompt({ name, ...(args && { arguments: args }), _meta: meta }, options),
+    );
+  }
+
+  /** Completion values from the upstream, on the caller's connection; none when it does not complete. */
+  async complete(
+    ref: CompleteRequest['params']['ref'],
+    argument: { name: string; value: string },
+    contextArguments: Record<string, string>,
+    caller: HandlerContext,
+  ): Promise<string[]> {
+    if (this.#client?.getServerCapabilities()?.completions === undefined) return [];
+    const result = await this.#request('completion/complete', undefined, caller, (client, meta, options) =>
+      client.complete({ ref, argument, context: { arguments: contextArguments }, _meta: meta }, options),
+    );
+    return result.completion.values;
+  }
+
+  /**
+   * Subscribes the caller to a resource on its connection; the upstream's updates for it go to
+   * `updated`. The upstream is asked once per connection and URI.
+   */
+  async subscribe(uri: string, caller: HandlerContext, updated: (uri: string) => void): Promise<void> {
+    if (this.#client?.getServerCapabilities()?.resources?.subscribe !== true) return;
+    await this.#request(
+      'resources/subscribe',
+      undefined,
+      caller,
+      async (client, meta, options, connection) => {
+        const subscribers = connection.subscribers.get(uri) ?? new Map();
+        const first = subscribers.size === 0;
+        subscribers.set(subscriberKey(caller), updated);
+        connection.subscribers.set(uri, subscribers);
+        if (first) await client.subscribeResource({ uri, _meta: meta }, options);
+        return {};
+      },
+    );
+  }
+
+  async unsubscribe(uri: string, caller: HandlerContext): Promise<void> {
+    if (this.#client?.getServerCapabilities()?.resources?.subscribe !== true) return;
+    await this.#request(
+      'resources/unsubscribe',
+      undefined,
+      caller,
+      async (client, meta, options, connection) => {
+        const subscribers = connection.subscribers.get(uri);
+        if (!subscribers?.delete(subscriberKey(caller)) || subscribers.size > 0) return {};
+        connection.subscribers.delete(uri);
+        await client.unsubscribeResource({ uri, _meta: meta }, options);
+        return {};
+      },
     );
   }
 
   async #request<T>(
     method: string,
     target: string | undefined,
-    signal: AbortSignal,
-    send: (client: Client, meta: Record<string, string>, timeout: number) => Promise<T>,
+    caller: HandlerContext,
+    send: (
+      client: Client,
+      meta: Record<string, string>,
+      options: { signal: AbortSignal; timeout: number },
+      connection: Connection,
+    ) => Promise<T>,
   ): Promise<T> {
     const call = this.#telemetry.start(method, target, this.#facts(), true);
-    const timeout = this.#config.timeouts.requestSeconds * 1000;
+    const options = { signal: caller.signal, timeout: this.#config.timeouts.requestSeconds * 1000 };
     try {
       const result = await context.with(call.context, () =>
         this.#policies.execute(
           true,
-          () => cancellable(signal, () => send(this.#readyClient(), call.meta, timeout)),
-          signal,
+          () =>
+            cancellable(caller.signal, async () => {
+              const connection = await this.#connectionFor(caller);
+              return connection.callers.during(caller, () =>
+                send(connection.client, call.meta, options, connection),
+              );
+            }),
+          caller.signal,
         ),
       );
       this.#telemetry.end(call, undefined);
       return result;
     } catch (error) {
       const mapped = this.#mapError(error);
-      if (isUpstreamFailure(error)) this.#noteError(mapped.message);
+      if (isUpstreamFailure(error)) this.#failed(mapped.message);
       this.#telemetry.end(call, errorTypeOf(mapped), mapped.message);
       throw mapped;
     }
+  }
+
+  /**
+   * A call failed for the upstream's sake. On an isolated connection, the catalog connection is pinged:
+   * an upstream that went away or restarted (its sessions gone) is then reconnected at once, as it is
+   * when a call on the catalog connection itself fails.
+   */
+  #failed(message: string): void {
+    this.#noteError(message);
+    if (this.#isolation !== 'shared') void this.#client?.ping().catch(() => undefined);
   }
 
   #mapError(error: unknown): Error {
@@ -512,16 +722,22 @@ export class Upstream {
     meta: Record<string, string>,
     options: CallOptions,
   ): Promise<CallToolResult> {
-    const client = this.#readyClient();
-    return (await client.callTool(
-      { name, arguments: args as Record<string, unknown>, _meta: meta },
-      CallToolResultSchema,
-      {
-        signal: options.signal,
-        timeout: this.#config.timeouts.requestSeconds * 1000,
-        ...(options.onprogress && { onprogress: options.onprogress, resetTimeoutOnProgress: true }),
-      },
-    )) as CallToolResult;
+    const connection = await this.#connectionFor(options.caller);
+    return connection.callers.during(options.caller, () =>
+      connection.logs.during(
+        options.onlog,
+        async () =>
+          (await connection.client.callTool(
+            { name, arguments: args as Record<string, unknown>, _meta: meta },
+            CallToolResultSchema,
+            {
+              signal: options.signal,
+              timeout: this.#config.timeouts.requestSeconds * 1000,
+              ...(options.onprogress && { onprogress: options.onprogress, resetTimeoutOnProgress: true }),
+            },
+          )) as CallToolResult,
+      ),
+    );
   }
 
   async close(): Promise<void> {
@@ -531,6 +747,6 @@ export class Upstream {
     const client = this.#client;
     this.#client = undefined;
     if (client) this.#telemetry.sessionEnded(this.#connectedAt, this.#facts());
-    await Promise.all([client?.close(), this.#connecting?.close()]);
+    await Promise.all([client?.close(), this.#connecting?.close(), this.#pool.closeAll()]);
   }
 }

@@ -70,6 +70,8 @@ describe('gateway start-up: listen at once, upstreams in the background', () => 
           args: [fixture],
           env: { FIXTURE_START_DELAY_MS: '11000', FIXTURE_PID_FILE: pidFile },
           required: true,
+          // Calls on the supervised child itself: "started once" counts that one process.
+          isolation: 'shared',
         },
         // Never there, not required: it does not hold readiness.
         { name: 'absent', transport: 'http', url: `http://127.0.0.1:${await freePort()}/mcp` },
@@ -439,12 +441,14 @@ describe('MCP-level health probes', () => {
     const lookout = await startTestLookout({
       log: { level: 'info', format: 'json' },
       upstreams: [
-        { name: 'hung', transport: 'stdio', command: node, args: [fixture], health },
+        // Probes watch the supervised connection: go_silent is sent on it.
+        { name: 'hung', transport: 'stdio', command: node, args: [fixture], health, isolation: 'shared' },
         {
           name: 'hungh',
           transport: 'http',
           url: `http://127.0.0.1:${port}/mcp`,
           health,
+          isolation: 'shared',
           timeouts: { connectSeconds: 0.5 },
           restart: { initialBackoffSeconds: 0.1, maxBackoffSeconds: 0.3 },
         },

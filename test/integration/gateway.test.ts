@@ -91,6 +91,14 @@ describe('gateway to real upstream MCP servers', () => {
         { name: 'evh', transport: 'http', url: `http://127.0.0.1:${port}/mcp` },
         { name: 'fx', transport: 'stdio', command: node, args: [fixture] },
         { name: 'fxh', transport: 'http', url: `http://127.0.0.1:${fixturePort}/mcp` },
+        // Shared: a tool one client adds is every client's, as with a server whose tools are global.
+        { name: 'fxs', transport: 'stdio', command: node, args: [fixture], isolation: 'shared' },
+        {
+          name: 'fxhs',
+          transport: 'http',
+          url: `http://127.0.0.1:${fixturePort}/mcp`,
+          isolation: 'shared',
+        },
       ],
     });
     await upstreamsReady(lookout);
@@ -187,7 +195,7 @@ describe('gateway to real upstream MCP servers', () => {
   });
 
   it("propagates an upstream's list_changed to connected clients (stdio, and HTTP's GET stream)", async () => {
-    for (const upstream of ['fx', 'fxh']) {
+    for (const upstream of ['fxs', 'fxhs']) {
       const client = await connectClient(lookout.url);
       const changed = new Promise<void>((resolve) =>
         client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()),
@@ -299,6 +307,8 @@ describe('gateway failure handling', () => {
     try {
       await upstreamsReady(lookout);
       const client = await connectClient(lookout.url);
+      // The session's own upstream process is started by its first call, before the timed ones.
+      await client.callTool({ name: 'stuck__report_meta', arguments: {} });
       for (let i = 0; i < 2; i++) {
         const started = Date.now();
         await assert.rejects(
