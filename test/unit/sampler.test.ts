@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   type Attributes,
-  context,
   createTraceState,
   ROOT_CONTEXT,
   SpanKind,
@@ -10,7 +9,6 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { SamplingDecision } from '@opentelemetry/sdk-trace';
-import { ProvisionalRoots } from '../../src/telemetry/sampling/provisional.ts';
 import { AdaptiveSampler, type SamplingSettings } from '../../src/telemetry/sampling/sampler.ts';
 import {
   decodeThreshold,
@@ -95,7 +93,7 @@ describe('adaptive sampler (fake clock)', () => {
   for (const factor of [10, 100]) {
     it(`holds the target within ±10 % at ${factor}× the target, after one window`, () => {
       const clock = new Clock();
-      const sampler = new AdaptiveSampler(settings(), new ProvisionalRoots(), clock.now);
+      const sampler = new AdaptiveSampler(settings(), clock.now);
       const ids = traceIds();
       const perSecond = drive(sampler, clock, ids, toolCall('echo'), 10 * factor, 3 * windowSeconds);
       const secondWindow = sum(perSecond.slice(windowSeconds, 2 * windowSeconds)) / windowSeconds;
@@ -107,7 +105,7 @@ describe('adaptive sampler (fake clock)', () => {
 
   it('converges within three windows after a 10× step in load', () => {
     const clock = new Clock();
-    const sampler = new AdaptiveSampler(settings(), new ProvisionalRoots(), clock.now);
+    const sampler = new AdaptiveSampler(settings(), clock.now);
     const ids = traceIds();
     drive(sampler, clock, ids, toolCall('echo'), 100, 2 * windowSeconds);
     const after = drive(sampler, clock, ids, toolCall('echo'), 1000, 4 * windowSeconds);
@@ -123,7 +121,7 @@ describe('adaptive sampler (fake clock)', () => {
 
   it('always samples a rare key, even beside a hot one', () => {
     const clock = new Clock();
-    const sampler = new AdaptiveSampler(settings(), new ProvisionalRoots(), clock.now);
+    const sampler = new AdaptiveSampler(settings(), clock.now);
     const ids = traceIds();
     let rareSampled = 0;
     for (let s = 0; s < 3 * windowSeconds; s++) {
@@ -147,7 +145,6 @@ describe('adaptive sampler (fake clock)', () => {
     const clock = new Clock();
     const sampler = new AdaptiveSampler(
       settings({ targetPerSecond: 50, globalCeilingPerSecond: 40 }),
-      new ProvisionalRoots(),
       clock.now,
     );
     const ids = traceIds();
@@ -171,7 +168,7 @@ describe('adaptive sampler (fake clock)', () => {
   });
 
   it("honours the parent's decision", () => {
-    const sampler = new AdaptiveSampler(settings(), new ProvisionalRoots());
+    const sampler = new AdaptiveSampler(settings());
     const parent = (flags: TraceFlags) =>
       trace.setSpanContext(ROOT_CONTEXT, {
         traceId: 'a'.repeat(32),
@@ -202,7 +199,7 @@ describe('adaptive sampler (fake clock)', () => {
 
   it('puts a consistent threshold in tracestate: sampled exactly when the trace randomness reaches it', () => {
     const clock = new Clock();
-    const sampler = new AdaptiveSampler(settings(), new ProvisionalRoots(), clock.now);
+    const sampler = new AdaptiveSampler(settings(), clock.now);
     const ids = traceIds();
     drive(sampler, clock, ids, toolCall('echo'), 1000, windowSeconds);
     assert.ok((sampler.snapshot()[0]?.probability ?? 1) < 0.05);
@@ -233,10 +230,7 @@ describe('adaptive sampler (fake clock)', () => {
   });
 
   it('keeps other tracestate entries and reads ot=rv randomness when present', () => {
-    const sampler = new AdaptiveSampler(
-      settings({ rules: [{ sample: { ratio: 0.5 } }] }),
-      new ProvisionalRoots(),
-    );
+    const sampler = new AdaptiveSampler(settings({ rules: [{ sample: { ratio: 0.5 } }] }));
     const state = createTraceState('vendor=x,ot=rv:ffffffffffffff');
     const ctx = trace.setSpanContext(ROOT_CONTEXT, {
       traceId: '0'.repeat(32),
@@ -273,7 +267,6 @@ describe('adaptive sampler (fake clock)', () => {
           { sample: { ratio: 0.1 } },
         ],
       }),
-      new ProvisionalRoots(),
       clock.now,
     );
     const ids = traceIds();
@@ -283,41 +276,5 @@ describe('adaptive sampler (fake clock)', () => {
     assert.ok(within(other, 1000, 0.1), `default ${other}`);
     const modes = Object.fromEntries(sampler.snapshot().map((k) => [k.key, k.mode]));
     assert.deepEqual(modes, { 'GET /mcp': 'ratio 0.01', 'GET /other': 'ratio 0.1' });
-  });
-
-  it('decides MCP requests under a provisional HTTP root and records it for the exchange', () => {
-    const roots = new ProvisionalRoots();
-    const sampler = new AdaptiveSampler(settings({ rules: [{ tool: 'noisy', sample: 'never' }] }), roots);
-    const http = sampler.shouldSample(
-      ROOT_CONTEXT,
-      'c'.repeat(32),
-      'POST',
-      SpanKind.SERVER,
-      { 'http.request.method': 'POST', 'url.path': '/mcp' },
-      [],
-    );
-    assert.equal(http.decision, SamplingDecision.RECORD_AND_SAMPLED);
-    assert.equal(http.attributes?.['lookout.sampling.provisional'], true);
-    roots.addRoot('d'.repeat(16));
-    const ctx = trace.setSpanContext(context.active(), {
-      traceId: 'c'.repeat(32),
-      spanId: 'd'.repeat(16),
-      traceFlags: TraceFlags.SAMPLED,
-      isRemote: false,
-    });
-    const mcp = sampler.shouldSample(
-      ctx,
-      'c'.repeat(32),
-      'tools/call noisy',
-      SpanKind.SERVER,
-      toolCall('noisy'),
-      [],
-    );
-    assert.equal(
-      mcp.decision,
-      SamplingDecision.RECORD,
-      'recorded, not sampled: its outcome may still keep it',
-    );
-    assert.equal(roots.get('d'.repeat(16))?.decision, 'drop');
   });
 });
