@@ -5,6 +5,7 @@ import {
   context,
   createContextKey,
   type Histogram,
+  type HrTime,
   isSpanContextValid,
   type Meter,
   propagation,
@@ -16,7 +17,7 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
-import { type RPCMetadata, RPCType, setRPCMetadata } from '@opentelemetry/core';
+import { millisToHrTime, type RPCMetadata, RPCType, setRPCMetadata } from '@opentelemetry/core';
 import { SamplingDecision, type SamplingResult } from '@opentelemetry/sdk-trace';
 import { redactQuery } from '../redaction/secrets.ts';
 import { AttributeSets } from './attribute-sets.ts';
@@ -142,11 +143,18 @@ export class PendingExchange {
   readonly spanId: string;
   /** `performance.now()` on arrival: the span's true start time. */
   readonly started: number;
+  /**
+   * Turns `performance.now()` readings into wall-clock times, one offset for all the exchange's spans
+   * (the SDK takes one per span, from the millisecond clock): spans made after the fact keep their order.
+   */
+  readonly #epochOffset: number;
   readonly sampling: ExchangeSampling;
   /** The recording HTTP server span, once the exchange is kept. */
   span: Span | undefined;
   /** Whether a request of the exchange was decided, kept or not. */
   decided = false;
+  /** Once the response has closed, a span made would never end. */
+  #ended = false;
   readonly #req: IncomingMessage;
   readonly #method: string;
   readonly #path: string;
@@ -163,15 +171,16 @@ export class PendingExchange {
     this.traceId = sampling.ids.generateTraceId();
     this.spanId = sampling.ids.generateSpanId();
     this.started = performance.now();
+    this.#epochOffset = Date.now() - this.started;
     this.#req = req;
     this.#method = method;
     this.#path = path;
     this.#query = query;
   }
 
-  /** Records the exchange's span from its arrival on, under `decision`; once. */
-  keep(decision: SamplingResult): Span {
-    if (this.span) return this.span;
+  /** Records the exchange's span from its arrival on, under `decision`; once, and not after the exchange ended. */
+  keep(decision: SamplingResult): Span | undefined {
+    if (this.span || this.#ended) return this.span;
     const { ids, tracer } = this.sampling;
     ids.give(this.traceId, this.spanId);
     try {
@@ -180,7 +189,7 @@ export class PendingExchange {
         {
           kind: SpanKind.SERVER,
           attributes: requestAttributes(this.#req, this.#method, this.#path, this.#query),
-          startTime: this.started,
+          startTime: this.time(this.started),
         },
         withDecision(ROOT_CONTEXT, decision),
       );
@@ -190,11 +199,19 @@ export class PendingExchange {
     return this.span;
   }
 
+  /** A `performance.now()` reading as the wall-clock time the exchange's spans use. */
+  time(performanceNow: number): HrTime {
+    return millisToHrTime(performanceNow + this.#epochOffset);
+  }
+
   /** The span at the exchange's end: an exchange no request decided (refused, notifications only) is decided by its route. */
   spanAtEnd(): Span | undefined {
-    if (this.span || this.decided) return this.span;
-    const decision = this.sampling.decideExchange(this.traceId);
-    return decision.decision === SamplingDecision.RECORD_AND_SAMPLED ? this.keep(decision) : undefined;
+    if (!this.span && !this.decided) {
+      const decision = this.sampling.decideExchange(this.traceId);
+      if (decision.decision === SamplingDecision.RECORD_AND_SAMPLED) this.keep(decision);
+    }
+    this.#ended = true;
+    return this.span;
   }
 }
 
@@ -248,6 +265,7 @@ export function tracedRequestListener(
     httpVersion: string,
     status: number,
     started: number,
+    exchange?: PendingExchange,
   ) => {
     const now = performance.now();
     if (span) {
@@ -260,7 +278,7 @@ export function tracedRequestListener(
         span.setAttribute(attr.errorType, String(status));
         span.setStatus(errorStatus);
       }
-      span.end(now);
+      span.end(exchange ? exchange.time(now) : now);
     }
     duration.record((now - started) / 1000, metricAttributes.get(method, httpVersion, status, rpc.route));
   };
@@ -284,7 +302,7 @@ export function tracedRequestListener(
     });
     const rpc: RPCMetadata = { type: RPCType.HTTP, span: idsOnly };
     res.once('close', () =>
-      end(exchange.spanAtEnd(), rpc, method, req.httpVersion, res.statusCode, exchange.started),
+      end(exchange.spanAtEnd(), rpc, method, req.httpVersion, res.statusCode, exchange.started, exchange),
     );
     const ctx = setRPCMetadata(trace.setSpan(ROOT_CONTEXT.setValue(exchangeKey, exchange), idsOnly), rpc);
     context.with(ctx, listener, undefined, req, res);

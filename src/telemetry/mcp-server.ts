@@ -68,8 +68,10 @@ export interface RequestRecord {
   readonly recordedArguments: string | undefined;
   readonly message: JSONRPCRequest;
   readonly httpVersion: string;
-  /** The exchange it was decided in, when it may still be kept for its outcome (see exchange-sampling.ts). */
-  readonly keepableIn: PendingExchange | undefined;
+  /** The exchange whose span waited for its decision (see sampling/exchange-sampling.ts). */
+  readonly exchange: PendingExchange | undefined;
+  /** Whether it may still be kept for its outcome: not sampled, and its client did not decide. */
+  readonly keepable: boolean;
 }
 
 export interface McpServerTelemetryOptions {
@@ -185,7 +187,7 @@ export class McpServerTelemetry {
         : undefined;
     const exchange = pendingExchangeOf(transportContext);
     let transport = transportContext;
-    let keepableIn: PendingExchange | undefined;
+    let keepable = false;
     let span: Span | undefined;
     if (exchange) {
       exchange.decided = true;
@@ -196,7 +198,7 @@ export class McpServerTelemetry {
       } else {
         const decision = exchange.sampling.decideRequest(method, target, exchange.traceId);
         if (decision.decision === SamplingDecision.RECORD_AND_SAMPLED) exchange.keep(decision);
-        else if (!exchange.span) keepableIn = exchange;
+        else if (!exchange.span) keepable = true;
       }
       if (exchange.span) {
         transport = trace.setSpan(transportContext, exchange.span);
@@ -227,7 +229,8 @@ export class McpServerTelemetry {
       recordedArguments,
       message,
       httpVersion,
-      keepableIn,
+      exchange,
+      keepable,
     };
     if (span === undefined) {
       const links: Link[] = [];
@@ -235,7 +238,13 @@ export class McpServerTelemetry {
       if (carrier) links.push({ context: carrier });
       record.span = this.#tracer.startSpan(
         mcpSpanName(method, target),
-        { kind: SpanKind.SERVER, attributes: this.#attributes(record), links },
+        {
+          kind: SpanKind.SERVER,
+          attributes: this.#attributes(record),
+          links,
+          // In an exchange decided early, on the clock of its HTTP span.
+          startTime: exchange?.time(record.start),
+        },
         parent,
       );
     }
@@ -280,8 +289,8 @@ export class McpServerTelemetry {
    * request is not kept.
    */
   #keptAfterTheFact(record: RequestRecord, errorType: string | undefined, seconds: number): Span | undefined {
-    const exchange = record.keepableIn;
-    if (!exchange?.sampling.keepsOutcome(errorType, seconds)) return undefined;
+    const exchange = record.exchange;
+    if (!record.keepable || !exchange?.sampling.keepsOutcome(errorType, seconds)) return undefined;
     const { sampling } = exchange;
     const http = exchange.keep(sampling.keptForOutcome);
     const parent = http
@@ -295,7 +304,11 @@ export class McpServerTelemetry {
     try {
       return this.#tracer.startSpan(
         mcpSpanName(record.method, record.target),
-        { kind: SpanKind.SERVER, attributes: this.#attributes(record), startTime: record.start },
+        {
+          kind: SpanKind.SERVER,
+          attributes: this.#attributes(record),
+          startTime: exchange.time(record.start),
+        },
         withDecision(parent, sampling.keptForOutcome),
       );
     } finally {
@@ -339,7 +352,8 @@ export class McpServerTelemetry {
         span.setStatus(toolErrorStatus);
       }
       if (result !== undefined) span.setAttribute(attr.genAiToolCallResult, result);
-      span.end(now);
+      const exchange = record.exchange;
+      span.end(exchange ? exchange.time(now) : now);
     }
     this.#operationDuration.record(
       seconds,
