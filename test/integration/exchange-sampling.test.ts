@@ -204,7 +204,7 @@ describe('an MCP call sampled by its tool', () => {
 describe('stateless mode', () => {
   let sampled: Awaited<ReturnType<typeof startSampled>>;
   before(async () => {
-    sampled = await startSampled([{ sample: 'never' }], { mcp: { stateless: true } });
+    sampled = await startSampled([{ method: 'tools/call', sample: 'never' }], { mcp: { stateless: true } });
   });
   after(() => stop(sampled?.lookout));
 
@@ -214,5 +214,19 @@ describe('stateless mode', () => {
     await rpc(sampled.lookout.url, call('s-fails', 'no-such-tool'));
     const names = sampled.exported.getFinishedSpans().map((s) => s.name);
     assert.deepEqual(names.sort(), ['POST /mcp', 'tools/call no-such-tool']);
+  });
+
+  it('an exchange without a request is decided by its route when it ends', async () => {
+    sampled.exported.reset();
+    const { status } = await rpc(sampled.lookout.url, {
+      jsonrpc: '2.0',
+      method: 'notifications/initialized',
+    });
+    assert.equal(status, 202);
+    const [http, ...others] = sampled.exported.getFinishedSpans();
+    assert.equal(others.length, 0);
+    assert.equal(http?.name, 'POST /mcp');
+    assert.equal(http?.attributes[attr.httpResponseStatusCode], 202);
+    assert.equal(thresholdIn(http?.spanContext().traceState), 0n, 'a rare key: probability 1');
   });
 });
