@@ -2,7 +2,6 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   type CallToolResult,
-  CallToolResultSchema,
   type GetPromptResult,
   LoggingMessageNotificationSchema,
   type Progress,
@@ -31,6 +30,7 @@ import { listEverything, type UpstreamLists } from './listing.ts';
 import { type LogParams, LogRelay } from './log-relay.ts';
 import { deliverNotificationsFirst } from './notification-order.ts';
 import { type OversizedMessage, tooLargeResponse } from './oversized.ts';
+import { relayedToolResult } from './relayed-result.ts';
 import { RestartSchedule } from './restart-schedule.ts';
 import { UpstreamStdioTransport } from './stdio-transport.ts';
 
@@ -483,15 +483,15 @@ export class Upstream {
     options: CallOptions,
   ): Promise<CallToolResult> {
     const client = this.#readyClient();
-    return (await client.callTool(
-      { name, arguments: args as Record<string, unknown>, _meta: meta },
-      CallToolResultSchema,
+    return await client.request(
+      { method: 'tools/call', params: { name, arguments: args as Record<string, unknown>, _meta: meta } },
+      relayedToolResult,
       {
         signal: options.signal,
         timeout: this.#config.timeouts.requestSeconds * 1000,
         ...(options.onprogress && { onprogress: options.onprogress, resetTimeoutOnProgress: true }),
       },
-    )) as CallToolResult;
+    );
   }
 
   async close(): Promise<void> {
