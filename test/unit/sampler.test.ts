@@ -9,6 +9,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { SamplingDecision } from '@opentelemetry/sdk-trace';
+import { withDecision } from '../../src/telemetry/sampling/decided.ts';
 import { AdaptiveSampler, type SamplingSettings } from '../../src/telemetry/sampling/sampler.ts';
 import {
   decodeThreshold,
@@ -239,7 +240,7 @@ describe('adaptive sampler (fake clock)', () => {
       traceState: state,
       isRemote: false,
     });
-    // A local parent that is not a provisional root: its decision is followed.
+    // A local parent: its decision is followed.
     const child = sampler.shouldSample(ctx, '0'.repeat(32), 'x', SpanKind.INTERNAL, {}, []);
     assert.equal(child.decision, SamplingDecision.NOT_RECORD);
     assert.equal(decodeThreshold('8'), 2n ** 55n);
@@ -276,5 +277,29 @@ describe('adaptive sampler (fake clock)', () => {
     assert.ok(within(other, 1000, 0.1), `default ${other}`);
     const modes = Object.fromEntries(sampler.snapshot().map((k) => [k.key, k.mode]));
     assert.deepEqual(modes, { 'GET /mcp': 'ratio 0.01', 'GET /other': 'ratio 0.1' });
+  });
+
+  it('decides an MCP request by its method and tool before any span, and answers a decided context as told', () => {
+    const sampler = new AdaptiveSampler(settings({ rules: [{ tool: 'noisy', sample: 'never' }] }));
+    assert.equal(
+      sampler.decideRequest('tools/call', 'noisy', 'c'.repeat(32)).decision,
+      SamplingDecision.NOT_RECORD,
+    );
+    assert.equal(
+      sampler.decideRequest('tools/call', 'quiet', 'c'.repeat(32)).decision,
+      SamplingDecision.RECORD_AND_SAMPLED,
+    );
+    const keys = Object.fromEntries(sampler.snapshot().map((k) => [k.key, [k.sampled, k.dropped]]));
+    assert.deepEqual(keys, { 'tools/call noisy': [0, 1], 'tools/call quiet': [1, 0] });
+    const told = { decision: SamplingDecision.RECORD_AND_SAMPLED };
+    const result = sampler.shouldSample(
+      withDecision(ROOT_CONTEXT, told),
+      'c'.repeat(32),
+      'tools/call noisy',
+      SpanKind.SERVER,
+      toolCall('noisy'),
+      [],
+    );
+    assert.equal(result, told);
   });
 });
