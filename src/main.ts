@@ -158,7 +158,17 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
     host: config.host,
     port: config.port,
     maxBodyBytes: config.mcp.maxBodyBytes,
-    telemetry: options.telemetry?.enabled === false ? undefined : { tracer, meter },
+    telemetry:
+      options.telemetry?.enabled === false
+        ? undefined
+        : {
+            tracer,
+            meter,
+            early: options.telemetry?.exchangeSampling && {
+              sampling: options.telemetry.exchangeSampling,
+              mcpPath: config.mcp.path,
+            },
+          },
   });
   const urls = endpointUrls({
     host: config.host,

@@ -3,6 +3,7 @@ import { createServer, type Server as HttpServer, type RequestListener } from 'n
 import type { AddressInfo } from 'node:net';
 import type { Meter, Tracer } from '@opentelemetry/api';
 import { tracedRequestListener } from '../telemetry/http-server.ts';
+import type { ExchangeSampling } from '../telemetry/sampling/exchange-sampling.ts';
 import { refuseOversizedBeforeContinue } from './body.ts';
 import { capturingTransportContext } from './transport-context.ts';
 
@@ -12,7 +13,14 @@ export interface ListenOptions {
   /** Bodies over this size are refused before `100 Continue` (see body.ts). */
   readonly maxBodyBytes: number;
   /** The HTTP server span and metrics; unset when telemetry is off. */
-  readonly telemetry: { readonly tracer: Tracer; readonly meter: Meter } | undefined;
+  readonly telemetry:
+    | {
+        readonly tracer: Tracer;
+        readonly meter: Meter;
+        /** Decides the MCP endpoint's exchanges before their spans are made (the adaptive sampler). */
+        readonly early?: { readonly sampling: ExchangeSampling; readonly mcpPath: string } | undefined;
+      }
+    | undefined;
 }
 
 /** Serves the app on a Node HTTP server and resolves once it listens, with the port actually bound. */
@@ -26,7 +34,12 @@ export async function listen(
     { keepAliveTimeout: 65_000 },
     options.telemetry === undefined
       ? listener
-      : tracedRequestListener(listener, options.telemetry.tracer, options.telemetry.meter),
+      : tracedRequestListener(
+          listener,
+          options.telemetry.tracer,
+          options.telemetry.meter,
+          options.telemetry.early,
+        ),
   );
   refuseOversizedBeforeContinue(server, options.maxBodyBytes);
   server.listen(options.port, options.host);

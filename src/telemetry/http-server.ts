@@ -1,21 +1,29 @@
-import type { IncomingMessage, RequestListener } from 'node:http';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import {
   type Attributes,
+  type Context,
   context,
+  createContextKey,
   type Histogram,
+  type HrTime,
+  isSpanContextValid,
   type Meter,
   propagation,
   ROOT_CONTEXT,
   type Span,
   SpanKind,
   SpanStatusCode,
+  TraceFlags,
   type Tracer,
   trace,
 } from '@opentelemetry/api';
-import { type RPCMetadata, RPCType, setRPCMetadata } from '@opentelemetry/core';
+import { millisToHrTime, type RPCMetadata, RPCType, setRPCMetadata } from '@opentelemetry/core';
+import { SamplingDecision, type SamplingResult } from '@opentelemetry/sdk-trace';
 import { redactQuery } from '../redaction/secrets.ts';
 import { AttributeSets } from './attribute-sets.ts';
 import { attr, metricNames, operationDurationBuckets, units } from './conventions.ts';
+import { withDecision } from './sampling/decided.ts';
+import type { ExchangeSampling } from './sampling/exchange-sampling.ts';
 
 /** Scrapes and probes are neither traced nor measured: they would drown the requests that matter. */
 function isUntraced(path: string): boolean {
@@ -123,6 +131,95 @@ function requestDurationAttributes(
   return attributes;
 }
 
+const exchangeKey = createContextKey('lookout.exchange');
+
+/**
+ * A POST to the MCP endpoint, without trace context of its own, whose HTTP server span waits for the
+ * sampling decision of the MCP requests it carries (see sampling/exchange-sampling.ts). Its ids are
+ * drawn on arrival; its span is recorded, from the arrival on, only once a request keeps it.
+ */
+export class PendingExchange {
+  readonly traceId: string;
+  readonly spanId: string;
+  /** `performance.now()` on arrival: the span's true start time. */
+  readonly started: number;
+  /**
+   * Turns `performance.now()` readings into wall-clock times, one offset for all the exchange's spans
+   * (the SDK takes one per span, from the millisecond clock): spans made after the fact keep their order.
+   */
+  readonly #epochOffset: number;
+  readonly sampling: ExchangeSampling;
+  /** The recording HTTP server span, once the exchange is kept. */
+  span: Span | undefined;
+  /** Whether a request of the exchange was decided, kept or not. */
+  decided = false;
+  /** Once the response has closed, a span made would never end. */
+  #ended = false;
+  readonly #req: IncomingMessage;
+  readonly #method: string;
+  readonly #path: string;
+  readonly #query: string | undefined;
+
+  constructor(
+    sampling: ExchangeSampling,
+    req: IncomingMessage,
+    method: string,
+    path: string,
+    query: string | undefined,
+  ) {
+    this.sampling = sampling;
+    this.traceId = sampling.ids.generateTraceId();
+    this.spanId = sampling.ids.generateSpanId();
+    this.started = performance.now();
+    this.#epochOffset = Date.now() - this.started;
+    this.#req = req;
+    this.#method = method;
+    this.#path = path;
+    this.#query = query;
+  }
+
+  /** Records the exchange's span from its arrival on, under `decision`; once, and not after the exchange ended. */
+  keep(decision: SamplingResult): Span | undefined {
+    if (this.span || this.#ended) return this.span;
+    const { ids, tracer } = this.sampling;
+    ids.give(this.traceId, this.spanId);
+    try {
+      this.span = tracer.startSpan(
+        this.#method,
+        {
+          kind: SpanKind.SERVER,
+          attributes: requestAttributes(this.#req, this.#method, this.#path, this.#query),
+          startTime: this.time(this.started),
+        },
+        withDecision(ROOT_CONTEXT, decision),
+      );
+    } finally {
+      ids.settle();
+    }
+    return this.span;
+  }
+
+  /** A `performance.now()` reading as the wall-clock time the exchange's spans use. */
+  time(performanceNow: number): HrTime {
+    return millisToHrTime(performanceNow + this.#epochOffset);
+  }
+
+  /** The span at the exchange's end: an exchange no request decided (refused, notifications only) is decided by its route. */
+  spanAtEnd(): Span | undefined {
+    if (!this.span && !this.decided) {
+      const decision = this.sampling.decideExchange(this.traceId);
+      if (decision.decision === SamplingDecision.RECORD_AND_SAMPLED) this.keep(decision);
+    }
+    this.#ended = true;
+    return this.span;
+  }
+}
+
+/** The pending exchange a request's context belongs to, when its span waits for the decision. */
+export function pendingExchangeOf(ctx: Context): PendingExchange | undefined {
+  return ctx.getValue(exchangeKey) as PendingExchange | undefined;
+}
+
 /**
  * Wraps the server's request listener in the HTTP server span (kind SERVER) and the
  * `http.server.request.duration` point of each request, as the HTTP semantic conventions name them.
@@ -135,6 +232,8 @@ export function tracedRequestListener(
   listener: RequestListener,
   tracer: Tracer,
   meter: Meter,
+  /** Decides before spans are made (the adaptive sampler); unset under a standard sampler. */
+  early?: { readonly sampling: ExchangeSampling; readonly mcpPath: string },
 ): RequestListener {
   const duration: Histogram = meter.createHistogram(metricNames.httpServerRequestDuration, {
     description: 'Duration of HTTP server requests.',
@@ -160,25 +259,53 @@ export function tracedRequestListener(
   };
 
   const end = (
-    span: Span,
+    span: Span | undefined,
     rpc: RPCMetadata,
     method: string,
     httpVersion: string,
     status: number,
     started: number,
+    exchange?: PendingExchange,
   ) => {
-    const seconds = (performance.now() - started) / 1000;
-    span.setAttribute(attr.httpResponseStatusCode, status);
-    if (rpc.route !== undefined) {
-      span.setAttribute(attr.httpRoute, rpc.route);
-      span.updateName(spanName(method, rpc.route));
+    const now = performance.now();
+    if (span) {
+      span.setAttribute(attr.httpResponseStatusCode, status);
+      if (rpc.route !== undefined) {
+        span.setAttribute(attr.httpRoute, rpc.route);
+        span.updateName(spanName(method, rpc.route));
+      }
+      if (status >= 500) {
+        span.setAttribute(attr.errorType, String(status));
+        span.setStatus(errorStatus);
+      }
+      span.end(exchange ? exchange.time(now) : now);
     }
-    if (status >= 500) {
-      span.setAttribute(attr.errorType, String(status));
-      span.setStatus(errorStatus);
-    }
-    span.end();
-    duration.record(seconds, metricAttributes.get(method, httpVersion, status, rpc.route));
+    duration.record((now - started) / 1000, metricAttributes.get(method, httpVersion, status, rpc.route));
+  };
+
+  /** A POST to the MCP endpoint without trace context: its span waits for the decision. */
+  const serveUndecided = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    sampling: ExchangeSampling,
+    method: string,
+    path: string,
+    query: string | undefined,
+  ) => {
+    const exchange = new PendingExchange(sampling, req, method, path, query);
+    // Until a request keeps it, the exchange's context holds its ids only: log lines carry them,
+    // and an outgoing traceparent passes them on unsampled.
+    const idsOnly = trace.wrapSpanContext({
+      traceId: exchange.traceId,
+      spanId: exchange.spanId,
+      traceFlags: TraceFlags.NONE,
+    });
+    const rpc: RPCMetadata = { type: RPCType.HTTP, span: idsOnly };
+    res.once('close', () =>
+      end(exchange.spanAtEnd(), rpc, method, req.httpVersion, res.statusCode, exchange.started, exchange),
+    );
+    const ctx = setRPCMetadata(trace.setSpan(ROOT_CONTEXT.setValue(exchangeKey, exchange), idsOnly), rpc);
+    context.with(ctx, listener, undefined, req, res);
   };
 
   return (req, res) => {
@@ -192,6 +319,13 @@ export function tracedRequestListener(
     const method = req.method !== undefined && httpMethods.has(req.method) ? req.method : '_OTHER';
     const query = queryStart === -1 ? undefined : url.slice(queryStart + 1);
     const parent = propagation.extract(ROOT_CONTEXT, req.headers);
+    if (early && method === 'POST' && path === early.mcpPath) {
+      const remote = trace.getSpanContext(parent);
+      if (!remote || !isSpanContextValid(remote)) {
+        serveUndecided(req, res, early.sampling, method, path, query);
+        return;
+      }
+    }
     const span = tracer.startSpan(
       method === '_OTHER' ? 'HTTP' : method,
       { kind: SpanKind.SERVER, attributes: requestAttributes(req, method, path, query) },

@@ -11,6 +11,7 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
+import { AttributeSets } from './attribute-sets.ts';
 import {
   attr,
   mcpSpanName,
@@ -34,7 +35,12 @@ export interface ClientCall {
   readonly span: Span;
   readonly context: Context;
   readonly start: number;
-  readonly attributes: Attributes;
+  /** The upstream's metric attribute sets, and this call's parts of them. */
+  readonly metricSets: AttributeSets;
+  readonly protocolVersion: string | undefined;
+  readonly method: string;
+  /** The tool as a metric label: a listed name, or `_OTHER`. */
+  readonly targetLabel: string | undefined;
   /** `params._meta` entries carrying this call's trace context to the upstream. */
   readonly meta: Record<string, string>;
 }
@@ -49,6 +55,8 @@ export class McpClientTelemetry {
   readonly #tracer: Tracer;
   readonly #duration: Histogram;
   readonly #sessionDuration: Histogram;
+  /** Per upstream: its `mcp.client.operation.duration` attribute sets, built once per combination. */
+  readonly #metricSets = new Map<string, AttributeSets>();
 
   constructor(tracer: Tracer, meter: Meter) {
     this.http = new HttpClientTelemetry(tracer, meter);
@@ -88,22 +96,55 @@ export class McpClientTelemetry {
     const callContext = trace.setSpan(context.active(), span);
     const meta: Record<string, string> = {};
     propagation.inject(callContext, meta);
-    const metricAttributes: Attributes = { ...attributes };
-    if (!knownTarget && target !== undefined) metricAttributes[attr.genAiToolName] = values.other;
-    return { span, context: callContext, start: performance.now(), attributes: metricAttributes, meta };
+    return {
+      span,
+      context: callContext,
+      start: performance.now(),
+      metricSets: this.#metricSetsOf(upstream),
+      protocolVersion: upstream.protocolVersion,
+      method,
+      targetLabel: knownTarget ? target : target === undefined ? undefined : values.other,
+      meta,
+    };
+  }
+
+  #metricSetsOf(upstream: UpstreamFacts): AttributeSets {
+    let sets = this.#metricSets.get(upstream.name);
+    if (sets) return sets;
+    const { name, transport, address, port } = upstream;
+    sets = new AttributeSets((protocolVersion, method, target, errorType) => {
+      const attributes: Attributes = {
+        [attr.mcpMethodName]: method,
+        [attr.lookoutUpstream]: name,
+        [attr.networkTransport]: transport === 'stdio' ? 'pipe' : values.tcp,
+      };
+      if (protocolVersion !== undefined) attributes[attr.mcpProtocolVersion] = protocolVersion;
+      if (address !== undefined) attributes[attr.serverAddress] = address;
+      if (port !== undefined) attributes[attr.serverPort] = port;
+      if (method === 'tools/call' && target !== undefined) {
+        attributes[attr.genAiToolName] = target;
+        attributes[attr.genAiOperationName] = values.executeTool;
+      }
+      if (errorType !== undefined) attributes[attr.errorType] = errorType;
+      return attributes;
+    });
+    this.#metricSets.set(upstream.name, sets);
+    return sets;
   }
 
   /** Ends a call: `errorType` is a JSON-RPC code, `tool_error`, `timeout` or another low-cardinality class. */
   end(call: ClientCall, errorType: string | undefined, message?: string): void {
-    const { span, attributes } = call;
+    const { span } = call;
     if (errorType !== undefined) {
       span.setAttribute(attr.errorType, errorType);
       if (/^-?\d+$/.test(errorType)) span.setAttribute(attr.rpcResponseStatusCode, errorType);
       span.setStatus({ code: SpanStatusCode.ERROR, ...(message !== undefined && { message }) });
-      attributes[attr.errorType] = errorType;
     }
     span.end();
-    this.#duration.record((performance.now() - call.start) / 1000, attributes);
+    this.#duration.record(
+      (performance.now() - call.start) / 1000,
+      call.metricSets.get(call.protocolVersion, call.method, call.targetLabel, errorType),
+    );
   }
 
   sessionEnded(startedAt: number, upstream: UpstreamFacts, errorType?: string): void {

@@ -4,6 +4,8 @@ import {
   type Context,
   context,
   type Histogram,
+  INVALID_SPAN_CONTEXT,
+  isSpanContextValid,
   type Link,
   type Meter,
   propagation,
@@ -12,9 +14,11 @@ import {
   SpanKind,
   SpanStatusCode,
   type TextMapGetter,
+  TraceFlags,
   type Tracer,
   trace,
 } from '@opentelemetry/api';
+import { SamplingDecision } from '@opentelemetry/sdk-trace';
 import type { Logger } from '../logging/logger.ts';
 import { type Principal, subjectHash } from '../security/principal.ts';
 import { AttributeSets } from './attribute-sets.ts';
@@ -27,6 +31,8 @@ import {
   units,
   values,
 } from './conventions.ts';
+import { type PendingExchange, pendingExchangeOf } from './http-server.ts';
+import { withDecision } from './sampling/decided.ts';
 
 /** Reads W3C trace context from a request's `params._meta`, as the MCP semantic conventions propose. */
 const metaGetter: TextMapGetter<Record<string, unknown>> = {
@@ -44,8 +50,9 @@ export interface SessionFacts {
 
 /** One MCP request being served: its span, its start time, and what its metric point will carry. */
 export interface RequestRecord {
-  readonly span: Span;
-  readonly context: Context;
+  /** Non-recording (ids only) when the request was not sampled. */
+  span: Span;
+  context: Context;
   readonly start: number;
   readonly method: string;
   readonly target: string | undefined;
@@ -59,6 +66,12 @@ export interface RequestRecord {
   readonly subject: string | undefined;
   /** The redacted arguments, when recording them was asked for. */
   readonly recordedArguments: string | undefined;
+  readonly message: JSONRPCRequest;
+  readonly httpVersion: string;
+  /** The exchange whose span waited for its decision (see sampling/exchange-sampling.ts). */
+  readonly exchange: PendingExchange | undefined;
+  /** Whether it may still be kept for its outcome: not sampled, and its client did not decide. */
+  readonly keepable: boolean;
 }
 
 export interface McpServerTelemetryOptions {
@@ -75,6 +88,9 @@ export interface McpServerTelemetryOptions {
 type Outcome = 'ok' | 'error' | 'tool_error' | 'cancelled';
 
 const toolErrorStatus = { code: SpanStatusCode.ERROR } as const;
+
+/** Stands in a request's record until its span is started. */
+const unstarted = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 
 /** The `mcp.server.operation.duration` attributes of a (protocol version, method, target, error type). */
 function operationAttributes(
@@ -149,50 +165,113 @@ export class McpServerTelemetry {
     principal?: Principal,
   ): RequestRecord {
     const method = message.method;
-    const meta = (message.params as { _meta?: Record<string, unknown> } | undefined)?._meta;
-    let parent = transportContext;
-    const links: Link[] = [];
-    if (meta && typeof meta.traceparent === 'string') {
-      // The client's MCP span is the parent; the HTTP exchange that carried the message is a link.
-      parent = propagation.extract(ROOT_CONTEXT, meta, metaGetter);
-      const transport = trace.getSpanContext(transportContext);
-      if (transport) links.push({ context: transport });
-    }
-    const requestId = String(message.id);
-    const attributes: Attributes = {
-      [attr.mcpMethodName]: method,
-      [attr.jsonrpcRequestId]: requestId,
-      [attr.mcpProtocolVersion]: session.protocolVersion,
-      [attr.networkTransport]: values.tcp,
-      [attr.networkProtocolName]: values.http,
-      [attr.networkProtocolVersion]: httpVersion,
-    };
-    if (session.sessionId !== undefined) attributes[attr.mcpSessionId] = session.sessionId;
-    const subject = principal ? subjectHash(principal.subject) : undefined;
-    if (subject !== undefined) attributes[attr.lookoutSubjectHash] = subject;
-    let targetLabel: string | undefined;
     let target: string | undefined;
+    let targetLabel: string | undefined;
     let recordedArguments: string | undefined;
     if (method === 'tools/call') {
       target = stringParam(message, 'name');
-      attributes[attr.genAiOperationName] = values.executeTool;
+      if (target !== undefined) targetLabel = this.#isKnownTool(target) ? target : values.other;
       if (this.#record?.arguments) {
         const args = (message.params as { arguments?: unknown } | undefined)?.arguments;
-        if (args !== undefined) {
-          recordedArguments = JSON.stringify(this.#record.redact(args));
-          attributes[attr.genAiToolCallArguments] = recordedArguments;
-        }
-      }
-      if (target !== undefined) {
-        attributes[attr.genAiToolName] = target;
-        targetLabel = this.#isKnownTool(target) ? target : values.other;
+        if (args !== undefined) recordedArguments = JSON.stringify(this.#record.redact(args));
       }
     } else if (method === 'prompts/get') {
       target = stringParam(message, 'name');
-      if (target !== undefined) {
-        attributes[attr.genAiPromptName] = target;
-        targetLabel = this.#isKnownPrompt(target) ? target : values.other;
+      if (target !== undefined) targetLabel = this.#isKnownPrompt(target) ? target : values.other;
+    }
+    const meta = (message.params as { _meta?: Record<string, unknown> } | undefined)?._meta;
+    // The client's MCP span is the parent; the HTTP exchange that carried the message is a link.
+    const clientParent =
+      meta && typeof meta.traceparent === 'string'
+        ? propagation.extract(ROOT_CONTEXT, meta, metaGetter)
+        : undefined;
+    const exchange = pendingExchangeOf(transportContext);
+    let transport = transportContext;
+    let keepable = false;
+    let span: Span | undefined;
+    if (exchange) {
+      exchange.decided = true;
+      const client = clientParent && trace.getSpanContext(clientParent);
+      if (client && isSpanContextValid(client)) {
+        // The client decided: for its request and for the exchange, and nothing keeps what it dropped.
+        if (client.traceFlags & TraceFlags.SAMPLED) exchange.keep(exchange.sampling.keptForOutcome);
+      } else {
+        const decision = exchange.sampling.decideRequest(method, target, exchange.traceId);
+        if (decision.decision === SamplingDecision.RECORD_AND_SAMPLED) exchange.keep(decision);
+        else if (!exchange.span) keepable = true;
       }
+      if (exchange.span) {
+        transport = trace.setSpan(transportContext, exchange.span);
+      } else {
+        // Not sampled: no span is recorded, only ids for the log line and the traceparent passed on.
+        const parentContext = client && isSpanContextValid(client) ? client : undefined;
+        span = trace.wrapSpanContext({
+          traceId: parentContext?.traceId ?? exchange.traceId,
+          spanId: exchange.sampling.ids.generateSpanId(),
+          traceFlags: TraceFlags.NONE,
+          traceState: parentContext?.traceState,
+        });
+      }
+    }
+    const parent = clientParent ?? transport;
+    const record: RequestRecord = {
+      span: span ?? unstarted,
+      context: transport,
+      start: performance.now(),
+      method,
+      target,
+      protocolVersion: session.protocolVersion,
+      methodLabel: knownMethods.has(method) ? method : values.other,
+      targetLabel,
+      sessionId: session.sessionId,
+      requestId: String(message.id),
+      subject: principal ? subjectHash(principal.subject) : undefined,
+      recordedArguments,
+      message,
+      httpVersion,
+      exchange,
+      keepable,
+    };
+    if (span === undefined) {
+      const links: Link[] = [];
+      const carrier = clientParent ? trace.getSpanContext(transport) : undefined;
+      if (carrier) links.push({ context: carrier });
+      record.span = this.#tracer.startSpan(
+        mcpSpanName(method, target),
+        {
+          kind: SpanKind.SERVER,
+          attributes: this.#attributes(record),
+          links,
+          // In an exchange decided early, on the clock of its HTTP span.
+          startTime: exchange?.time(record.start),
+        },
+        parent,
+      );
+    }
+    record.context = trace.setSpan(parent, record.span);
+    return record;
+  }
+
+  /** The span attributes of a request, as the MCP semantic conventions name them. */
+  #attributes(record: RequestRecord): Attributes {
+    const { method, target, message } = record;
+    const attributes: Attributes = {
+      [attr.mcpMethodName]: method,
+      [attr.jsonrpcRequestId]: record.requestId,
+      [attr.mcpProtocolVersion]: record.protocolVersion,
+      [attr.networkTransport]: values.tcp,
+      [attr.networkProtocolName]: values.http,
+      [attr.networkProtocolVersion]: record.httpVersion,
+    };
+    if (record.sessionId !== undefined) attributes[attr.mcpSessionId] = record.sessionId;
+    if (record.subject !== undefined) attributes[attr.lookoutSubjectHash] = record.subject;
+    if (method === 'tools/call') {
+      attributes[attr.genAiOperationName] = values.executeTool;
+      if (record.recordedArguments !== undefined)
+        attributes[attr.genAiToolCallArguments] = record.recordedArguments;
+      if (target !== undefined) attributes[attr.genAiToolName] = target;
+    } else if (method === 'prompts/get') {
+      if (target !== undefined) attributes[attr.genAiPromptName] = target;
     } else if (
       method.startsWith('resources/') &&
       method !== 'resources/list' &&
@@ -201,57 +280,81 @@ export class McpServerTelemetry {
       const uri = stringParam(message, 'uri');
       if (uri !== undefined) attributes[attr.mcpResourceUri] = uri;
     }
-    const span = this.#tracer.startSpan(
-      mcpSpanName(method, target),
-      { kind: SpanKind.SERVER, attributes, links },
-      parent,
-    );
-    return {
-      span,
-      context: trace.setSpan(parent, span),
-      start: performance.now(),
-      method,
-      target,
-      protocolVersion: session.protocolVersion,
-      methodLabel: knownMethods.has(method) ? method : values.other,
-      targetLabel,
-      sessionId: session.sessionId,
-      requestId,
-      subject,
-      recordedArguments,
-    };
+    return attributes;
+  }
+
+  /**
+   * The span of an unsampled request that failed or was slow, made now with its true start time and
+   * the ids it carried, inside its exchange's span (kept too, from its arrival); undefined when the
+   * request is not kept.
+   */
+  #keptAfterTheFact(record: RequestRecord, errorType: string | undefined, seconds: number): Span | undefined {
+    const exchange = record.exchange;
+    if (!record.keepable || !exchange?.sampling.keepsOutcome(errorType, seconds)) return undefined;
+    const { sampling } = exchange;
+    const http = exchange.keep(sampling.keptForOutcome);
+    const parent = http
+      ? trace.setSpan(ROOT_CONTEXT, http)
+      : trace.setSpanContext(ROOT_CONTEXT, {
+          traceId: exchange.traceId,
+          spanId: exchange.spanId,
+          traceFlags: TraceFlags.SAMPLED,
+        });
+    sampling.ids.give(undefined, record.span.spanContext().spanId);
+    try {
+      return this.#tracer.startSpan(
+        mcpSpanName(record.method, record.target),
+        {
+          kind: SpanKind.SERVER,
+          attributes: this.#attributes(record),
+          startTime: exchange.time(record.start),
+        },
+        withDecision(parent, sampling.keptForOutcome),
+      );
+    } finally {
+      sampling.ids.settle();
+    }
   }
 
   /** Ends a request's span with the reply's outcome; `reply` is undefined when the client cancelled. */
   end(record: RequestRecord, reply: JSONRPCMessage | undefined): void {
-    const seconds = (performance.now() - record.start) / 1000;
-    const { span } = record;
+    const now = performance.now();
+    const seconds = (now - record.start) / 1000;
     let outcome: Outcome;
     let errorCode: string | undefined;
     let errorType: string | undefined;
+    let errorMessage: string | undefined;
     if (reply === undefined) {
       outcome = 'cancelled';
-      span.setAttribute(attr.lookoutOutcome, values.cancelled);
     } else if ('error' in reply) {
       outcome = 'error';
       errorCode = String(reply.error.code);
-      span.setAttributes({ [attr.errorType]: errorCode, [attr.rpcResponseStatusCode]: errorCode });
-      span.setStatus({ code: SpanStatusCode.ERROR, message: reply.error.message });
+      errorMessage = reply.error.message;
       errorType = errorCode;
     } else if ((reply as { result?: { isError?: unknown } }).result?.isError === true) {
       outcome = 'tool_error';
-      span.setAttribute(attr.errorType, values.toolError);
-      span.setStatus(toolErrorStatus);
       errorType = values.toolError;
     } else {
       outcome = 'ok';
     }
     let result: string | undefined;
-    if (this.#record?.results && record.method === 'tools/call' && reply !== undefined && 'result' in reply) {
+    if (this.#record?.results && record.method === 'tools/call' && reply !== undefined && 'result' in reply)
       result = JSON.stringify(this.#record.redact(reply.result));
-      span.setAttribute(attr.genAiToolCallResult, result);
+    const span = record.span.isRecording() ? record.span : this.#keptAfterTheFact(record, errorType, seconds);
+    if (span) {
+      if (outcome === 'cancelled') {
+        span.setAttribute(attr.lookoutOutcome, values.cancelled);
+      } else if (outcome === 'error') {
+        span.setAttributes({ [attr.errorType]: errorCode, [attr.rpcResponseStatusCode]: errorCode });
+        span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage });
+      } else if (outcome === 'tool_error') {
+        span.setAttribute(attr.errorType, values.toolError);
+        span.setStatus(toolErrorStatus);
+      }
+      if (result !== undefined) span.setAttribute(attr.genAiToolCallResult, result);
+      const exchange = record.exchange;
+      span.end(exchange ? exchange.time(now) : now);
     }
-    span.end();
     this.#operationDuration.record(
       seconds,
       this.#operationAttributes.get(

@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { DiagLogLevel, diag, logs, metrics } from '@opentelemetry/api';
 import { logs as legacyLogsApi } from '@opentelemetry/api-logs';
-import { hrTimeToMilliseconds } from '@opentelemetry/core';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationType, type ViewOptions } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import type { LookoutConfig } from '../config/schema.ts';
 import { AttachableLogRecordProcessor, AttachableSpanProcessor } from './attachable-processor.ts';
-import { attr, instrumentationScope, metricNames, operationDurationBuckets } from './conventions.ts';
+import { instrumentationScope, metricNames, operationDurationBuckets } from './conventions.ts';
 import { diagLogger, ExportAccounting } from './export-accounting.ts';
 import { logExport, metricReaders, otlpExporters, spanExport } from './exporters.ts';
 import { createInstrumentations } from './instrumentations.ts';
@@ -15,8 +14,7 @@ import { collectNow, KeptSpans, OnDemandMetricReader } from './live-telemetry.ts
 import { readOtelEnv } from './otel-env.ts';
 import { servePrometheus } from './prometheus-server.ts';
 import type { TelemetryRuntime } from './runtime.ts';
-import { DeferredRootProcessor } from './sampling/deferred-export.ts';
-import { ProvisionalRoots } from './sampling/provisional.ts';
+import { ExchangeSampling, GivenIds } from './sampling/exchange-sampling.ts';
 import { AdaptiveSampler } from './sampling/sampler.ts';
 import { standardSampler } from './sampling/standard.ts';
 import { SdkCounts } from './sdk-counts.ts';
@@ -46,25 +44,19 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
   const liveReader = prometheus ?? new OnDemandMetricReader();
   if (!prometheus) readers.push(liveReader);
   // Lookout's adaptive sampler, unless the operator chose a standard one with OTEL_TRACES_SAMPLER.
-  const roots = new ProvisionalRoots();
   const sampler = settings.sampler
     ? undefined
-    : new AdaptiveSampler({ ...config.telemetry.sampling, mcpPath: config.mcp.path }, roots);
-  const { keepErrors, keepSlowerThanSeconds } = config.telemetry.sampling;
-  const deferred = sampler
-    ? new DeferredRootProcessor(
-        roots,
-        (root) => sampler.decideExchange(root.spanContext().traceId),
-        (span) =>
-          (keepErrors && span.attributes[attr.errorType] !== undefined) ||
-          (keepSlowerThanSeconds > 0 && hrTimeToMilliseconds(span.duration) >= keepSlowerThanSeconds * 1000),
-      )
+    : new AdaptiveSampler({ ...config.telemetry.sampling, mcpPath: config.mcp.path });
+  // With it, the MCP endpoint's exchanges are decided before their spans are made (exchange-sampling.ts).
+  const ids = new GivenIds();
+  const exchangeSampling = sampler
+    ? new ExchangeSampling(sampler, ids, config.telemetry.sampling)
     : undefined;
   const chosenSampler =
     sampler ?? (settings.sampler && standardSampler(settings.sampler.name, settings.sampler.arg));
 
   // The exporting processors are built once the SDK has started (see attachable-processor.ts).
-  const exporting = deferred ?? new AttachableSpanProcessor();
+  const exporting = new AttachableSpanProcessor();
   const kept = new KeptSpans();
   exporting.attach(kept);
   const exportingLogs = new AttachableLogRecordProcessor();
@@ -87,6 +79,7 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
     ),
     instrumentations,
     spanLimits: settings.spanLimits,
+    idGenerator: ids,
     ...(chosenSampler && { sampler: counts ? counts.countingSampler(chosenSampler) : chosenSampler }),
     // Spans are always made (their ids go on log lines); they leave the process only with an exporter.
     spanProcessors: counts ? [counts.spanProcessor, exporting] : [exporting],
@@ -122,9 +115,10 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
     otlpLogs: exportsLogs,
     sampling: () =>
       sampler
-        ? { sampler: sampler.toString(), pendingExchanges: roots.pending, keys: sampler.snapshot() }
+        ? { sampler: sampler.toString(), keys: sampler.snapshot() }
         : { sampler: `OTEL_TRACES_SAMPLER=${settings.sampler?.name}` },
     metricsHandler: endpoint?.handler,
+    exchangeSampling,
     live: { collectMetrics: () => collectNow(liveReader), observeKeptSpans: (p) => kept.observe(p) },
     // Port 0 gives no port to announce before the server listens, and nothing waits for it to.
     metricsPort:

@@ -14,7 +14,6 @@ import {
   isJSONRPCRequest,
   isJSONRPCResultResponse,
   type JSONRPCMessage,
-  JSONRPCMessageSchema,
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
 import { context, propagation } from '@opentelemetry/api';
@@ -25,6 +24,7 @@ import {
   type HttpTarget,
   httpTarget,
 } from '../telemetry/http-client.ts';
+import { jsonRpcMessage } from './jsonrpc-envelope.ts';
 import type { OversizedMessage } from './oversized.ts';
 
 /** Reconnecting an event stream: the SDK client's defaults (1 s, ×1.5, at most 30 s, 2 attempts). */
@@ -185,8 +185,7 @@ export class UpstreamHttpTransport implements Transport {
           return;
         }
         const data: unknown = JSON.parse(body.text);
-        for (const item of Array.isArray(data) ? data : [data])
-          this.onmessage?.(JSONRPCMessageSchema.parse(item));
+        for (const item of Array.isArray(data) ? data : [data]) this.onmessage?.(jsonRpcMessage(item));
       } else {
         res.resume();
         throw new StreamableHTTPError(-1, `Unexpected content type: ${res.headers['content-type']}`);
@@ -367,7 +366,7 @@ export class UpstreamHttpTransport implements Transport {
         if (event.id) lastEventId = event.id;
         if (!event.data || (event.event !== undefined && event.event !== 'message')) return;
         try {
-          const message = JSONRPCMessageSchema.parse(JSON.parse(event.data));
+          const message = jsonRpcMessage(JSON.parse(event.data));
           if (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) answered = true;
           this.onmessage?.(message);
         } catch (error) {

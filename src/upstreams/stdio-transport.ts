@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { type JSONRPCMessage, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { jsonRpcMessage } from './jsonrpc-envelope.ts';
 import { MessageLines } from './message-lines.ts';
 import type { OversizedMessage } from './oversized.ts';
 import { StderrTail } from './stderr-tail.ts';
@@ -91,7 +92,7 @@ export class UpstreamStdioTransport implements Transport {
   #deliver(line: string): void {
     let message: JSONRPCMessage;
     try {
-      message = JSONRPCMessageSchema.parse(JSON.parse(line));
+      message = jsonRpcMessage(JSON.parse(line));
     } catch {
       this.onerror?.(new Error(`not a JSON-RPC message on stdout: ${line.slice(0, 200)}`));
       return;

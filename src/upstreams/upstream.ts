@@ -2,7 +2,6 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   type CallToolResult,
-  CallToolResultSchema,
   type ClientCapabilities,
   type CompleteRequest,
   type GetPromptResult,
@@ -37,6 +36,7 @@ import { listEverything, type UpstreamLists } from './listing.ts';
 import { type LogParams, LogRelay } from './log-relay.ts';
 import { deliverNotificationsFirst } from './notification-order.ts';
 import { type OversizedMessage, tooLargeResponse } from './oversized.ts';
+import { relayedToolResult } from './relayed-result.ts';
 import { RestartSchedule } from './restart-schedule.ts';
 import { UpstreamStdioTransport } from './stdio-transport.ts';
 
@@ -724,18 +724,16 @@ export class Upstream {
   ): Promise<CallToolResult> {
     const connection = await this.#connectionFor(options.caller);
     return connection.callers.during(options.caller, () =>
-      connection.logs.during(
-        options.onlog,
-        async () =>
-          (await connection.client.callTool(
-            { name, arguments: args as Record<string, unknown>, _meta: meta },
-            CallToolResultSchema,
-            {
-              signal: options.signal,
-              timeout: this.#config.timeouts.requestSeconds * 1000,
-              ...(options.onprogress && { onprogress: options.onprogress, resetTimeoutOnProgress: true }),
-            },
-          )) as CallToolResult,
+      connection.logs.during(options.onlog, () =>
+        connection.client.request(
+          { method: 'tools/call', params: { name, arguments: args as Record<string, unknown>, _meta: meta } },
+          relayedToolResult,
+          {
+            signal: options.signal,
+            timeout: this.#config.timeouts.requestSeconds * 1000,
+            ...(options.onprogress && { onprogress: options.onprogress, resetTimeoutOnProgress: true }),
+          },
+        ),
       ),
     );
   }

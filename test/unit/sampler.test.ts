@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   type Attributes,
-  context,
   createTraceState,
   ROOT_CONTEXT,
   SpanKind,
@@ -10,7 +9,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { SamplingDecision } from '@opentelemetry/sdk-trace';
-import { ProvisionalRoots } from '../../src/telemetry/sampling/provisional.ts';
+import { withDecision } from '../../src/telemetry/sampling/decided.ts';
 import { AdaptiveSampler, type SamplingSettings } from '../../src/telemetry/sampling/sampler.ts';
 import {
   decodeThreshold,
@@ -95,7 +94,7 @@ describe('adaptive sampler (fake clock)', () => {
   for (const factor of [10, 100]) {
     it(`holds the target within ±10 % at ${factor}× the target, after one window`, () => {
       const clock = new Clock();
-      const sampler = new AdaptiveSampler(settings(), new ProvisionalRoots(), clock.now);
+      const sampler = new AdaptiveSampler(settings(), clock.now);
       const ids = traceIds();
       const perSecond = drive(sampler, clock, ids, toolCall('echo'), 10 * factor, 3 * windowSeconds);
       const secondWindow = sum(perSecond.slice(windowSeconds, 2 * windowSeconds)) / windowSeconds;
@@ -107,7 +106,7 @@ describe('adaptive sampler (fake clock)', () => {
 
   it('converges within three windows after a 10× step in load', () => {
     const clock = new Clock();
-    const sampler = new AdaptiveSampler(settings(), new ProvisionalRoots(), clock.now);
+    const sampler = new AdaptiveSampler(settings(), clock.now);
     const ids = traceIds();
     drive(sampler, clock, ids, toolCall('echo'), 100, 2 * windowSeconds);
     const after = drive(sampler, clock, ids, toolCall('echo'), 1000, 4 * windowSeconds);
@@ -123,7 +122,7 @@ describe('adaptive sampler (fake clock)', () => {
 
   it('always samples a rare key, even beside a hot one', () => {
     const clock = new Clock();
-    const sampler = new AdaptiveSampler(settings(), new ProvisionalRoots(), clock.now);
+    const sampler = new AdaptiveSampler(settings(), clock.now);
     const ids = traceIds();
     let rareSampled = 0;
     for (let s = 0; s < 3 * windowSeconds; s++) {
@@ -147,7 +146,6 @@ describe('adaptive sampler (fake clock)', () => {
     const clock = new Clock();
     const sampler = new AdaptiveSampler(
       settings({ targetPerSecond: 50, globalCeilingPerSecond: 40 }),
-      new ProvisionalRoots(),
       clock.now,
     );
     const ids = traceIds();
@@ -171,7 +169,7 @@ describe('adaptive sampler (fake clock)', () => {
   });
 
   it("honours the parent's decision", () => {
-    const sampler = new AdaptiveSampler(settings(), new ProvisionalRoots());
+    const sampler = new AdaptiveSampler(settings());
     const parent = (flags: TraceFlags) =>
       trace.setSpanContext(ROOT_CONTEXT, {
         traceId: 'a'.repeat(32),
@@ -202,7 +200,7 @@ describe('adaptive sampler (fake clock)', () => {
 
   it('puts a consistent threshold in tracestate: sampled exactly when the trace randomness reaches it', () => {
     const clock = new Clock();
-    const sampler = new AdaptiveSampler(settings(), new ProvisionalRoots(), clock.now);
+    const sampler = new AdaptiveSampler(settings(), clock.now);
     const ids = traceIds();
     drive(sampler, clock, ids, toolCall('echo'), 1000, windowSeconds);
     assert.ok((sampler.snapshot()[0]?.probability ?? 1) < 0.05);
@@ -233,10 +231,7 @@ describe('adaptive sampler (fake clock)', () => {
   });
 
   it('keeps other tracestate entries and reads ot=rv randomness when present', () => {
-    const sampler = new AdaptiveSampler(
-      settings({ rules: [{ sample: { ratio: 0.5 } }] }),
-      new ProvisionalRoots(),
-    );
+    const sampler = new AdaptiveSampler(settings({ rules: [{ sample: { ratio: 0.5 } }] }));
     const state = createTraceState('vendor=x,ot=rv:ffffffffffffff');
     const ctx = trace.setSpanContext(ROOT_CONTEXT, {
       traceId: '0'.repeat(32),
@@ -245,7 +240,7 @@ describe('adaptive sampler (fake clock)', () => {
       traceState: state,
       isRemote: false,
     });
-    // A local parent that is not a provisional root: its decision is followed.
+    // A local parent: its decision is followed.
     const child = sampler.shouldSample(ctx, '0'.repeat(32), 'x', SpanKind.INTERNAL, {}, []);
     assert.equal(child.decision, SamplingDecision.NOT_RECORD);
     assert.equal(decodeThreshold('8'), 2n ** 55n);
@@ -273,7 +268,6 @@ describe('adaptive sampler (fake clock)', () => {
           { sample: { ratio: 0.1 } },
         ],
       }),
-      new ProvisionalRoots(),
       clock.now,
     );
     const ids = traceIds();
@@ -285,39 +279,27 @@ describe('adaptive sampler (fake clock)', () => {
     assert.deepEqual(modes, { 'GET /mcp': 'ratio 0.01', 'GET /other': 'ratio 0.1' });
   });
 
-  it('decides MCP requests under a provisional HTTP root and records it for the exchange', () => {
-    const roots = new ProvisionalRoots();
-    const sampler = new AdaptiveSampler(settings({ rules: [{ tool: 'noisy', sample: 'never' }] }), roots);
-    const http = sampler.shouldSample(
-      ROOT_CONTEXT,
-      'c'.repeat(32),
-      'POST',
-      SpanKind.SERVER,
-      { 'http.request.method': 'POST', 'url.path': '/mcp' },
-      [],
+  it('decides an MCP request by its method and tool before any span, and answers a decided context as told', () => {
+    const sampler = new AdaptiveSampler(settings({ rules: [{ tool: 'noisy', sample: 'never' }] }));
+    assert.equal(
+      sampler.decideRequest('tools/call', 'noisy', 'c'.repeat(32)).decision,
+      SamplingDecision.NOT_RECORD,
     );
-    assert.equal(http.decision, SamplingDecision.RECORD_AND_SAMPLED);
-    assert.equal(http.attributes?.['lookout.sampling.provisional'], true);
-    roots.addRoot('d'.repeat(16));
-    const ctx = trace.setSpanContext(context.active(), {
-      traceId: 'c'.repeat(32),
-      spanId: 'd'.repeat(16),
-      traceFlags: TraceFlags.SAMPLED,
-      isRemote: false,
-    });
-    const mcp = sampler.shouldSample(
-      ctx,
+    assert.equal(
+      sampler.decideRequest('tools/call', 'quiet', 'c'.repeat(32)).decision,
+      SamplingDecision.RECORD_AND_SAMPLED,
+    );
+    const keys = Object.fromEntries(sampler.snapshot().map((k) => [k.key, [k.sampled, k.dropped]]));
+    assert.deepEqual(keys, { 'tools/call noisy': [0, 1], 'tools/call quiet': [1, 0] });
+    const told = { decision: SamplingDecision.RECORD_AND_SAMPLED };
+    const result = sampler.shouldSample(
+      withDecision(ROOT_CONTEXT, told),
       'c'.repeat(32),
       'tools/call noisy',
       SpanKind.SERVER,
       toolCall('noisy'),
       [],
     );
-    assert.equal(
-      mcp.decision,
-      SamplingDecision.RECORD,
-      'recorded, not sampled: its outcome may still keep it',
-    );
-    assert.equal(roots.get('d'.repeat(16))?.decision, 'drop');
+    assert.equal(result, told);
   });
 });

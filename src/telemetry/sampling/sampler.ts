@@ -11,7 +11,7 @@ import {
 } from '@opentelemetry/api';
 import { type Sampler, SamplingDecision, type SamplingResult } from '@opentelemetry/sdk-trace';
 import { attr, values } from '../conventions.ts';
-import { type ProvisionalRoots, provisionalAttribute } from './provisional.ts';
+import { decisionIn } from './decided.ts';
 import { SlidingRate } from './rates.ts';
 import { isSampled, randomnessOf, thresholdFor, withThreshold } from './threshold.ts';
 
@@ -72,6 +72,7 @@ export interface KeyStatus {
 }
 
 const bucketsPerWindow = 10;
+const notSampled: SamplingResult = { decision: SamplingDecision.NOT_RECORD };
 
 function matches(rule: SamplingRule, subject: Subject): boolean {
   return (
@@ -94,19 +95,19 @@ function modeName(mode: SampleMode): string {
  */
 export class AdaptiveSampler implements Sampler {
   readonly #settings: SamplingSettings;
-  readonly #roots: ProvisionalRoots;
   readonly #now: () => number;
   readonly #keys = new Map<string, KeyState>();
   readonly #bucketMs: number;
+  readonly #exchangeSubject: Subject;
   #nextRecompute = 0;
   #sampledTotal = 0;
   #droppedTotal = 0;
 
-  constructor(settings: SamplingSettings, roots: ProvisionalRoots, now: () => number = Date.now) {
+  constructor(settings: SamplingSettings, now: () => number = Date.now) {
     this.#settings = settings;
-    this.#roots = roots;
     this.#now = now;
     this.#bucketMs = (settings.windowSeconds * 1000) / bucketsPerWindow;
+    this.#exchangeSubject = { key: `POST ${settings.mcpPath}`, route: settings.mcpPath, transport: 'json' };
   }
 
   shouldSample(
@@ -115,16 +116,12 @@ export class AdaptiveSampler implements Sampler {
     spanName: string,
     _spanKind: SpanKind,
     attributes: Attributes,
-    links: Link[],
+    _links: Link[],
   ): SamplingResult {
+    // A span of an exchange decided before it was made (see exchange-sampling.ts).
+    const decided = decisionIn(context);
+    if (decided) return decided;
     const parent = trace.getSpanContext(context);
-    const method = attributes[attr.mcpMethodName];
-    if (typeof method === 'string') {
-      // An MCP request: decided here when it arrived under a provisional HTTP root.
-      const root = this.#provisionalRootOf(context, links);
-      if (root !== undefined)
-        return this.#decideForRoot(root, this.#mcpSubject(method, attributes), traceId, parent);
-    }
     if (parent && isSpanContextValid(parent)) {
       return {
         decision:
@@ -133,45 +130,31 @@ export class AdaptiveSampler implements Sampler {
             : SamplingDecision.NOT_RECORD,
       };
     }
-    if (typeof method === 'string')
-      return this.#decide(this.#mcpSubject(method, attributes), traceId, undefined).result;
+    const method = attributes[attr.mcpMethodName];
+    if (typeof method === 'string') {
+      const tool = attributes[attr.genAiToolName] ?? attributes[attr.genAiPromptName];
+      return this.decideRequest(method, typeof tool === 'string' ? tool : undefined, traceId);
+    }
     const httpMethod = attributes[attr.httpRequestMethod];
     const path = attributes[attr.urlPath];
     if (typeof httpMethod === 'string' && typeof path === 'string') {
-      if (path === this.#settings.mcpPath && httpMethod === 'POST') {
-        return {
-          decision: SamplingDecision.RECORD_AND_SAMPLED,
-          attributes: { [provisionalAttribute]: true },
-        };
-      }
       const transport = path === this.#settings.mcpPath ? (httpMethod === 'GET' ? 'sse' : 'json') : undefined;
-      return this.#decide({ key: `${httpMethod} ${path}`, route: path, transport }, traceId, undefined)
-        .result;
+      return this.#decide({ key: `${httpMethod} ${path}`, route: path, transport }, traceId, undefined);
     }
-    return this.#decide({ key: spanName }, traceId, undefined).result;
+    return this.#decide({ key: spanName }, traceId, undefined);
+  }
+
+  /** Decides for an MCP request by its method and tool (or prompt), before any span of it is made. */
+  decideRequest(method: string, target: string | undefined, traceId: string): SamplingResult {
+    return this.#decide(this.#mcpSubject(method, target), traceId, undefined);
   }
 
   /** Decides for an exchange of the MCP endpoint in which no MCP request was decided (refused, or only notifications). */
-  decideExchange(traceId: string): boolean {
-    const subject = {
-      key: `POST ${this.#settings.mcpPath}`,
-      route: this.#settings.mcpPath,
-      transport: 'json' as const,
-    };
-    return this.#decide(subject, traceId, undefined).result.decision === SamplingDecision.RECORD_AND_SAMPLED;
+  decideExchange(traceId: string): SamplingResult {
+    return this.#decide(this.#exchangeSubject, traceId, undefined);
   }
 
-  /** The provisional HTTP root an MCP span belongs to: its parent, or the HTTP span it links to. */
-  #provisionalRootOf(context: Context, links: Link[]): string | undefined {
-    const parent = trace.getSpanContext(context);
-    if (parent && !parent.isRemote) return this.#roots.get(parent.spanId) ? parent.spanId : undefined;
-    const linked = links[0]?.context.spanId;
-    return linked !== undefined && this.#roots.get(linked) ? linked : undefined;
-  }
-
-  #mcpSubject(method: string, attributes: Attributes): Subject {
-    const tool = attributes[attr.genAiToolName] ?? attributes[attr.genAiPromptName];
-    const target = typeof tool === 'string' ? tool : undefined;
+  #mcpSubject(method: string, target: string | undefined): Subject {
     return {
       key: target === undefined ? method : `${method} ${target}`,
       method,
@@ -181,31 +164,8 @@ export class AdaptiveSampler implements Sampler {
     };
   }
 
-  #decideForRoot(
-    root: string,
-    subject: Subject,
-    traceId: string,
-    parent: ReturnType<typeof trace.getSpanContext>,
-  ): SamplingResult {
-    if (parent?.isRemote && isSpanContextValid(parent)) {
-      // The client sent its own trace context: its decision stands, for the MCP span and the exchange.
-      const keep = (parent.traceFlags & TraceFlags.SAMPLED) !== 0;
-      this.#roots.decide(root, keep, 0n);
-      return { decision: keep ? SamplingDecision.RECORD_AND_SAMPLED : SamplingDecision.NOT_RECORD };
-    }
-    const { result, threshold } = this.#decide(subject, traceId, parent?.traceState);
-    const sampled = result.decision === SamplingDecision.RECORD_AND_SAMPLED;
-    this.#roots.decide(root, sampled, threshold);
-    // Recorded though not sampled, so that the export side can still keep it if it fails or is slow.
-    return sampled ? result : { decision: SamplingDecision.RECORD };
-  }
-
   /** Decides for a subject with the consistent-probability rule, and counts it. */
-  #decide(
-    subject: Subject,
-    traceId: string,
-    traceState: TraceState | undefined,
-  ): { result: SamplingResult; threshold: bigint } {
+  #decide(subject: Subject, traceId: string, traceState: TraceState | undefined): SamplingResult {
     const now = this.#now();
     const state = this.#stateFor(subject, now);
     state.rate.add(now);
@@ -221,15 +181,14 @@ export class AdaptiveSampler implements Sampler {
       this.#sampledTotal++;
       state.bucketSampled++;
       if (typeof state.mode === 'object' && 'targetPerSecond' in state.mode) this.#checkBurst(state, now);
-      const result = {
+      return {
         decision: SamplingDecision.RECORD_AND_SAMPLED,
         traceState: withThreshold(traceState, threshold),
       };
-      return { result, threshold };
     }
     state.dropped++;
     this.#droppedTotal++;
-    return { result: { decision: SamplingDecision.NOT_RECORD }, threshold };
+    return notSampled;
   }
 
   #stateFor(subject: Subject, now: number): KeyState {

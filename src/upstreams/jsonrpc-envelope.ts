@@ -1,0 +1,33 @@
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isId(value: unknown): boolean {
+  return typeof value === 'string' || typeof value === 'number';
+}
+
+/**
+ * A message from an upstream, checked by its JSON-RPC envelope only: what it carries is checked where
+ * it is read (a request's or notification's handler schema, a response's result schema), and a result
+ * that is only relayed is not checked at all. `JSONRPCMessageSchema.parse` copied every message,
+ * result included, through a schema union on every proxied call. Throws on anything else.
+ */
+export function jsonRpcMessage(value: unknown): JSONRPCMessage {
+  if (isObject(value) && value.jsonrpc === '2.0') {
+    if (typeof value.method === 'string') {
+      if (value.params === undefined || isObject(value.params)) return value as JSONRPCMessage;
+    } else if (isId(value.id) && isObject(value.result)) {
+      return value as JSONRPCMessage;
+    } else if (
+      (value.id === undefined || isId(value.id)) &&
+      isObject(value.error) &&
+      typeof value.error.code === 'number' &&
+      typeof value.error.message === 'string'
+    ) {
+      return value as JSONRPCMessage;
+    }
+  }
+  throw new Error('not a JSON-RPC 2.0 message');
+}
