@@ -108,7 +108,9 @@ const serverRows: ServerRow[] = [
       {
         name: 'memory__create_entities',
         arguments: {
-          entities: [{ name: `entity-${cellId(client)}`, entityType: 'matrix', observations: [`made by ${client}`] }],
+          entities: [
+            { name: `entity-${cellId(client)}`, entityType: 'matrix', observations: [`made by ${client}`] },
+          ],
         },
       },
       { name: 'memory__open_nodes', arguments: { names: [`entity-${cellId(client)}`] } },
@@ -140,7 +142,12 @@ const serverRows: ServerRow[] = [
     calls: () => [
       {
         name: 'thinking__sequentialthinking',
-        arguments: { thought: 'One step is enough.', nextThoughtNeeded: false, thoughtNumber: 1, totalThoughts: 1 },
+        arguments: {
+          thought: 'One step is enough.',
+          nextThoughtNeeded: false,
+          thoughtNumber: 1,
+          totalThoughts: 1,
+        },
       },
     ],
     check({ calls: [step] }) {
@@ -165,9 +172,14 @@ function mcpServers(launch: Launch, cache: string) {
       MEMORY_FILE_PATH: join(work, `memory-${launch === 'installed' ? 'installed' : 'npx'}.jsonl`),
     }),
     files: server('@modelcontextprotocol/server-filesystem', 'mcp-server-filesystem', [filesDir]),
-    thinking: server('@modelcontextprotocol/server-sequential-thinking', 'mcp-server-sequential-thinking', [], {
-      DISABLE_THOUGHT_LOGGING: 'true',
-    }),
+    thinking: server(
+      '@modelcontextprotocol/server-sequential-thinking',
+      'mcp-server-sequential-thinking',
+      [],
+      {
+        DISABLE_THOUGHT_LOGGING: 'true',
+      },
+    ),
   };
 }
 const binPath = bin;
@@ -226,9 +238,13 @@ async function startRun(launch: Launch, t: TestContext): Promise<Run> {
     }),
   );
   const started = Date.now();
-  const lookout = await spawnLookout(['--config', config], { ...userEnv(), LOOKOUT_TELEMETRY: 'false' }, {
-    killAfterMs: 10 * 60_000,
-  });
+  const lookout = await spawnLookout(
+    ['--config', config],
+    { ...userEnv(), LOOKOUT_TELEMETRY: 'false' },
+    {
+      killAfterMs: 10 * 60_000,
+    },
+  );
   const listedAfterMs = new Map<string, number>();
   const client = new Client({ name: 'matrix-watch', version: '1.0.0' }, { capabilities: {} });
   await client.connect(new StreamableHTTPClientTransport(new URL(lookout.url)));
@@ -238,7 +254,10 @@ async function startRun(launch: Launch, t: TestContext): Promise<Run> {
       async () => {
         const { tools } = await client.listTools();
         for (const row of serverRows) {
-          if (!listedAfterMs.has(row.upstream) && tools.some((tool) => tool.name === `${row.upstream}__${row.listed}`))
+          if (
+            !listedAfterMs.has(row.upstream) &&
+            tools.some((tool) => tool.name === `${row.upstream}__${row.listed}`)
+          )
             listedAfterMs.set(row.upstream, Date.now() - started);
         }
         return listedAfterMs.size === serverRows.length ? true : undefined;
@@ -246,7 +265,9 @@ async function startRun(launch: Launch, t: TestContext): Promise<Run> {
       { timeoutMs: toolsListedWithinMs + 30_000, intervalMs: 200 },
     ).catch((error: Error) => {
       const missing = serverRows.map((row) => row.upstream).filter((name) => !listedAfterMs.has(name));
-      throw new Error(`${error.message}; not listed: ${missing.join(', ')}\n${lookout.lines.slice(-30).join('\n')}`);
+      throw new Error(
+        `${error.message}; not listed: ${missing.join(', ')}\n${lookout.lines.slice(-30).join('\n')}`,
+      );
     });
   } finally {
     await client.close();
@@ -256,6 +277,56 @@ async function startRun(launch: Launch, t: TestContext): Promise<Run> {
   );
   return { lookout, listedAfterMs };
 }
+
+/** A 1.x client that can answer sampling, elicitation and roots, and keeps the resource updates it gets. */
+async function relayClient(url: string, name: string) {
+  const client = new Client(
+    { name, version: '1.0.0' },
+    { capabilities: { sampling: {}, elicitation: { form: {} }, roots: { listChanged: true } } },
+  );
+  const updates: string[] = [];
+  client.setRequestHandler(CreateMessageRequestSchema, async () => ({
+    model: 'matrix-model',
+    role: 'assistant' as const,
+    content: { type: 'text' as const, text: `sampled by ${name}` },
+  }));
+  client.setRequestHandler(ElicitRequestSchema, async () => ({
+    action: 'accept' as const,
+    content: { name: `elicited from ${name}`, check: true },
+  }));
+  client.setRequestHandler(ListRootsRequestSchema, async () => ({
+    roots: [{ uri: `file:///matrix/${name}`, name: `root of ${name}` }],
+  }));
+  client.setNotificationHandler(ResourceUpdatedNotificationSchema, async (notification) => {
+    updates.push(notification.params.uri);
+  });
+  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+  return { client, updates };
+}
+
+async function callText(client: Client, name: string, args: Record<string, unknown> = {}): Promise<string> {
+  const result = (await client.callTool({ name, arguments: args })) as {
+    isError?: boolean;
+    content?: { type: string; text?: string }[];
+  };
+  const text = textOf(result.content);
+  assert.notEqual(result.isError, true, `${name} answered a tool error: ${text}`);
+  return text;
+}
+
+/** A session-scoped resource of server-everything (gzip-file-as-resource), made in the client's session. */
+async function sessionResource(client: Client, upstream: string, label: string): Promise<string> {
+  const name = `${label}-${randomUUID()}.txt.gz`;
+  await callText(client, `${upstream}__gzip-file-as-resource`, {
+    name,
+    data: `data:text/plain;base64,${Buffer.from(`secret of ${label}`).toString('base64')}`,
+    outputType: 'resourceLink',
+  });
+  return `demo://resource/session/${name}`;
+}
+
+const listsResource = async (client: Client, uri: string) =>
+  (await client.listResources()).resources.some((resource) => resource.uri === uri);
 
 /** Processes still carrying this run's marker in their environment. */
 function leftovers(): string[] {
@@ -272,10 +343,18 @@ function leftovers(): string[] {
   return found;
 }
 
-const clients: MatrixClient[] = [sdkV1, sdkV2, goSdk(clientEnv), mcpRemote(clientEnv), inspectorCli(clientEnv)];
+const clients: MatrixClient[] = [
+  sdkV1,
+  sdkV2,
+  goSdk(clientEnv),
+  mcpRemote(clientEnv),
+  inspectorCli(clientEnv),
+];
 const launches: Launch[] = ['installed', 'npx (cold cache)'];
 
-describe('gateway matrix: real servers and clients through a lookout process', { timeout: 8 * 60_000 }, () => {
+describe('gateway matrix: real servers and clients through a lookout process', {
+  timeout: 8 * 60_000,
+}, () => {
   before(async () => {
     await startEverythingHttp();
   });
@@ -283,9 +362,13 @@ describe('gateway matrix: real servers and clients through a lookout process', {
   after(async () => {
     for (const run of runs.values()) if (run.lookout.child.exitCode === null) await run.lookout.stop();
     await everythingHttp?.stop();
-    await waitFor('no process of the matrix left', async () => (leftovers().length === 0 ? true : undefined), {
-      timeoutMs: 10_000,
-    }).catch(() => {
+    await waitFor(
+      'no process of the matrix left',
+      async () => (leftovers().length === 0 ? true : undefined),
+      {
+        timeoutMs: 10_000,
+      },
+    ).catch(() => {
       throw new Error(`processes left behind:\n${leftovers().join('\n')}`);
     });
     rmSync(work, { recursive: true, force: true });
@@ -302,7 +385,9 @@ describe('gateway matrix: real servers and clients through a lookout process', {
 
       for (const client of clients) {
         for (const row of serverRows) {
-          it(`${client.name} · ${row.upstream}: tools listed, calls answered`, { timeout: 120_000 }, async () => {
+          it(`${client.name} · ${row.upstream}: tools listed, calls answered`, {
+            timeout: 120_000,
+          }, async () => {
             const run = runs.get(launch);
             assert.ok(run, 'lookout did not start');
             const report = await client.session(run.lookout.url, row.calls(client.name));
@@ -312,6 +397,112 @@ describe('gateway matrix: real servers and clients through a lookout process', {
                 `${client.name} does not list ${other.upstream}__${other.listed}`,
               );
             row.check(report, client.name);
+          });
+        }
+      }
+
+      if (launch === 'installed') {
+        for (const upstream of ['everything', 'everything-http']) {
+          describe(`relay through ${upstream}`, { timeout: 60_000 }, () => {
+            const url = () => {
+              const run = runs.get(launch);
+              assert.ok(run, 'lookout did not start');
+              return run.lookout.url;
+            };
+            it(
+              "sampling: the upstream's request reaches the client and its answer comes back",
+              relayTodo,
+              async () => {
+                const { client } = await relayClient(url(), 'sampler');
+                try {
+                  const text = await callText(client, `${upstream}__trigger-sampling-request`, {
+                    prompt: 'hi',
+                  });
+                  assert.match(text, /sampled by sampler/);
+                } finally {
+                  await client.close();
+                }
+              },
+            );
+            it("elicitation (form): the client's answer reaches the upstream", relayTodo, async () => {
+              const { client } = await relayClient(url(), 'elicitee');
+              try {
+                const text = await callText(client, `${upstream}__trigger-elicitation-request`);
+                assert.match(text, /elicited from elicitee/);
+              } finally {
+                await client.close();
+              }
+            });
+            it('roots: the upstream lists the roots of the client that called', relayTodo, async () => {
+              const { client } = await relayClient(url(), 'rooted');
+              try {
+                const text = await callText(client, `${upstream}__get-roots-list`);
+                assert.match(text, /file:\/\/\/matrix\/rooted/);
+              } finally {
+                await client.close();
+              }
+            });
+            it("completion: an upstream prompt's argument is completed", relayTodo, async () => {
+              const { client } = await relayClient(url(), 'completer');
+              try {
+                const { completion } = await client.complete({
+                  ref: { type: 'ref/prompt', name: `${upstream}__completable-prompt` },
+                  argument: { name: 'department', value: 'Eng' },
+                });
+                assert.deepEqual(completion.values, ['Engineering']);
+              } finally {
+                await client.close();
+              }
+            });
+            it('subscription: updates of a subscribed resource reach the subscriber', relayTodo, async () => {
+              const { client, updates } = await relayClient(url(), 'subscriber');
+              try {
+                const uri = await sessionResource(client, upstream, 'subscribed');
+                await client.subscribeResource({ uri });
+                await callText(client, `${upstream}__toggle-subscriber-updates`);
+                try {
+                  await waitFor(
+                    `notifications/resources/updated for ${uri}`,
+                    async () => (updates.includes(uri) ? true : undefined),
+                    { timeoutMs: 15_000 },
+                  );
+                } finally {
+                  await callText(client, `${upstream}__toggle-subscriber-updates`);
+                }
+              } finally {
+                await client.close();
+              }
+            });
+            it(
+              'two clients isolated: a session resource of one is neither listed nor read by the other',
+              relayTodo,
+              async () => {
+                const owner = await relayClient(url(), 'owner');
+                const other = await relayClient(url(), 'other');
+                try {
+                  const uri = await sessionResource(owner.client, upstream, 'owned');
+                  await waitFor(
+                    `${uri} listed for its owner`,
+                    async () => ((await listsResource(owner.client, uri)) ? true : undefined),
+                    { timeoutMs: 10_000 },
+                  );
+                  const read = await owner.client.readResource({ uri });
+                  assert.equal(read.contents.length, 1);
+                  assert.equal(
+                    await listsResource(other.client, uri),
+                    false,
+                    `${uri} is listed for another client`,
+                  );
+                  await assert.rejects(
+                    other.client.readResource({ uri }),
+                    `${uri} was read by another client`,
+                  );
+                } finally {
+                  await owner.client.close();
+                  await other.client.close();
+                }
+              },
+            );
           });
         }
       }

@@ -4,7 +4,10 @@
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from '@modelcontextprotocol/client';
+import {
+  Client as ClientV2,
+  StreamableHTTPClientTransport as TransportV2,
+} from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -181,7 +184,10 @@ export function inspectorCli(env: ClientEnv): MatrixClient {
             '--tool-args-json',
             JSON.stringify(call.arguments),
           ]);
-          const result = JSON.parse(out) as { isError?: boolean; content?: { type: string; text?: string }[] };
+          const result = JSON.parse(out) as {
+            isError?: boolean;
+            content?: { type: string; text?: string }[];
+          };
           outcomes.push({ isError: result.isError === true, text: textOf(result.content) });
         } catch (error) {
           outcomes.push({ isError: true, text: '', error: String(error) });
