@@ -165,7 +165,8 @@ function mcpServers(launch: Launch, cache: string) {
   const server = (pkg: string, bin: string, args: string[] = [], env: Record<string, string> = {}) =>
     launch === 'installed'
       ? { command: binPath(bin), args, env }
-      : { command: 'npx', args: ['-y', pkg, ...args], env: { npm_config_cache: cache, ...env } };
+      : // Outside the repository, or npx would take the package from its node_modules.
+        { command: 'npx', args: ['-y', pkg, ...args], env: { npm_config_cache: cache, ...env }, cwd: work };
   return {
     everything: server('@modelcontextprotocol/server-everything', 'mcp-server-everything', ['stdio']),
     memory: server('@modelcontextprotocol/server-memory', 'mcp-server-memory', [], {
@@ -186,6 +187,8 @@ const binPath = bin;
 
 interface Run {
   lookout: LookoutProcess;
+  /** The run's own npm cache: empty at start. */
+  cache: string;
   /** Per upstream: ms from spawning `lookout` until a client saw its tools listed. */
   listedAfterMs: Map<string, number>;
 }
@@ -275,7 +278,7 @@ async function startRun(launch: Launch, t: TestContext): Promise<Run> {
   t.diagnostic(
     `${launch}: tools listed after ${[...listedAfterMs].map(([name, ms]) => `${name} ${(ms / 1000).toFixed(1)} s`).join(', ')}`,
   );
-  return { lookout, listedAfterMs };
+  return { lookout, cache, listedAfterMs };
 }
 
 /** A 1.x client that can answer sampling, elicitation and roots, and keeps the resource updates it gets. */
@@ -381,6 +384,14 @@ describe('gateway matrix: real servers and clients through a lookout process', {
         runs.set(launch, run);
         for (const [upstream, ms] of run.listedAfterMs)
           assert.ok(ms <= toolsListedWithinMs, `${upstream}'s tools were listed after ${ms} ms`);
+        if (launch !== 'installed') {
+          const installs = readdirSync(join(run.cache, '_npx'));
+          assert.equal(
+            installs.length,
+            4,
+            `npx installed ${installs.length} packages into the fresh cache, not 4`,
+          );
+        }
       });
 
       for (const client of clients) {
