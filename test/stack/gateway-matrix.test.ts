@@ -492,12 +492,14 @@ describe('gateway matrix: real servers and clients through a lookout process', {
                 const other = await relayClient(url(), 'other');
                 try {
                   const uri = await sessionResource(owner.client, upstream, 'owned');
-                  await waitFor(
-                    `${uri} listed for its owner`,
-                    async () => ((await listsResource(owner.client, uri)) ? true : undefined),
-                    { timeoutMs: 10_000 },
+                  // Its owner reads it (once Lookout knows where it lives): the control for the other's failure.
+                  const read = await waitFor(
+                    `${uri} read by its owner`,
+                    () => owner.client.readResource({ uri }),
+                    {
+                      timeoutMs: 10_000,
+                    },
                   );
-                  const read = await owner.client.readResource({ uri });
                   assert.equal(read.contents.length, 1);
                   assert.equal(
                     await listsResource(other.client, uri),
