@@ -328,6 +328,20 @@ async function sessionResource(client: Client, upstream: string, label: string):
   return `demo://resource/session/${name}`;
 }
 
+/**
+ * A resource of `upstream` to subscribe to: one of its static documents from Lookout's list; when
+ * another upstream holds those URIs (everything-http's are everything's), one made in the session.
+ */
+async function subscribable(client: Client, upstream: string): Promise<string> {
+  const { resources } = await client.listResources();
+  const own = resources.find(
+    (resource) =>
+      resource.name.startsWith(`${upstream}__`) &&
+      resource.uri.startsWith('demo://resource/static/document/'),
+  );
+  return own?.uri ?? (await sessionResource(client, upstream, 'subscribed'));
+}
+
 const listsResource = async (client: Client, uri: string) =>
   (await client.listResources()).resources.some((resource) => resource.uri === uri);
 
@@ -468,7 +482,7 @@ describe('gateway matrix: real servers and clients through a lookout process', {
             it('subscription: updates of a subscribed resource reach the subscriber', relayTodo, async () => {
               const { client, updates } = await relayClient(url(), 'subscriber');
               try {
-                const uri = await sessionResource(client, upstream, 'subscribed');
+                const uri = await subscribable(client, upstream);
                 await client.subscribeResource({ uri });
                 await callText(client, `${upstream}__toggle-subscriber-updates`);
                 try {
