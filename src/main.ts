@@ -10,6 +10,7 @@ import { isLoopbackAddress } from './http/origin.ts';
 import { endpointUrls } from './http/urls.ts';
 import { Health } from './lifecycle/health.ts';
 import { createLiveView } from './live/routes.ts';
+import { logExportFilter } from './logging/export-filter.ts';
 import { createLogging, type Logger, type Logging } from './logging/logger.ts';
 import { type EndpointOptions, McpEndpoint } from './mcp/endpoint.ts';
 import { createProtocolServer } from './mcp/server.ts';
@@ -58,7 +59,11 @@ export interface StartOptions {
 /** Builds and starts one Lookout. Nothing global but OpenTelemetry's API: several can run in one process. */
 export async function startLookout(config: LookoutConfig, options: StartOptions = {}): Promise<Lookout> {
   const logging =
-    options.logging ?? createLogging(config, { exportToOtel: options.telemetry?.otlpLogs ?? false });
+    options.logging ??
+    createLogging(config, {
+      exportToOtel: options.telemetry?.otlpLogs ?? false,
+      exportFilter: logExportFilter(config.telemetry),
+    });
   const { logger } = logging;
   options.telemetry?.attachLogger(logger);
   const health = new Health();

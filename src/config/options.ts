@@ -144,7 +144,7 @@ export const options: readonly OptionSpec[] = [
     flag: 'prometheus',
     kind: 'boolean',
     form: 'true or false',
-    help: 'Serve Prometheus metrics at /metrics (default true)',
+    help: 'Serve Prometheus metrics at /metrics, when OTEL_METRICS_EXPORTER is unset (default true)',
   },
   {
     key: 'telemetry.metricsPort',
@@ -152,7 +152,7 @@ export const options: readonly OptionSpec[] = [
     flag: 'metrics-port',
     kind: 'integer',
     form: 'integer 0-65535',
-    help: 'Serve /metrics on this port instead of the main one (default: main port)',
+    help: 'Serve /metrics on this port instead of the main one; OTEL_EXPORTER_PROMETHEUS_PORT wins (default: main port)',
   },
   {
     key: 'telemetry.otlpMetricsIntervalSeconds',
@@ -160,7 +160,15 @@ export const options: readonly OptionSpec[] = [
     flag: 'otlp-metrics-interval',
     kind: 'integer',
     form: 'positive integer (seconds)',
-    help: 'OTLP metric push interval, when an OTLP endpoint is set (default 15)',
+    help: 'Metric push interval (OTLP, console); OTEL_METRIC_EXPORT_INTERVAL (ms) wins (default 15)',
+  },
+  {
+    key: 'telemetry.logs.export',
+    env: 'LOOKOUT_LOGS_EXPORT',
+    flag: 'logs-export',
+    kind: 'string',
+    form: 'sampled|all',
+    help: 'Log records exported (stdout keeps every line): sampled = those of sampled, failed and slow calls, and all outside calls; all = every one (default sampled)',
   },
   {
     key: 'telemetry.sampling.targetPerSecond',

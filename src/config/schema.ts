@@ -209,8 +209,10 @@ export const configSchema = z.strictObject({
       /** Serve Prometheus metrics at /metrics; on the main port unless a port of its own is given. */
       prometheus: z.boolean().default(true),
       metricsPort: port.optional(),
-      /** How often metrics are pushed over OTLP when an OTLP endpoint is configured. */
+      /** How often metrics are pushed (OTLP, console), unless OTEL_METRIC_EXPORT_INTERVAL says otherwise. */
       otlpMetricsIntervalSeconds: positiveInt.default(15),
+      /** Which log records are exported (the stdout line is written for every one): see logging/export-filter.ts. */
+      logs: z.strictObject({ export: z.enum(['sampled', 'all']).default('sampled') }).prefault({}),
       /** Record tool arguments and results on spans and log lines (off: they may hold personal data). */
       recordArguments: z.boolean().default(false),
       recordResults: z.boolean().default(false),

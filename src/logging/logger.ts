@@ -3,6 +3,7 @@ import { MESSAGE } from 'triple-beam';
 import winston from 'winston';
 import type { LookoutConfig } from '../config/schema.ts';
 import { isSecretKeyName, mask, redactSecrets } from '../redaction/secrets.ts';
+import type { LogExportFilter } from './export-filter.ts';
 import { LogRing } from './ring.ts';
 import { jsonLine, LogSink, type RenderLine } from './sink.ts';
 
@@ -14,6 +15,9 @@ export interface Logging {
   readonly ring: LogRing;
 }
 
+/** W3C trace flags as two hex digits, for each of their 256 values: built once, not per line. */
+const traceFlagTexts = Array.from({ length: 256 }, (_, flags) => flags.toString(16).padStart(2, '0'));
+
 /** Stamps the active span's ids on every record written while a span is active (inside a request). */
 const traceContext = winston.format((info) => {
   const span = trace.getActiveSpan();
@@ -21,7 +25,7 @@ const traceContext = winston.format((info) => {
     const { traceId, spanId, traceFlags } = span.spanContext();
     info.trace_id = traceId;
     info.span_id = spanId;
-    info.trace_flags = `0${traceFlags.toString(16)}`;
+    info.trace_flags = traceFlagTexts[traceFlags];
   }
   return info;
 });
@@ -55,8 +59,10 @@ const prettyLine: RenderLine = (record) => {
 
 export interface LoggingOptions {
   readonly stream?: NodeJS.WritableStream;
-  /** Hand records to the OpenTelemetry logs API too (when OTLP log export is on). */
+  /** Hand records to the OpenTelemetry logs API too (when log export is on). */
   readonly exportToOtel?: boolean;
+  /** Which records are handed to it (see export-filter.ts); every record when absent. */
+  readonly exportFilter?: LogExportFilter | undefined;
 }
 
 /**
@@ -78,6 +84,7 @@ export function createLogging(config: Pick<LookoutConfig, 'log'>, options: Loggi
         render: usePretty ? prettyLine : jsonLine,
         ring,
         exportToOtel: options.exportToOtel ?? false,
+        exportFilter: options.exportFilter,
       }),
     ],
   });

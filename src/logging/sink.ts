@@ -1,6 +1,7 @@
 import { OpenTelemetryTransportV3 } from '@opentelemetry/winston-transport';
 import safeStringify from 'safe-stable-stringify';
 import Transport from 'winston-transport';
+import type { LogExportFilter } from './export-filter.ts';
 import type { LogRecord, LogRing } from './ring.ts';
 
 /** Turns a record into its output line (without the newline). */
@@ -27,8 +28,10 @@ export interface LogSinkOptions {
   readonly stream: NodeJS.WritableStream;
   readonly render: RenderLine;
   readonly ring: LogRing;
-  /** Also hand every record to the OpenTelemetry logs API (OTLP log export is on). */
+  /** Also hand records to the OpenTelemetry logs API (log export is on). */
   readonly exportToOtel: boolean;
+  /** Which records are handed to it; every record when absent. */
+  readonly exportFilter?: LogExportFilter | undefined;
 }
 
 /** Output that is written at most this much later than asked: at the end of the event loop's turn. */
@@ -50,6 +53,7 @@ export class LogSink extends Transport {
   readonly #render: RenderLine;
   readonly #ring: LogRing;
   readonly #otel: OpenTelemetryTransportV3 | undefined;
+  readonly #exportFilter: LogExportFilter | undefined;
   #pending = '';
 
   constructor(options: LogSinkOptions) {
@@ -58,6 +62,7 @@ export class LogSink extends Transport {
     this.#render = options.render;
     this.#ring = options.ring;
     this.#otel = options.exportToOtel ? new OpenTelemetryTransportV3() : undefined;
+    this.#exportFilter = options.exportFilter;
     if (!exitHookInstalled) {
       exitHookInstalled = true;
       process.once('exit', () => {
@@ -68,7 +73,8 @@ export class LogSink extends Transport {
 
   override log(record: LogRecord, callback: () => void): void {
     this.#ring.add(record);
-    this.#otel?.log(record, ignore);
+    if (this.#otel && (this.#exportFilter === undefined || this.#exportFilter(record)))
+      this.#otel.log(record, ignore);
     if (this.#pending === '') {
       unflushed.add(this);
       setImmediate(this.flush);

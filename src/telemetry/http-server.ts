@@ -14,6 +14,7 @@ import {
 } from '@opentelemetry/api';
 import { type RPCMetadata, RPCType, setRPCMetadata } from '@opentelemetry/core';
 import { redactQuery } from '../redaction/secrets.ts';
+import { AttributeSets } from './attribute-sets.ts';
 import { attr, metricNames, operationDurationBuckets, units } from './conventions.ts';
 
 /** Scrapes and probes are neither traced nor measured: they would drown the requests that matter. */
@@ -102,6 +103,26 @@ function requestAttributes(req: IncomingMessage, method: string, path: string, q
   return attributes;
 }
 
+const errorStatus = { code: SpanStatusCode.ERROR } as const;
+
+/** The `http.server.request.duration` attributes of a (method, HTTP version, status, route). */
+function requestDurationAttributes(
+  method: string | number | undefined,
+  httpVersion: string | number | undefined,
+  status: string | number | undefined,
+  route: string | number | undefined,
+): Attributes {
+  const attributes: Attributes = {
+    [attr.httpRequestMethod]: method,
+    [attr.urlScheme]: scheme,
+    [attr.networkProtocolVersion]: httpVersion,
+    [attr.httpResponseStatusCode]: status,
+  };
+  if (route !== undefined) attributes[attr.httpRoute] = route;
+  if (typeof status === 'number' && status >= 500) attributes[attr.errorType] = String(status);
+  return attributes;
+}
+
 /**
  * Wraps the server's request listener in the HTTP server span (kind SERVER) and the
  * `http.server.request.duration` point of each request, as the HTTP semantic conventions name them.
@@ -121,6 +142,23 @@ export function tracedRequestListener(
     advice: { explicitBucketBoundaries: [...operationDurationBuckets] },
   });
 
+  const metricAttributes = new AttributeSets(requestDurationAttributes);
+  /** `{method} {route}`, built once per pair: methods are the known ones and routes Lookout's own few. */
+  const spanNames = new Map<string, Map<string, string>>();
+  const spanName = (method: string, route: string): string => {
+    let byRoute = spanNames.get(method);
+    if (!byRoute) {
+      byRoute = new Map();
+      spanNames.set(method, byRoute);
+    }
+    let name = byRoute.get(route);
+    if (name === undefined) {
+      name = `${method} ${route}`;
+      byRoute.set(route, name);
+    }
+    return name;
+  };
+
   const end = (
     span: Span,
     rpc: RPCMetadata,
@@ -130,25 +168,17 @@ export function tracedRequestListener(
     started: number,
   ) => {
     const seconds = (performance.now() - started) / 1000;
-    const metricAttributes: Attributes = {
-      [attr.httpRequestMethod]: method,
-      [attr.urlScheme]: scheme,
-      [attr.networkProtocolVersion]: httpVersion,
-      [attr.httpResponseStatusCode]: status,
-    };
     span.setAttribute(attr.httpResponseStatusCode, status);
     if (rpc.route !== undefined) {
       span.setAttribute(attr.httpRoute, rpc.route);
-      span.updateName(`${method} ${rpc.route}`);
-      metricAttributes[attr.httpRoute] = rpc.route;
+      span.updateName(spanName(method, rpc.route));
     }
     if (status >= 500) {
       span.setAttribute(attr.errorType, String(status));
-      span.setStatus({ code: SpanStatusCode.ERROR });
-      metricAttributes[attr.errorType] = String(status);
+      span.setStatus(errorStatus);
     }
     span.end();
-    duration.record(seconds, metricAttributes);
+    duration.record(seconds, metricAttributes.get(method, httpVersion, status, rpc.route));
   };
 
   return (req, res) => {

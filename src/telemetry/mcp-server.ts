@@ -17,6 +17,7 @@ import {
 } from '@opentelemetry/api';
 import type { Logger } from '../logging/logger.ts';
 import { type Principal, subjectHash } from '../security/principal.ts';
+import { AttributeSets } from './attribute-sets.ts';
 import {
   attr,
   knownMethods,
@@ -48,7 +49,10 @@ export interface RequestRecord {
   readonly start: number;
   readonly method: string;
   readonly target: string | undefined;
-  readonly metricAttributes: Attributes;
+  readonly protocolVersion: string;
+  /** The method and the tool or prompt name as metric labels: known names, or `_OTHER`. */
+  readonly methodLabel: string;
+  readonly targetLabel: string | undefined;
   readonly sessionId: string | undefined;
   readonly requestId: string;
   /** The hash of the authenticated subject, when there is one. */
@@ -70,6 +74,35 @@ export interface McpServerTelemetryOptions {
 
 type Outcome = 'ok' | 'error' | 'tool_error' | 'cancelled';
 
+const toolErrorStatus = { code: SpanStatusCode.ERROR } as const;
+
+/** The `mcp.server.operation.duration` attributes of a (protocol version, method, target, error type). */
+function operationAttributes(
+  protocolVersion: string | number | undefined,
+  method: string | number | undefined,
+  target: string | number | undefined,
+  errorType: string | number | undefined,
+): Attributes {
+  const attributes: Attributes = {
+    [attr.mcpMethodName]: method,
+    [attr.mcpProtocolVersion]: protocolVersion,
+    [attr.networkTransport]: values.tcp,
+    [attr.networkProtocolName]: values.http,
+  };
+  if (method === 'tools/call') {
+    attributes[attr.genAiOperationName] = values.executeTool;
+    if (target !== undefined) attributes[attr.genAiToolName] = target;
+  } else if (method === 'prompts/get' && target !== undefined) {
+    attributes[attr.genAiPromptName] = target;
+  }
+  if (errorType !== undefined) {
+    attributes[attr.errorType] = errorType;
+    // A JSON-RPC error's code is also its response status code; a tool error has none.
+    if (errorType !== values.toolError) attributes[attr.rpcResponseStatusCode] = errorType;
+  }
+  return attributes;
+}
+
 function stringParam(message: JSONRPCRequest, key: string): string | undefined {
   const value = (message.params as Record<string, unknown> | undefined)?.[key];
   return typeof value === 'string' ? value : undefined;
@@ -87,6 +120,7 @@ export class McpServerTelemetry {
   readonly #isKnownTool: (name: string) => boolean;
   readonly #isKnownPrompt: (name: string) => boolean;
   readonly #record: McpServerTelemetryOptions['record'];
+  readonly #operationAttributes = new AttributeSets(operationAttributes);
 
   constructor(options: McpServerTelemetryOptions) {
     this.#tracer = options.tracer;
@@ -136,18 +170,12 @@ export class McpServerTelemetry {
     if (session.sessionId !== undefined) attributes[attr.mcpSessionId] = session.sessionId;
     const subject = principal ? subjectHash(principal.subject) : undefined;
     if (subject !== undefined) attributes[attr.lookoutSubjectHash] = subject;
-    const metricAttributes: Attributes = {
-      [attr.mcpMethodName]: knownMethods.has(method) ? method : values.other,
-      [attr.mcpProtocolVersion]: session.protocolVersion,
-      [attr.networkTransport]: values.tcp,
-      [attr.networkProtocolName]: values.http,
-    };
+    let targetLabel: string | undefined;
     let target: string | undefined;
     let recordedArguments: string | undefined;
     if (method === 'tools/call') {
       target = stringParam(message, 'name');
       attributes[attr.genAiOperationName] = values.executeTool;
-      metricAttributes[attr.genAiOperationName] = values.executeTool;
       if (this.#record?.arguments) {
         const args = (message.params as { arguments?: unknown } | undefined)?.arguments;
         if (args !== undefined) {
@@ -157,13 +185,13 @@ export class McpServerTelemetry {
       }
       if (target !== undefined) {
         attributes[attr.genAiToolName] = target;
-        metricAttributes[attr.genAiToolName] = this.#isKnownTool(target) ? target : values.other;
+        targetLabel = this.#isKnownTool(target) ? target : values.other;
       }
     } else if (method === 'prompts/get') {
       target = stringParam(message, 'name');
       if (target !== undefined) {
         attributes[attr.genAiPromptName] = target;
-        metricAttributes[attr.genAiPromptName] = this.#isKnownPrompt(target) ? target : values.other;
+        targetLabel = this.#isKnownPrompt(target) ? target : values.other;
       }
     } else if (
       method.startsWith('resources/') &&
@@ -184,7 +212,9 @@ export class McpServerTelemetry {
       start: performance.now(),
       method,
       target,
-      metricAttributes,
+      protocolVersion: session.protocolVersion,
+      methodLabel: knownMethods.has(method) ? method : values.other,
+      targetLabel,
       sessionId: session.sessionId,
       requestId,
       subject,
@@ -195,9 +225,10 @@ export class McpServerTelemetry {
   /** Ends a request's span with the reply's outcome; `reply` is undefined when the client cancelled. */
   end(record: RequestRecord, reply: JSONRPCMessage | undefined): void {
     const seconds = (performance.now() - record.start) / 1000;
-    const { span, metricAttributes } = record;
+    const { span } = record;
     let outcome: Outcome;
     let errorCode: string | undefined;
+    let errorType: string | undefined;
     if (reply === undefined) {
       outcome = 'cancelled';
       span.setAttribute(attr.lookoutOutcome, values.cancelled);
@@ -206,13 +237,12 @@ export class McpServerTelemetry {
       errorCode = String(reply.error.code);
       span.setAttributes({ [attr.errorType]: errorCode, [attr.rpcResponseStatusCode]: errorCode });
       span.setStatus({ code: SpanStatusCode.ERROR, message: reply.error.message });
-      metricAttributes[attr.errorType] = errorCode;
-      metricAttributes[attr.rpcResponseStatusCode] = errorCode;
+      errorType = errorCode;
     } else if ((reply as { result?: { isError?: unknown } }).result?.isError === true) {
       outcome = 'tool_error';
       span.setAttribute(attr.errorType, values.toolError);
-      span.setStatus({ code: SpanStatusCode.ERROR });
-      metricAttributes[attr.errorType] = values.toolError;
+      span.setStatus(toolErrorStatus);
+      errorType = values.toolError;
     } else {
       outcome = 'ok';
     }
@@ -222,23 +252,34 @@ export class McpServerTelemetry {
       span.setAttribute(attr.genAiToolCallResult, result);
     }
     span.end();
-    this.#operationDuration.record(seconds, metricAttributes);
+    this.#operationDuration.record(
+      seconds,
+      this.#operationAttributes.get(
+        record.protocolVersion,
+        record.methodLabel,
+        record.targetLabel,
+        errorType,
+      ),
+    );
     if (!this.#logger.isInfoEnabled()) return;
-    context.with(record.context, () => {
-      this.#logger.info('mcp request', {
-        method: record.method,
-        ...(record.target !== undefined && { target: record.target }),
-        id: record.requestId,
-        session: record.sessionId,
-        ...(record.subject !== undefined && { subject: record.subject }),
-        outcome,
-        ...(errorCode !== undefined && { error_code: errorCode }),
-        ...(record.recordedArguments !== undefined && { arguments: record.recordedArguments }),
-        ...(result !== undefined && { result }),
-        duration_ms: Math.round(seconds * 1e6) / 1e3,
-      });
-    });
+    const line: Record<string, unknown> = { method: record.method };
+    if (record.target !== undefined) line.target = record.target;
+    line.id = record.requestId;
+    line.session = record.sessionId;
+    if (record.subject !== undefined) line.subject = record.subject;
+    line.outcome = outcome;
+    if (errorCode !== undefined) line.error_code = errorCode;
+    if (record.recordedArguments !== undefined) line.arguments = record.recordedArguments;
+    if (result !== undefined) line.result = result;
+    line.duration_ms = Math.round(seconds * 1e6) / 1e3;
+    // In the request's context: the line and its OTLP record carry the ids of the request's span.
+    context.with(record.context, this.#logAccess, undefined, line);
   }
+
+  /** One function for every call: with a `this` to bind, the context manager would bind one per call. */
+  readonly #logAccess = (line: Record<string, unknown>): void => {
+    this.#logger.info('mcp request', line);
+  };
 
   sessionEnded(startedAt: number, protocolVersion: string): void {
     this.#sessionDuration.record((Date.now() - startedAt) / 1000, {

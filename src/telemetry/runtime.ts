@@ -9,7 +9,7 @@ export interface TelemetryRuntime {
   readonly metricsHandler?: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   /** The port `/metrics` is served on when it has a port of its own (`telemetry.metricsPort`). */
   readonly metricsPort?: number | undefined;
-  /** Whether OTLP log export is on (the log sink then hands records to the logs API). */
+  /** Whether log records are exported (OTLP or console): the log sink then hands them to the logs API. */
   readonly otlpLogs: boolean;
   /** The head sampler's state per key, for the lookout.telemetry.status tool. */
   sampling(): unknown;

@@ -135,6 +135,39 @@ describe('mcp.server spans and metrics (in-memory exporters)', () => {
     }
   });
 
+  it('gives each (method, tool, outcome) its own point, with the outcome attributes and nothing per call', async () => {
+    await reader.forceFlush();
+    const metric = metricExporter
+      .getMetrics()
+      .at(-1)
+      ?.scopeMetrics.flatMap((s) => s.metrics)
+      .find((m) => m.descriptor.name === metricNames.serverOperationDuration);
+    const echo = (metric?.dataPoints ?? [])
+      .filter(
+        (p) => p.attributes[attr.genAiToolName] === 'echo' || p.attributes[attr.genAiToolName] === 'fails',
+      )
+      .map((p): Record<string, unknown> => ({ ...p.attributes, count: (p.value as { count: number }).count }))
+      .sort((a, b) => String(a[attr.errorType]).localeCompare(String(b[attr.errorType])));
+    const common = {
+      [attr.mcpMethodName]: 'tools/call',
+      [attr.mcpProtocolVersion]: '2025-11-25',
+      [attr.networkTransport]: 'tcp',
+      [attr.networkProtocolName]: 'http',
+      [attr.genAiOperationName]: 'execute_tool',
+    };
+    assert.deepEqual(echo, [
+      {
+        ...common,
+        [attr.genAiToolName]: 'echo',
+        [attr.errorType]: '-32602',
+        [attr.rpcResponseStatusCode]: '-32602',
+        count: 1,
+      },
+      { ...common, [attr.genAiToolName]: 'fails', [attr.errorType]: 'tool_error', count: 1 },
+      { ...common, [attr.genAiToolName]: 'echo', count: 2 },
+    ]);
+  });
+
   it('when asked, records them redacted, on the span and on the access line', async () => {
     const signup = defineTool({
       name: 'signup',

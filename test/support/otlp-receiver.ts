@@ -1,6 +1,7 @@
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
 
 /** OTLP/JSON as the exporters send it (only the parts the tests read). */
 export interface OtlpAttribute {
@@ -48,6 +49,8 @@ export class OtlpReceiver {
   readonly resources: OtlpAttribute[][] = [];
   /** How many spans and log records each export request carried, in arrival order. */
   readonly batchSizes = { traces: [] as number[], logs: [] as number[] };
+  /** Every export request's path and headers, in arrival order. */
+  readonly requests: { path: string; headers: IncomingHttpHeaders }[] = [];
   #server: Server | undefined;
 
   async start(): Promise<string> {
@@ -55,7 +58,11 @@ export class OtlpReceiver {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        this.requests.push({ path: req.url ?? '', headers: req.headers });
+        const raw = Buffer.concat(chunks);
+        const body = JSON.parse(
+          (req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw).toString('utf8'),
+        );
         if (req.url === '/v1/traces') {
           const before = this.spans.length;
           for (const r of body.resourceSpans) {
