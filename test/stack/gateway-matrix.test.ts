@@ -50,27 +50,35 @@ const relayTodo = { todo: 'needs the relay/isolation branch' };
 
 /** Marks every process this file starts (Lookout passes it on to its children): the leftover check. */
 const runId = `matrix-${randomUUID()}`;
-const work = mkdtempSync(join(tmpdir(), 'lookout-matrix-'));
-const filesDir = join(work, 'files');
-mkdirSync(filesDir);
 const fileText = `read through Lookout ${runId}\n`;
-writeFileSync(join(filesDir, 'hello.txt'), fileText);
+/** The run's temp directory (configs, npm caches, the filesystem server's root), made in `before`. */
+let work = '';
+let filesDir = '';
 
 /** What a user's shell passes on: home (npm's own config), proxies and CA certificates, if set. */
 function userEnv(): Record<string, string> {
-  const env: Record<string, string> = { HOME: process.env.HOME ?? work, MATRIX_RUN_ID: runId };
+  const env: Record<string, string> = { HOME: process.env.HOME ?? tmpdir(), MATRIX_RUN_ID: runId };
   for (const [key, value] of Object.entries(process.env)) {
     if (value !== undefined && /^(https?_proxy|no_proxy|NODE_EXTRA_CA_CERTS|npm_config_registry)$/i.test(key))
       env[key] = value;
   }
   return env;
 }
-const clientEnv: ClientEnv = {
-  ...userEnv(),
-  PATH: process.env.PATH ?? '',
-  MCP_REMOTE_CONFIG_DIR: join(work, 'mcp-auth'),
-  MCP_CATALOG_PATH: join(work, 'inspector-catalog.json'),
-};
+/** The client processes' environment, filled in `before` (their state goes to the temp directory). */
+const clientEnv: ClientEnv = {};
+
+function makeWorkDir(): void {
+  work = mkdtempSync(join(tmpdir(), 'lookout-matrix-'));
+  filesDir = join(work, 'files');
+  mkdirSync(filesDir);
+  writeFileSync(join(filesDir, 'hello.txt'), fileText);
+  Object.assign(clientEnv, {
+    ...userEnv(),
+    PATH: process.env.PATH ?? '',
+    MCP_REMOTE_CONFIG_DIR: join(work, 'mcp-auth'),
+    MCP_CATALOG_PATH: join(work, 'inspector-catalog.json'),
+  });
+}
 
 interface ServerRow {
   upstream: string;
@@ -373,22 +381,35 @@ describe('gateway matrix: real servers and clients through a lookout process', {
   timeout: 8 * 60_000,
 }, () => {
   before(async () => {
+    makeWorkDir();
     await startEverythingHttp();
   });
 
   after(async () => {
-    for (const run of runs.values()) if (run.lookout.child.exitCode === null) await run.lookout.stop();
-    await everythingHttp?.stop();
-    await waitFor(
-      'no process of the matrix left',
-      async () => (leftovers().length === 0 ? true : undefined),
-      {
-        timeoutMs: 10_000,
-      },
-    ).catch(() => {
-      throw new Error(`processes left behind:\n${leftovers().join('\n')}`);
-    });
-    rmSync(work, { recursive: true, force: true });
+    try {
+      for (const run of runs.values()) if (run.lookout.child.exitCode === null) await run.lookout.stop();
+      await everythingHttp?.stop();
+      await waitFor(
+        'no process of the matrix left',
+        async () => (leftovers().length === 0 ? true : undefined),
+        {
+          timeoutMs: 10_000,
+        },
+      ).catch(() => {
+        // Reported, then ended, so that a failing run leaves nothing behind either.
+        const left = leftovers();
+        for (const line of left) {
+          try {
+            process.kill(Number(line.split(' ')[0]), 'SIGKILL');
+          } catch {
+            // It ended meanwhile.
+          }
+        }
+        throw new Error(`processes left behind (killed now):\n${left.join('\n')}`);
+      });
+    } finally {
+      if (work) rmSync(work, { recursive: true, force: true });
+    }
   });
 
   for (const launch of launches) {
