@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds/installs the ecosystem tools Lookout is exercised against (collector,
-# Jaeger, k6, linters, Prometheus). Run as `npm run tools`, optionally naming a
+# Jaeger, k6, linters, Prometheus, the Go SDK's MCP client). Run as `npm run tools`, optionally naming a
 # subset: `npm run tools -- k6 actionlint`.
 #
 # Only the Go module proxy and Debian apt are assumed reachable, so everything
@@ -27,7 +27,7 @@ WRK_VERSION=4.1.0 # the benchmark's closed-model load generator
 # version is accepted.
 GO_MIN_VERSION=1.26 # contrib v0.161.0 and kubeconform v0.8.0 need go >= 1.26
 
-ALL_TOOLS=(otelcol jaeger k6 actionlint kubeconform prometheus chromium)
+ALL_TOOLS=(otelcol jaeger k6 actionlint kubeconform prometheus chromium mcp-go-client)
 
 # --- layout ------------------------------------------------------------------
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -218,6 +218,26 @@ install_jaeger() {
   echo "built jaeger $JAEGER_VERSION in $(($(now) - t0))s"
 }
 
+# The Go SDK's MCP client for the gateway matrix (test/stack/gateway-matrix.test.ts): a program of
+# ours, keyed on its sources so an edit rebuilds it; go.mod pins the SDK.
+install_mcp_go_client() {
+  local src="$REPO_ROOT/test/interop/go-client" hash key
+  hash="$(cat "$src/go.mod" "$src/go.sum" "$src/main.go" | sha256sum | cut -c1-12)"
+  key="mcp-go-client@$hash"
+  if is_cached "$key" mcp-go-client; then
+    echo "ok mcp-go-client $hash (cached)"
+    return
+  fi
+  local t0
+  t0="$(now)"
+  (cd "$src" && run_logged "$LOG_DIR/$key.log" go build -trimpath -ldflags "-s -w" -o "$BIN_DIR/mcp-go-client" .)
+  local usage
+  usage="$("$BIN_DIR/mcp-go-client" 2>&1)" && die "mcp-go-client without arguments should fail"
+  [[ "$usage" == *"usage: go-client"* ]] || die "mcp-go-client does not run: $usage"
+  mark_built "$key"
+  echo "built mcp-go-client $hash in $(($(now) - t0))s"
+}
+
 apt_version() { dpkg-query -W -f='${db:Status-Status} ${Version}\n' "$1" 2>/dev/null | sed -n 's/^installed //p'; }
 
 install_prometheus() {
@@ -348,6 +368,7 @@ for t in "${tools[@]}"; do
     ;;
   prometheus) install_prometheus ;;
   chromium) install_chromium ;;
+  mcp-go-client) install_mcp_go_client ;;
   esac
 done
 echo "tools ready in $(($(now) - start))s; add to PATH:" >&2

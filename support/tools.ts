@@ -17,7 +17,8 @@ export function toolPath(
     | 'promtool'
     | 'alertmanager'
     | 'amtool'
-    | 'chromium',
+    | 'chromium'
+    | 'mcp-go-client',
 ): string {
   const path = join(toolsBinDir, name);
   try {

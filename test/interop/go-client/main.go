@@ -1,0 +1,80 @@
+// Command go-client drives an MCP server over Streamable HTTP with the Go SDK's client, for
+// Lookout's acceptance matrix. It reads a JSON list of tool calls on stdin, lists the tools
+// (every page), makes the calls in order and prints one JSON object: the tool names and, per
+// call, whether it was a tool error and its text content (or the protocol error).
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+type call struct {
+	Name      string         `json:"name"`
+	Arguments map[string]any `json:"arguments"`
+}
+
+type outcome struct {
+	IsError bool   `json:"isError"`
+	Text    string `json:"text"`
+	Error   string `json:"error,omitempty"`
+}
+
+type report struct {
+	Tools []string  `json:"tools"`
+	Calls []outcome `json:"calls"`
+}
+
+func main() {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: go-client <mcp-url> < calls.json")
+		os.Exit(2)
+	}
+	if err := run(os.Args[1]); err != nil {
+		fmt.Fprintln(os.Stderr, "go-client:", err)
+		os.Exit(1)
+	}
+}
+
+func run(url string) error {
+	var calls []call
+	if err := json.NewDecoder(os.Stdin).Decode(&calls); err != nil {
+		return fmt.Errorf("reading calls from stdin: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	client := mcp.NewClient(&mcp.Implementation{Name: "lookout-matrix-go", Version: "1.0.0"}, nil)
+	session, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: url}, nil)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer session.Close()
+	out := report{Tools: []string{}, Calls: []outcome{}}
+	for tool, err := range session.Tools(ctx, nil) {
+		if err != nil {
+			return fmt.Errorf("tools/list: %w", err)
+		}
+		out.Tools = append(out.Tools, tool.Name)
+	}
+	for _, c := range calls {
+		res, err := session.CallTool(ctx, &mcp.CallToolParams{Name: c.Name, Arguments: c.Arguments})
+		if err != nil {
+			out.Calls = append(out.Calls, outcome{Error: err.Error()})
+			continue
+		}
+		var text []string
+		for _, content := range res.Content {
+			if t, ok := content.(*mcp.TextContent); ok {
+				text = append(text, t.Text)
+			}
+		}
+		out.Calls = append(out.Calls, outcome{IsError: res.IsError, Text: strings.Join(text, "\n")})
+	}
+	return json.NewEncoder(os.Stdout).Encode(out)
+}
