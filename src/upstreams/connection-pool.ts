@@ -28,6 +28,8 @@ interface Slot {
  */
 export class ConnectionPool {
   readonly #slots = new Map<string, Slot>();
+  /** Closings under way: a stopping Lookout waits for them, or their processes would outlive it. */
+  readonly #closing = new Set<Promise<void>>();
   readonly #max: number;
   readonly #idleMs: number;
   readonly #upstream: string;
@@ -95,17 +97,24 @@ export class ConnectionPool {
     await Promise.all([...this.#slots.keys()].filter(matches).map((key) => this.#close(key)));
   }
 
+  /** Closes every connection, and waits for those already closing (a session's, an evicted one). */
   async closeAll(): Promise<void> {
     clearInterval(this.#sweeper);
     await Promise.all([...this.#slots.keys()].map((key) => this.#close(key)));
+    await Promise.all(this.#closing);
   }
 
-  async #close(key: string): Promise<void> {
+  #close(key: string): Promise<void> {
     const slot = this.#slots.get(key);
-    if (!slot) return;
+    if (!slot) return Promise.resolve();
     this.#slots.delete(key);
-    const connection = await slot.opening.catch(() => undefined);
-    await connection?.client.close().catch(() => undefined);
+    const closing = slot.opening
+      .catch(() => undefined)
+      .then((connection) => connection?.client.close())
+      .catch(() => undefined)
+      .finally(() => this.#closing.delete(closing));
+    this.#closing.add(closing);
+    return closing;
   }
 
   #idle(slot: Slot): boolean {

@@ -46,7 +46,10 @@ import { waitFor } from '../support/services.ts';
 
 /** The issue's bound: every upstream's tools are listed this long after `lookout` is started. */
 const toolsListedWithinMs = 60_000;
-const relayTodo = { todo: 'needs the relay/isolation branch' };
+/** A session resource lives on its creator's upstream connection; Lookout reads through its catalog. */
+const sessionResourceTodo = {
+  todo: "a resource a client's own call created is not readable through Lookout yet, even by that client",
+};
 
 /** Marks every process this file starts (Lookout passes it on to its children): the leftover check. */
 const runId = `matrix-${randomUUID()}`;
@@ -455,22 +458,18 @@ describe('gateway matrix: real servers and clients through a lookout process', {
               assert.ok(run, 'lookout did not start');
               return run.lookout.url;
             };
-            it(
-              "sampling: the upstream's request reaches the client and its answer comes back",
-              relayTodo,
-              async () => {
-                const { client } = await relayClient(url(), 'sampler');
-                try {
-                  const text = await callText(client, `${upstream}__trigger-sampling-request`, {
-                    prompt: 'hi',
-                  });
-                  assert.match(text, /sampled by sampler/);
-                } finally {
-                  await client.close();
-                }
-              },
-            );
-            it("elicitation (form): the client's answer reaches the upstream", relayTodo, async () => {
+            it("sampling: the upstream's request reaches the client and its answer comes back", async () => {
+              const { client } = await relayClient(url(), 'sampler');
+              try {
+                const text = await callText(client, `${upstream}__trigger-sampling-request`, {
+                  prompt: 'hi',
+                });
+                assert.match(text, /sampled by sampler/);
+              } finally {
+                await client.close();
+              }
+            });
+            it("elicitation (form): the client's answer reaches the upstream", async () => {
               const { client } = await relayClient(url(), 'elicitee');
               try {
                 const text = await callText(client, `${upstream}__trigger-elicitation-request`);
@@ -479,7 +478,7 @@ describe('gateway matrix: real servers and clients through a lookout process', {
                 await client.close();
               }
             });
-            it('roots: the upstream lists the roots of the client that called', relayTodo, async () => {
+            it('roots: the upstream lists the roots of the client that called', async () => {
               const { client } = await relayClient(url(), 'rooted');
               try {
                 const text = await callText(client, `${upstream}__get-roots-list`);
@@ -488,7 +487,7 @@ describe('gateway matrix: real servers and clients through a lookout process', {
                 await client.close();
               }
             });
-            it("completion: an upstream prompt's argument is completed", relayTodo, async () => {
+            it("completion: an upstream prompt's argument is completed", async () => {
               const { client } = await relayClient(url(), 'completer');
               try {
                 const { completion } = await client.complete({
@@ -500,28 +499,33 @@ describe('gateway matrix: real servers and clients through a lookout process', {
                 await client.close();
               }
             });
-            it('subscription: updates of a subscribed resource reach the subscriber', relayTodo, async () => {
-              const { client, updates } = await relayClient(url(), 'subscriber');
-              try {
-                const uri = await subscribable(client, upstream);
-                await client.subscribeResource({ uri });
-                await callText(client, `${upstream}__toggle-subscriber-updates`);
+            it(
+              'subscription: updates of a subscribed resource reach the subscriber',
+              // everything-http's static resources share stdio everything's URIs, so it subscribes to a session resource.
+              upstream === 'everything-http' ? sessionResourceTodo : {},
+              async () => {
+                const { client, updates } = await relayClient(url(), 'subscriber');
                 try {
-                  await waitFor(
-                    `notifications/resources/updated for ${uri}`,
-                    async () => (updates.includes(uri) ? true : undefined),
-                    { timeoutMs: 15_000 },
-                  );
-                } finally {
+                  const uri = await subscribable(client, upstream);
+                  await client.subscribeResource({ uri });
                   await callText(client, `${upstream}__toggle-subscriber-updates`);
+                  try {
+                    await waitFor(
+                      `notifications/resources/updated for ${uri}`,
+                      async () => (updates.includes(uri) ? true : undefined),
+                      { timeoutMs: 15_000 },
+                    );
+                  } finally {
+                    await callText(client, `${upstream}__toggle-subscriber-updates`);
+                  }
+                } finally {
+                  await client.close();
                 }
-              } finally {
-                await client.close();
-              }
-            });
+              },
+            );
             it(
               'two clients isolated: a session resource of one is neither listed nor read by the other',
-              relayTodo,
+              sessionResourceTodo,
               async () => {
                 const owner = await relayClient(url(), 'owner');
                 const other = await relayClient(url(), 'other');

@@ -74,4 +74,24 @@ describe('isolated connection pool', () => {
     assert.equal(pool.size, 2);
     await pool.closeAll();
   });
+
+  it('waits, when closing all, for a session close already under way', async () => {
+    const pool = new ConnectionPool({ upstream: 'u', max: 4, idleSeconds: 60 });
+    let finishClose = () => {};
+    let finished = false;
+    const slowClose = new Promise<void>((resolve) => {
+      finishClose = resolve;
+    });
+    const connection = fakeConnection([], 'session:1|');
+    (connection.client as unknown as { close: () => Promise<void> }).close = () =>
+      slowClose.then(() => {
+        finished = true;
+      });
+    await pool.get('session:1|', () => Promise.resolve(connection));
+    void pool.closeWhere((key) => key.startsWith('session:1|'));
+    const all = pool.closeAll();
+    setTimeout(finishClose, 20);
+    await all;
+    assert.equal(finished, true, 'closeAll returned before the session connection had closed');
+  });
 });
