@@ -158,6 +158,8 @@ describe('chaos: HTTP upstreams', () => {
       });
       await upstreamsReady(lookout);
       const client = await s.client(lookout.url);
+      // The first call opens this session's own upstream connection (isolation): counted from there.
+      assert.equal(await s.calls.call(client, 'flap__echo', { message: 'first' }, 5000), 'ok');
       const fdsAtStart = fdCount();
       let running = true;
       const caller = (async () => {
