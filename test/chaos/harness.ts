@@ -209,8 +209,17 @@ export class Scenario {
     };
   }
 
+  /**
+   * The scenarios break the supervised upstream connection (crash, hang, flood it), so every upstream
+   * is `shared` unless a scenario says otherwise: connections isolated per session or subject are not
+   * supervised yet, and a scenario aimed at them would need its own expectations.
+   */
   async lookout(overrides: ConfigOverrides, options: StartOptions = {}): Promise<ChaosLookout> {
-    const lookout = await startTestLookout(overrides, options);
+    const upstreams = (overrides.upstreams as Record<string, unknown>[] | undefined)?.map((u) => ({
+      isolation: 'shared',
+      ...u,
+    }));
+    const lookout = await startTestLookout({ ...overrides, ...(upstreams && { upstreams }) }, options);
     this.#lookouts.push(lookout);
     return lookout;
   }

@@ -25,6 +25,8 @@ function configFile(upstreams: Record<string, Record<string, string>>): { config
       upstreams: Object.entries(upstreams).map(([name, env]) => ({
         name,
         transport: 'stdio',
+        // Supervision is what these scenarios test: see the harness's lookout().
+        isolation: 'shared',
         command: process.execPath,
         args: [chaosUpstream],
         env: { CHAOS_PID_DIR: pidDir, ...env },
