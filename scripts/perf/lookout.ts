@@ -37,12 +37,22 @@ function lookoutConfig(port: number, httpUpstreamPort: number) {
     port,
     log: { format: 'json' },
     shutdown: { drainTimeoutSeconds: 10 },
+    // The fixture keeps no state per client, so its connection is shared (as a config would declare a
+    // stateless server): the gate measures the hop, not a process or session start per k6 VU.
     upstreams: [
-      { name: 'fx', transport: 'stdio', command: process.execPath, args: [upstreamFixture], required: true },
+      {
+        name: 'fx',
+        transport: 'stdio',
+        command: process.execPath,
+        args: [upstreamFixture],
+        isolation: 'shared',
+        required: true,
+      },
       {
         name: 'fxh',
         transport: 'http',
         url: `http://127.0.0.1:${httpUpstreamPort}/mcp`,
+        isolation: 'shared',
         required: true,
       },
     ],

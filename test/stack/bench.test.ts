@@ -41,6 +41,7 @@ describe('npm run bench (echo side by side, 1 s per target)', () => {
         'sdk-stateful',
         'sdk-stateless-otel',
         'lookout-full',
+        'lookout-full-2026',
         'lookout-default',
         'lookout-off',
         'lookout-collector-down',
@@ -53,7 +54,7 @@ describe('npm run bench (echo side by side, 1 s per target)', () => {
     // Besides the measured calls, a few protocol requests (initialize, the check call) reach each target.
     const about = (value: number | undefined, expected: number, name: string) =>
       assert.ok(value !== undefined && value >= expected && value < expected + 0.1, `${name}: ${value}`);
-    for (const name of ['express-echo-otel', 'lookout-full']) {
+    for (const name of ['express-echo-otel', 'lookout-full', 'lookout-full-2026']) {
       about(rows.get(name)?.telemetry?.spansPerRequest, 2, `${name} spans per request`);
       about(rows.get(name)?.telemetry?.logRecordsPerRequest, 1, `${name} log records per request`);
     }

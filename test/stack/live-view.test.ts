@@ -114,7 +114,7 @@ describe('the live view in headless Chromium', () => {
     assert.equal(row[0], 'fx');
     assert.equal(row[2], 'ready');
     assert.match(row[3] ?? '', /^\d{4}-\d{2}-\d{2} \(2025-era\)$/);
-    assert.equal(row[4], '6', 'the fixture serves six tools');
+    assert.equal(row[4], '9', 'the fixture serves nine tools');
     assert.deepEqual(consoleErrors, []);
   });
 
