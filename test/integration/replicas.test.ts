@@ -91,7 +91,7 @@ describe('sessions that survive any replica (session state in an encrypted sessi
     });
     const id = init.headers.get('mcp-session-id') as string;
     assert.match(id, /^v1\./);
-    const tampered = `${id.slice(0, -3)}${id.endsWith('A') ? 'B' : 'A'}${id.slice(-2)}`;
+    const tampered = `${id.slice(0, -3)}${id.at(-3) === 'A' ? 'B' : 'A'}${id.slice(-2)}`;
     const foreign = (await (async () => {
       const other = await spawnLookout([], {
         LOOKOUT_SESSION_KEYS: randomBytes(32).toString('base64'),
