@@ -9,7 +9,7 @@
  */
 const layers = [
   { name: 'entry points', paths: ['src/cli\\.ts$', 'src/cli/', 'src/index\\.ts$'] },
-  { name: 'composition', paths: ['src/main\\.ts$'] },
+  { name: 'composition', paths: ['src/main\\.ts$', 'src/composition/'] },
   // The live view reads what the layers below it hold; main mounts its routes on the app.
   { name: 'live view', paths: ['src/live/'] },
   { name: 'http', paths: ['src/http/'] },

@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import { type Meter, metrics, type Tracer, trace } from '@opentelemetry/api';
+import { metrics, trace } from '@opentelemetry/api';
+import { admission, authenticatorFor } from './composition/admission.ts';
+import { fillCatalog, mcpServerTelemetry } from './composition/catalog.ts';
+import { drain } from './composition/drain.ts';
+import { endpointOptions, taskStoreFor } from './composition/endpoint-options.ts';
 import type { LookoutConfig } from './config/schema.ts';
-import { ClientRateLimit, ConcurrencyGate } from './http/admission.ts';
-import { admissionTelemetry } from './http/admission-telemetry.ts';
 import { createApp } from './http/app.ts';
-import { Authenticator, requiredScopes } from './http/auth.ts';
 import { InFlightExchanges } from './http/inflight.ts';
 import { listen } from './http/listen.ts';
 import { isLoopbackAddress } from './http/origin.ts';
@@ -13,22 +13,15 @@ import { Health } from './lifecycle/health.ts';
 import { createLiveView } from './live/routes.ts';
 import { logExportFilter } from './logging/export-filter.ts';
 import { createLogging, type Logger, type Logging } from './logging/logger.ts';
-import { type EndpointOptions, McpEndpoint } from './mcp/endpoint.ts';
-import { RequestStates } from './mcp/request-state.ts';
-import { createProtocolServer } from './mcp/server.ts';
-import { SessionTokens } from './mcp/session-token.ts';
+import { McpEndpoint } from './mcp/endpoint.ts';
 import { SessionRegistry } from './mcp/sessions.ts';
-import { TaskStore } from './mcp/tasks.ts';
-import { createRedactor } from './redaction/secrets.ts';
 import { instrumentationScope } from './telemetry/conventions.ts';
 import { McpClientTelemetry } from './telemetry/mcp-client.ts';
-import { McpServerTelemetry } from './telemetry/mcp-server.ts';
 import { registerProcessMetrics } from './telemetry/process-metrics.ts';
 import type { TelemetryRuntime } from './telemetry/runtime.ts';
 import type { Definition } from './tools/api.ts';
 import { builtinTools } from './tools/builtin.ts';
 import { Catalog } from './tools/catalog.ts';
-import { loadDefinitions } from './tools/load.ts';
 import { Gateway } from './upstreams/gateway.ts';
 import { version } from './version.ts';
 
@@ -105,11 +98,7 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
     environment: options.environment ?? process.env,
   });
 
-  const tasks = new TaskStore({
-    ttlMs: taskTtlMs,
-    pollIntervalMs: taskPollIntervalMs,
-    max: config.mcp.maxSessions,
-  });
+  const tasks = taskStoreFor(config);
   const endpoint = await McpEndpoint.create(
     {
       ...endpointOptions(config, catalog, telemetry, tasks),
@@ -187,23 +176,18 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
     tools: catalog.toolCount,
   });
 
-  const drain = async () => {
-    health.phase = 'draining';
-    logger.info('draining', { inFlight: inFlight.count, sessions: sessions.size });
-    await inFlight.idle();
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    await endpoint.close();
-    tasks.close();
-    live?.close();
-    await gateway.close();
-    // Nothing is in flight and the standalone streams are ended: what is left are idle keep-alive
-    // connections, which would otherwise hold the listener open until they time out.
-    server.closeAllConnections();
-    await closed;
-    health.phase = 'stopped';
-    logger.info('stopped');
-    await options.telemetry?.shutdown();
-  };
+  const runtime = options.telemetry;
+  const stop = () =>
+    drain({
+      health,
+      logger,
+      inFlight,
+      sessionCount: () => sessions.size,
+      server,
+      endpoint,
+      others: [() => tasks.close(), () => live?.close(), () => gateway.close()],
+      telemetryShutdown: runtime && (() => runtime.shutdown()),
+    });
   let closing: Promise<void> | undefined;
   return {
     url,
@@ -213,124 +197,8 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
     register: (definition) => catalog.add(definition),
     resourceUpdated: (uri) => endpoint.resourceUpdated(uri),
     close: () => {
-      closing ??= drain();
+      closing ??= stop();
       return closing;
     },
-  };
-}
-
-/** The one place MCP requests are wrapped in telemetry; tool and prompt names are labels only when served. */
-function mcpServerTelemetry(
-  config: LookoutConfig,
-  catalog: Catalog,
-  otel: { tracer: Tracer; meter: Meter; logger: Logger },
-): McpServerTelemetry {
-  return new McpServerTelemetry({
-    ...otel,
-    isKnownTool: (name) => catalog.hasTool(name),
-    isKnownPrompt: (name) => catalog.hasPrompt(name),
-    record: {
-      arguments: config.telemetry.recordArguments,
-      results: config.telemetry.recordResults,
-      redact: createRedactor(config.telemetry.redact),
-    },
-  });
-}
-
-/** The definitions given, then those of the tool modules the config names, in that order. */
-async function fillCatalog(
-  catalog: Catalog,
-  config: LookoutConfig,
-  definitions: readonly Definition[],
-): Promise<void> {
-  for (const definition of definitions) catalog.add(definition);
-  for (const modulePath of config.tools) {
-    for (const definition of await loadDefinitions(modulePath, config.security.signedModules))
-      catalog.add(definition);
-  }
-}
-
-/** How long a 2026-07-28 client may cache a list or a resource read: lists change only with the catalog, which notifies. */
-const modernCacheTtlMs = 60_000;
-/** How long a task (tasks extension) lives, and how often its client is told to poll. */
-const taskTtlMs = 3_600_000;
-const taskPollIntervalMs = 500;
-/** How long a client has to answer an InputRequiredResult before its requestState expires. */
-const requestStateTtlSeconds = 600;
-
-/**
- * The keys that seal 2026-07-28 requestStates: the session keys when configured (so replicas accept
- * each other's states), else one made for this process.
- */
-function requestStatesFor(config: LookoutConfig): RequestStates {
-  const keys = config.mcp.sessionKeys.map((k) => Buffer.from(k, 'base64'));
-  return new RequestStates(keys.length > 0 ? keys : [randomBytes(32)], requestStateTtlSeconds);
-}
-
-/** The MCP endpoint's settings: its mode, the protocol server it builds, and the per-tool policy. */
-function endpointOptions(
-  config: LookoutConfig,
-  catalog: Catalog,
-  telemetry: McpServerTelemetry,
-  tasks: TaskStore,
-): EndpointOptions {
-  const identity = { name: 'lookout', version };
-  const toolPolicy = {
-    scopesFor: (tool: string) => requiredScopes(config.auth.toolScopes, tool),
-    timeoutSecondsFor: (tool: string) =>
-      config.admission.toolTimeouts[tool] ?? config.admission.toolTimeoutSeconds,
-  };
-  return {
-    stateless: config.mcp.stateless,
-    keepAliveSeconds: config.mcp.sseKeepAliveSeconds,
-    createServer: (sessionOf) =>
-      createProtocolServer(
-        catalog,
-        identity,
-        sessionOf,
-        toolPolicy,
-        requestStatesFor(config),
-        tasks,
-        config.mcp.stateless,
-      ),
-    modern: {
-      serverInfo: identity,
-      cacheTtlMs: modernCacheTtlMs,
-      // Behind authentication a list may differ by caller (tool scopes): shared caches must not keep it.
-      cacheScope: config.auth.tokens.length > 0 || config.auth.jwt !== undefined ? 'private' : 'public',
-    },
-    telemetry,
-    tokens:
-      config.mcp.sessionKeys.length > 0
-        ? new SessionTokens(config.mcp.sessionKeys.map((k) => Buffer.from(k, 'base64')))
-        : undefined,
-  };
-}
-
-function authenticatorFor(config: LookoutConfig, logger: Logger): Authenticator {
-  const authenticator = new Authenticator(config.auth);
-  if (!authenticator.enabled && !isLoopbackAddress(config.host)) {
-    logger.warn(
-      'no authentication configured on a non-loopback interface: anyone who can reach it can call every tool',
-      { host: config.host },
-    );
-  }
-  return authenticator;
-}
-
-/** What /mcp admits: the concurrency gate, the per-client rate limit, and how refusals are counted. */
-function admission(config: LookoutConfig, meter: Meter, logger: Logger) {
-  const gate = new ConcurrencyGate(
-    config.admission.maxConcurrent,
-    config.admission.queue,
-    config.admission.queueTimeoutSeconds * 1000,
-  );
-  return {
-    gate,
-    rateLimit:
-      config.admission.ratePerSecond > 0
-        ? new ClientRateLimit(config.admission.ratePerSecond, config.admission.burst)
-        : undefined,
-    rejected: admissionTelemetry(meter, gate, logger),
   };
 }
