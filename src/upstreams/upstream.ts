@@ -29,7 +29,6 @@ import { type Isolation, isolationOf, subscriberKey } from './isolation.ts';
 import { ConnectionOpener } from './open-connection.ts';
 import { relayedToolResult } from './relayed-result.ts';
 import { addSubscriber, removeSubscriber } from './subscriptions.ts';
-
 import type { Call, CallOptions, Send, UpstreamDeps, UpstreamStatus } from './upstream-types.ts';
 
 export type { CallOptions, UpstreamDeps, UpstreamStatus } from './upstream-types.ts';
