@@ -1,15 +1,22 @@
 // Command go-client drives an MCP server over Streamable HTTP with the Go SDK's client, for
 // Lookout's acceptance matrix. It reads a JSON list of tool calls on stdin, lists the tools
-// (every page), makes the calls in order and prints one JSON object: the tool names and, per
-// call, whether it was a tool error and its text content (or the protocol error).
+// (every page), makes the calls in order and prints one JSON object: the protocol version and
+// session id it negotiated, the tool names, per call whether it was a tool error and its text
+// content (or the protocol error), and the elicitation messages it was asked.
+//
+// With -elicit '<json object>' the client declares elicitation and accepts every question with
+// that content; without it, it declares no elicitation. -protocol asks for a protocol version
+// other than the SDK's latest (a 2025 one makes it start with initialize).
 package main
 
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -27,35 +34,62 @@ type outcome struct {
 }
 
 type report struct {
-	Tools []string  `json:"tools"`
-	Calls []outcome `json:"calls"`
+	ProtocolVersion string    `json:"protocolVersion"`
+	SessionID       string    `json:"sessionId"`
+	Tools           []string  `json:"tools"`
+	Calls           []outcome `json:"calls"`
+	Elicitations    []string  `json:"elicitations"`
 }
 
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: go-client <mcp-url> < calls.json")
+	elicit := flag.String("elicit", "", "accept every elicitation with this JSON object as its content")
+	protocol := flag.String("protocol", "", "the protocol version to ask for (default: the SDK's latest)")
+	flag.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: go-client [-elicit '<json object>'] [-protocol <version>] <mcp-url> < calls.json")
+	}
+	flag.Parse()
+	if flag.NArg() != 1 {
+		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(os.Args[1]); err != nil {
+	if err := run(flag.Arg(0), *elicit, *protocol); err != nil {
 		fmt.Fprintln(os.Stderr, "go-client:", err)
 		os.Exit(1)
 	}
 }
 
-func run(url string) error {
+func run(url string, elicit string, protocol string) error {
 	var calls []call
 	if err := json.NewDecoder(os.Stdin).Decode(&calls); err != nil {
 		return fmt.Errorf("reading calls from stdin: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	client := mcp.NewClient(&mcp.Implementation{Name: "lookout-matrix-go", Version: "1.0.0"}, nil)
-	session, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: url}, nil)
+	out := report{Tools: []string{}, Calls: []outcome{}, Elicitations: []string{}}
+	options := &mcp.ClientOptions{}
+	if elicit != "" {
+		var content map[string]any
+		if err := json.Unmarshal([]byte(elicit), &content); err != nil {
+			return fmt.Errorf("-elicit: %w", err)
+		}
+		// Several questions of one round are answered in parallel.
+		var asked sync.Mutex
+		options.ElicitationHandler = func(_ context.Context, req *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
+			asked.Lock()
+			defer asked.Unlock()
+			out.Elicitations = append(out.Elicitations, req.Params.Message)
+			return &mcp.ElicitResult{Action: "accept", Content: content}, nil
+		}
+	}
+	client := mcp.NewClient(&mcp.Implementation{Name: "lookout-matrix-go", Version: "1.0.0"}, options)
+	session, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: url},
+		&mcp.ClientSessionOptions{ProtocolVersion: protocol})
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
 	defer session.Close()
-	out := report{Tools: []string{}, Calls: []outcome{}}
+	out.ProtocolVersion = session.InitializeResult().ProtocolVersion
+	out.SessionID = session.ID()
 	for tool, err := range session.Tools(ctx, nil) {
 		if err != nil {
 			return fmt.Errorf("tools/list: %w", err)
