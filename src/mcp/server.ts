@@ -14,7 +14,7 @@ import { LookoutError } from '../errors/catalog.ts';
 import type { HandlerContext } from '../tools/api.ts';
 import type { Catalog } from '../tools/catalog.ts';
 import { metaKey, supportedVersions } from './era.ts';
-import { InputRequired, InputRound } from './input.ts';
+import { InputRequired, InputRound, undeclaredCapability } from './input.ts';
 import type { SessionState } from './protocol-router.ts';
 import type { RequestStates } from './request-state.ts';
 import { type TaskHandle, type TaskStore, tasksExtension } from './tasks.ts';
@@ -125,7 +125,13 @@ function contextOf(session: SessionState | undefined, extra: Extra, round?: Inpu
             params: { level, data, ...(logger !== undefined && { logger }) },
           }),
     request: (request, resultSchema, options) => {
-      if (era === 'legacy') return extra.sendRequest(request as ServerRequest, resultSchema);
+      if (era === 'legacy') {
+        // A session knows what its client declared at initialize; asking for anything else breaks
+        // the negotiation (the client may answer with an empty result, as if it had been asked).
+        const declared = session?.clientCapabilities;
+        const refusal = declared && undeclaredCapability(request.method, declared);
+        return refusal ? Promise.reject(refusal) : extra.sendRequest(request as ServerRequest, resultSchema);
+      }
       if (round) return round.request(request, resultSchema, options?.key);
       return Promise.reject(new LookoutError('INPUT_NOT_DELIVERABLE', extra.requestId.toString()));
     },
