@@ -168,6 +168,11 @@ export class Catalog {
     return this.#toolList;
   }
 
+  /** A tool's `tools/list` entry. */
+  toolDescriptor(name: string): Tool | undefined {
+    return this.#tools.get(name)?.descriptor;
+  }
+
   /** Whether a tool runs as a task for clients that support them (the tasks extension). */
   taskSupportOf(name: string): 'optional' | 'required' | undefined {
     const support = (
