@@ -181,6 +181,11 @@ export class Catalog {
     return support === 'optional' || support === 'required' ? support : undefined;
   }
 
+  /** Whether a task tool asks its first questions in rounds of the call, before it becomes a task. */
+  inputBeforeTask(name: string): boolean {
+    return this.#tools.get(name)?.inputBeforeTask === true;
+  }
+
   callTool(name: string, args: unknown, context: HandlerContext): Promise<CallToolResult> {
     const tool = this.#tools.get(name);
     if (!tool) throw new LookoutError('UNKNOWN_TOOL', name);

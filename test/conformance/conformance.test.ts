@@ -46,15 +46,6 @@ function runConformance(args: string[]): Promise<{ code: number | null; output: 
   });
 }
 
-/**
- * Tasks-extension scenarios Lookout does not pass, each with its reason. The suite does not score the
- * extension, so this test checks each `tasks-*` scenario's line itself.
- */
-const tasksNotPassing: Record<string, string> = {
-  'tasks-mrtr-composition':
-    'needs a tool to gather input by InputRequiredResult rounds and only then turn into a task; a task tool here is a task from its first round',
-};
-
 let lookout: Lookout;
 let added = 0;
 /**
@@ -136,10 +127,7 @@ for (const revision of ['2026-07-28', '2025-11-25']) {
     if (revision === '2026-07-28') {
       const tasks = [...output.matchAll(/^([✓✗]) (tasks-[\w-]+): (\d+) passed, (\d+) failed/gm)];
       assert.ok(tasks.length >= 10, `the tasks extension scenarios ran:\n${output}`);
-      for (const [line, mark, name] of tasks) {
-        if (name !== undefined && name in tasksNotPassing) continue;
-        assert.equal(mark, '✓', `${line}\n${output}`);
-      }
+      for (const [line, mark] of tasks) assert.equal(mark, '✓', `${line}\n${output}`);
     }
   });
 }
