@@ -1,18 +1,12 @@
 // Command go-client drives an MCP server over Streamable HTTP with the Go SDK's client, for
 // Lookout's acceptance matrix. It reads a JSON list of tool calls on stdin, lists the tools
-// (every page), makes the calls in order and prints one JSON object: the protocol version and
-// session id it negotiated, the tool names, per call whether it was a tool error and its text
-// content (or the protocol error), and the elicitation messages it was asked.
-//
-// With -elicit '<json object>' the client declares elicitation and accepts every question with
-// that content; without it, it declares no elicitation. -protocol asks for a protocol version
-// other than the SDK's latest (a 2025 one makes it start with initialize).
+// (every page), makes the calls in order and prints one JSON object: the tool names and, per
+// call, whether it was a tool error and its text content (or the protocol error).
 package main
 
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -34,31 +28,31 @@ type outcome struct {
 }
 
 type report struct {
+	// The protocol version and session id the client negotiated ("" for none: 2026-07-28 has none).
 	ProtocolVersion string    `json:"protocolVersion"`
 	SessionID       string    `json:"sessionId"`
 	Tools           []string  `json:"tools"`
 	Calls           []outcome `json:"calls"`
-	Elicitations    []string  `json:"elicitations"`
+	// The elicitation messages the client was asked, when it answers them (GO_CLIENT_ELICIT).
+	Elicitations []string `json:"elicitations"`
 }
 
 func main() {
-	elicit := flag.String("elicit", "", "accept every elicitation with this JSON object as its content")
-	protocol := flag.String("protocol", "", "the protocol version to ask for (default: the SDK's latest)")
-	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: go-client [-elicit '<json object>'] [-protocol <version>] <mcp-url> < calls.json")
-	}
-	flag.Parse()
-	if flag.NArg() != 1 {
-		flag.Usage()
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: go-client <mcp-url> < calls.json")
 		os.Exit(2)
 	}
-	if err := run(flag.Arg(0), *elicit, *protocol); err != nil {
+	if err := run(os.Args[1]); err != nil {
 		fmt.Fprintln(os.Stderr, "go-client:", err)
 		os.Exit(1)
 	}
 }
 
-func run(url string, elicit string, protocol string) error {
+// run lists the tools and makes the calls. GO_CLIENT_ELICIT='<json object>' declares elicitation and
+// accepts every question with that content (without it, no elicitation is declared);
+// GO_CLIENT_PROTOCOL asks for a protocol version other than the SDK's latest (a 2025 one makes it
+// start with initialize).
+func run(url string) error {
 	var calls []call
 	if err := json.NewDecoder(os.Stdin).Decode(&calls); err != nil {
 		return fmt.Errorf("reading calls from stdin: %w", err)
@@ -67,10 +61,10 @@ func run(url string, elicit string, protocol string) error {
 	defer cancel()
 	out := report{Tools: []string{}, Calls: []outcome{}, Elicitations: []string{}}
 	options := &mcp.ClientOptions{}
-	if elicit != "" {
+	if elicit := os.Getenv("GO_CLIENT_ELICIT"); elicit != "" {
 		var content map[string]any
 		if err := json.Unmarshal([]byte(elicit), &content); err != nil {
-			return fmt.Errorf("-elicit: %w", err)
+			return fmt.Errorf("GO_CLIENT_ELICIT: %w", err)
 		}
 		// Several questions of one round are answered in parallel.
 		var asked sync.Mutex
@@ -83,7 +77,7 @@ func run(url string, elicit string, protocol string) error {
 	}
 	client := mcp.NewClient(&mcp.Implementation{Name: "lookout-matrix-go", Version: "1.0.0"}, options)
 	session, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: url},
-		&mcp.ClientSessionOptions{ProtocolVersion: protocol})
+		&mcp.ClientSessionOptions{ProtocolVersion: os.Getenv("GO_CLIENT_PROTOCOL")})
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
