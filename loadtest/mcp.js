@@ -1,6 +1,9 @@
 // k6 script: the MCP flow against Lookout over Streamable HTTP. Each virtual user opens its own
 // session (initialize → notifications/initialized → tools/list), then every iteration calls `echo`
-// and a gateway tool: the same upstream's, over stdio and over HTTP in turn. Scenario parameters and thresholds come from scenarios.json; run it with
+// and a gateway tool: the same upstream's, over stdio and over HTTP in turn. The echo call alternates
+// between the two protocol eras: 2025-11-25 in the session (`call_echo`), and 2026-07-28, stateless,
+// its version and capabilities in the request's `_meta` (`call_echo_modern`). Scenario parameters and
+// thresholds come from scenarios.json; run it with
 // `npm run loadtest -- --scenario <name>`, or by hand:
 //   k6 run -e SCENARIO=smoke -e URL=http://127.0.0.1:8787/mcp loadtest/mcp.js
 // -e variables: SCENARIO, URL, or TARGETS=base=<url>,head=<url> for an A/B run in which every
@@ -24,8 +27,17 @@ const gatewayCalls = [
 ].filter((call) => call.tool);
 const echoText = config.echoText;
 const protocolVersion = '2025-11-25';
+const modernVersion = '2026-07-28';
 /** The request kinds, as the `kind` tag on every request and check (thresholds select on it). */
-const kinds = ['initialize', 'initialized', 'tools_list', 'call_echo', 'call_gateway', 'call_gateway_http'];
+const kinds = [
+  'initialize',
+  'initialized',
+  'tools_list',
+  'call_echo',
+  'call_echo_modern',
+  'call_gateway',
+  'call_gateway_http',
+];
 
 /** Named MCP endpoints: one (`lookout`) from URL, or several from TARGETS. */
 function parseTargets() {
@@ -159,6 +171,25 @@ function rpc(target, kind, method, params_) {
   return { res, message: rpcResponse(res, id) };
 }
 
+/** A 2026-07-28 request: no session; the envelope in `_meta`, the method and name repeated in headers. */
+function modernRpc(target, kind, method, name, params_) {
+  const id = nextId++;
+  const meta = {
+    'io.modelcontextprotocol/protocolVersion': modernVersion,
+    'io.modelcontextprotocol/clientCapabilities': {},
+  };
+  const body = JSON.stringify({ jsonrpc: '2.0', id, method, params: { ...params_, _meta: meta } });
+  const headers = {
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    'mcp-protocol-version': modernVersion,
+    'mcp-method': method,
+    'mcp-name': name,
+  };
+  const res = http.post(target.url, body, { headers, tags: { kind, target: target.name } });
+  return { res, message: rpcResponse(res, id) };
+}
+
 function checked(target, kind, res, name, condition) {
   return check(res, { [name]: condition }, { kind, target: target.name });
 }
@@ -209,6 +240,20 @@ function callEcho(target) {
   );
 }
 
+function callEchoModern(target) {
+  const echo = modernRpc(target, 'call_echo_modern', 'tools/call', 'echo', {
+    name: 'echo',
+    arguments: { text: echoText },
+  });
+  checked(
+    target,
+    'call_echo_modern',
+    echo.res,
+    'tools/call echo (2026-07-28): the same text back, resultType complete',
+    () => toolText(echo.message) === echoText && echo.message.result.resultType === 'complete',
+  );
+}
+
 function callGateway(target, { kind, tool }) {
   const call = rpc(target, kind, 'tools/call', { name: tool, arguments: {} });
   checked(target, kind, call.res, `tools/call ${kind.slice('call_'.length)}: a text result`, () => {
@@ -223,7 +268,9 @@ export function mcpFlow() {
     if (!sessions[target.name]) openSession(target);
     return Boolean(sessions[target.name]);
   });
-  for (const target of ready) callEcho(target);
+  // Nor by that of the gateway tool: each era gets both target orders and both gateway tools alike.
+  const modern = Math.floor(exec.scenario.iterationInTest / 4) % 2 === 1;
+  for (const target of ready) (modern ? callEchoModern : callEcho)(target);
   if (gatewayCalls.length === 0) return;
   // Not by the parity that orders the targets: each gateway tool gets both orders alike.
   const gatewayCall = gatewayCalls[Math.floor(exec.scenario.iterationInTest / 2) % gatewayCalls.length];

@@ -212,7 +212,7 @@ async function main(): Promise<boolean> {
         ? 'interleaved by request (base and head side by side, every iteration calls both, alternating which goes first)'
         : 'interleaved by round (base and head one after the other, alternating which goes first)',
     scenarioLine:
-      `${k6.rate} iterations/s, each an echo call and a gateway call, over stdio and over HTTP in turn, for ${k6.duration}` +
+      `${k6.rate} iterations/s, each an echo call (2025-11-25 and 2026-07-28 in turn, by pairs) and a gateway call, over stdio and over HTTP in turn, for ${k6.duration}` +
       (scenario.warmup ? ` after a ${scenario.warmup.duration} warm-up` : ''),
     machineLine:
       `Machine: ${availableParallelism()} CPUs, load average ${loadBefore} before and ${loadAfter} after; ` +

@@ -66,6 +66,7 @@ export function endpointOptions(
       cacheTtlMs: modernCacheTtlMs,
       // Behind authentication a list may differ by caller (tool scopes): shared caches must not keep it.
       cacheScope: config.auth.tokens.length > 0 || config.auth.jwt !== undefined ? 'private' : 'public',
+      inputSchemaOf: (tool) => catalog.toolDescriptor(tool)?.inputSchema,
     },
     telemetry,
     tokens:

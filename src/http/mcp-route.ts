@@ -20,6 +20,7 @@ function endpointRequest(req: IncomingMessage): EndpointRequest {
     protocolVersion: header(req, 'mcp-protocol-version'),
     mcpMethod: header(req, 'mcp-method'),
     mcpName: header(req, 'mcp-name'),
+    mcpParam: (name) => header(req, `mcp-param-${name.toLowerCase()}`),
     httpVersion: req.httpVersion,
     transportContext: transportContextOf(req),
     principal: principalOf(req),

@@ -11,6 +11,8 @@ export interface EndpointRequest {
   /** The Mcp-Method and Mcp-Name headers (2026-07-28). */
   readonly mcpMethod?: string | undefined;
   readonly mcpName?: string | undefined;
+  /** An `Mcp-Param-{name}` header (2026-07-28), by the name a tool's `x-mcp-header` gives it. */
+  readonly mcpParam?: ((name: string) => string | undefined) | undefined;
   readonly httpVersion: string;
   /** The HTTP exchange's trace context (its server span, when HTTP is instrumented). */
   readonly transportContext: Context;

@@ -10,6 +10,18 @@ export const capabilityFor: Record<string, string> = {
   'roots/list': 'roots',
 };
 
+/** The -32021 refusal of a question the client did not declare it can answer; undefined when it did. */
+export function undeclaredCapability(
+  method: string,
+  capabilities: Readonly<Record<string, unknown>>,
+): LookoutError | undefined {
+  const capability = capabilityFor[method];
+  if (capability === undefined || capability in capabilities) return undefined;
+  return new LookoutError('MISSING_CLIENT_CAPABILITY', capability, {
+    requiredCapabilities: { [capability]: {} },
+  });
+}
+
 /**
  * Thrown into a handler whose question has no answer yet: the handler stops, and the request is
  * answered with an InputRequiredResult. A LookoutError so the tool layer lets it through untouched.
@@ -96,14 +108,8 @@ export class InputRound {
       this.#used[name] = this.#answers[name];
       return Promise.resolve(parsed.data);
     }
-    const capability = capabilityFor[request.method];
-    if (capability !== undefined && !(capability in this.#capabilities)) {
-      return Promise.reject(
-        new LookoutError('MISSING_CLIENT_CAPABILITY', capability, {
-          requiredCapabilities: { [capability]: {} },
-        }),
-      );
-    }
+    const refusal = undeclaredCapability(request.method, this.#capabilities);
+    if (refusal) return Promise.reject(refusal);
     this.#asked[name] = { method: request.method, params: request.params ?? {} };
     const stop = Promise.reject(new InputRequired());
     // A handler that asks several questions before awaiting them must not leave rejections unhandled.

@@ -5,6 +5,7 @@ import { finishOutsideRequestContext } from '../telemetry/outside-request-contex
 import { metaKey, modernVersion, supportedVersions } from './era.ts';
 import { type EndpointRequest, exchangeInfo, type Refusal } from './exchange.ts';
 import { type Classified, classify } from './messages.ts';
+import { paramHeaderMismatch, paramHeadersOf } from './param-headers.ts';
 import { HttpServerTransport, type TransportOptions } from './transport.ts';
 
 /** The methods a 2026-07-28 request may call; anything else (initialize, ping, setLevel…) is 404. */
@@ -92,6 +93,8 @@ export interface ModernOptions {
   /** `private` when answers depend on who asks (authentication is on). */
   readonly cacheScope: 'public' | 'private';
   readonly keepAliveSeconds: number;
+  /** A tool's input schema, whose `x-mcp-header` properties the request's headers must repeat. */
+  readonly inputSchemaOf: (tool: string) => unknown;
 }
 
 /**
@@ -187,6 +190,12 @@ export class ModernEndpoint {
       };
     }
     if (!modernMethods.has(method)) return { code: 'UNKNOWN_METHOD', id, detail: method };
+    if (method === 'tools/call' && typeof name === 'string') {
+      const declarations = paramHeadersOf(this.#options.inputSchemaOf(name));
+      const header = request.mcpParam ?? (() => undefined);
+      const mismatch = declarations && paramHeaderMismatch(declarations, params.arguments, header);
+      if (mismatch) return { code: 'HEADER_MISMATCH', id, detail: mismatch };
+    }
     return undefined;
   }
 

@@ -14,7 +14,7 @@ import { LookoutError } from '../errors/catalog.ts';
 import type { HandlerContext } from '../tools/api.ts';
 import type { Catalog } from '../tools/catalog.ts';
 import { metaKey, supportedVersions } from './era.ts';
-import { InputRequired, InputRound } from './input.ts';
+import { InputRequired, InputRound, undeclaredCapability } from './input.ts';
 import type { SessionState } from './protocol-router.ts';
 import type { RequestStates } from './request-state.ts';
 import { type TaskHandle, type TaskStore, tasksExtension } from './tasks.ts';
@@ -125,7 +125,13 @@ function contextOf(session: SessionState | undefined, extra: Extra, round?: Inpu
             params: { level, data, ...(logger !== undefined && { logger }) },
           }),
     request: (request, resultSchema, options) => {
-      if (era === 'legacy') return extra.sendRequest(request as ServerRequest, resultSchema);
+      if (era === 'legacy') {
+        // A session knows what its client declared at initialize; asking for anything else breaks
+        // the negotiation (the client may answer with an empty result, as if it had been asked).
+        const declared = session?.clientCapabilities;
+        const refusal = declared && undeclaredCapability(request.method, declared);
+        return refusal ? Promise.reject(refusal) : extra.sendRequest(request as ServerRequest, resultSchema);
+      }
       if (round) return round.request(request, resultSchema, options?.key);
       return Promise.reject(new LookoutError('INPUT_NOT_DELIVERABLE', extra.requestId.toString()));
     },
@@ -211,22 +217,18 @@ function taskContext(
   };
 }
 
-/**
- * Runs a handler that may ask the client for input. Legacy requests ask with server→client requests;
- * a modern request runs one round, which ends with an InputRequiredResult while questions are open.
- */
-async function inRounds<R>(
-  session: SessionState | undefined,
-  extra: Extra,
-  states: RequestStates,
-  target: { method: string; name: string; args: unknown; params: Record<string, unknown> },
-  run: (context: HandlerContext) => Promise<R>,
-): Promise<R | Record<string, unknown>> {
-  if (session?.era !== 'modern') return run(contextOf(session, extra));
-  const capabilities = extra._meta?.[metaKey.clientCapabilities];
-  const round = InputRound.open(
+interface RoundTarget {
+  readonly method: string;
+  readonly name: string;
+  readonly args: unknown;
+  readonly params: Record<string, unknown>;
+}
+
+/** The round a modern request's params describe, bound to what it asks for and who asks. */
+function roundOf(extra: Extra, states: RequestStates, target: RoundTarget): InputRound {
+  return InputRound.open(
     target.params,
-    isObject(capabilities) ? capabilities : {},
+    capabilitiesOf(extra),
     {
       method: target.method,
       name: target.name,
@@ -235,12 +237,71 @@ async function inRounds<R>(
     },
     states,
   );
+}
+
+/**
+ * Runs a handler that may ask the client for input. Legacy requests ask with server→client requests;
+ * a modern request runs one round, which ends with an InputRequiredResult while questions are open.
+ */
+async function inRounds<R>(
+  session: SessionState | undefined,
+  extra: Extra,
+  states: RequestStates,
+  target: RoundTarget,
+  run: (context: HandlerContext) => Promise<R>,
+): Promise<R | Record<string, unknown>> {
+  if (session?.era !== 'modern') return run(contextOf(session, extra));
+  const round = roundOf(extra, states, target);
   try {
     return await run(contextOf(session, extra, round));
   } catch (error) {
     if (error instanceof InputRequired) return round.result();
     throw error;
   }
+}
+
+/**
+ * A task tool that gathers input first (`inputBeforeTask`). Its handler starts as the task's, but
+ * while the call is still open its questions are answered from the call's rounds, and an open one
+ * ends the call with an InputRequiredResult (the task, which the client never saw, is forgotten).
+ * Once the handler waits on anything else, the call answers with the task; later questions park it.
+ */
+async function taskAfterInput(
+  tasks: TaskStore,
+  round: InputRound,
+  owner: string,
+  capabilities: Record<string, unknown>,
+  run: (context: HandlerContext) => Promise<CallToolResult>,
+): Promise<Record<string, unknown>> {
+  let callOpen = true;
+  let asked: () => void = () => {};
+  const question = new Promise<'input'>((resolve) => {
+    asked = () => resolve('input');
+  });
+  const created = tasks.create(owner, capabilities, (handle) => {
+    const context = taskContext(handle, capabilities, owner || undefined);
+    return run({
+      ...context,
+      request: (request, schema, options) => {
+        if (!callOpen) return context.request(request, schema, options);
+        const answer = round.request(request, schema, options?.key);
+        answer.catch((error: unknown) => {
+          if (error instanceof InputRequired) asked();
+        });
+        return answer;
+      },
+    });
+  });
+  // Answered questions resolve in microtasks, which all run before an immediate: by then the handler
+  // has either asked an open question or reached its first other wait (or its end).
+  const next = await Promise.race([
+    question,
+    new Promise<'task'>((resolve) => setImmediate(resolve, 'task')),
+  ]);
+  callOpen = false;
+  if (next === 'task') return created;
+  tasks.discard(String(created.taskId));
+  return round.result();
 }
 
 /** Finds the session a request came in on, by the id the server knows the request by. */
@@ -305,14 +366,21 @@ export function createProtocolServer(
     if (support !== undefined) {
       const capabilities = capabilitiesOf(extra as Extra);
       if (declaresTasks(capabilities)) {
-        return tasks.create((extra as Extra).authInfo?.clientId ?? '', capabilities, (handle) =>
+        const owner = (extra as Extra).authInfo?.clientId ?? '';
+        const run = (context: HandlerContext) =>
           callWithDeadline(
             catalog,
             params.name,
             params.arguments,
-            taskContext(handle, capabilities, (extra as Extra).authInfo?.clientId),
+            context,
             policy.timeoutSecondsFor(params.name),
-          ),
+          );
+        if (catalog.inputBeforeTask(params.name)) {
+          const target = { method: 'tools/call', name: params.name, args: params.arguments, params };
+          return taskAfterInput(tasks, roundOf(extra as Extra, states, target), owner, capabilities, run);
+        }
+        return tasks.create(owner, capabilities, (handle) =>
+          run(taskContext(handle, capabilities, (extra as Extra).authInfo?.clientId)),
         );
       }
       if (support === 'required') throw needsTasks();

@@ -157,6 +157,15 @@ export class TaskStore {
     return {};
   }
 
+  /** Forgets a task its client never heard of (the call ended otherwise): aborted, not kept. */
+  discard(id: string): void {
+    const task = this.#tasks.get(id);
+    if (!task) return;
+    clearTimeout(task.expiry);
+    task.controller.abort(new Error('task not started'));
+    this.#tasks.delete(id);
+  }
+
   close(): void {
     for (const task of this.#tasks.values()) {
       clearTimeout(task.expiry);

@@ -68,6 +68,13 @@ export interface ToolDefinition<
    * extension gets a task to poll instead of waiting. `required`: clients without it are refused.
    */
   readonly task?: 'optional' | 'required';
+  /**
+   * With `task`: the questions (`ctx.request()`) the handler asks before it first waits on anything
+   * else are InputRequiredResult rounds of the call itself, and the call becomes a task only once
+   * they are answered (later questions park the task as usual). Without it a task tool is a task from
+   * its first round. Like any round, what the handler does before those questions is repeated.
+   */
+  readonly inputBeforeTask?: boolean;
   readonly handler: (
     args: z.output<In>,
     context: HandlerContext,

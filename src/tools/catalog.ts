@@ -168,12 +168,22 @@ export class Catalog {
     return this.#toolList;
   }
 
+  /** A tool's `tools/list` entry. */
+  toolDescriptor(name: string): Tool | undefined {
+    return this.#tools.get(name)?.descriptor;
+  }
+
   /** Whether a tool runs as a task for clients that support them (the tasks extension). */
   taskSupportOf(name: string): 'optional' | 'required' | undefined {
     const support = (
       this.#tools.get(name)?.descriptor as { execution?: { taskSupport?: string } } | undefined
     )?.execution?.taskSupport;
     return support === 'optional' || support === 'required' ? support : undefined;
+  }
+
+  /** Whether a task tool asks its first questions in rounds of the call, before it becomes a task. */
+  inputBeforeTask(name: string): boolean {
+    return this.#tools.get(name)?.inputBeforeTask === true;
   }
 
   callTool(name: string, args: unknown, context: HandlerContext): Promise<CallToolResult> {

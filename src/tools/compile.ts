@@ -28,6 +28,8 @@ import {
 /** A tool as the MCP layer sees it: what tools/list shows and how a call runs. Built once, at registration. */
 export interface ToolEntry {
   readonly descriptor: Tool;
+  /** A task tool gathers its first input in rounds of the call, before the task starts. */
+  readonly inputBeforeTask?: boolean;
   call(args: unknown, context: HandlerContext): Promise<CallToolResult>;
 }
 
@@ -104,6 +106,7 @@ export function compileTool(definition: ToolDefinition): ToolEntry {
   const input = definition.input;
   return {
     descriptor,
+    ...(definition.inputBeforeTask === true && { inputBeforeTask: true }),
     async call(args, context) {
       const parsed = input.safeParse(args ?? {});
       if (!parsed.success) {

@@ -235,6 +235,18 @@ const taskTools = [
     },
   }),
   defineTool({
+    name: 'test_tool_with_task',
+    description: 'Asks for a name in rounds of the call, then greets as a task.',
+    input: noArgs,
+    task: 'required',
+    inputBeforeTask: true,
+    handler: async (_args, ctx) => {
+      const name = await askString(ctx, 'user_name', 'What is your name?', 'name');
+      await sleep(100, ctx.signal);
+      return `Hello, ${name}! (from a task)`;
+    },
+  }),
+  defineTool({
     name: 'confirm_delete',
     description: 'Asks the user to confirm deleting a file.',
     input: z.object({ filename: z.string() }),

@@ -19,25 +19,30 @@ function textOf(result: unknown): string {
   return ((result as { content: { text: string }[] }).content[0] as { text: string }).text;
 }
 
-/** The envelope and headers of a raw 2026-07-28 tools/call. */
-function modernCall(id: number, params: Record<string, unknown>) {
+/** The envelope and headers of a raw 2026-07-28 request (tools/call unless named). */
+function modernCall(
+  id: number,
+  params: Record<string, unknown>,
+  { method = 'tools/call', capabilities = { elicitation: {} } as Record<string, unknown> } = {},
+) {
+  const name = method === 'tools/call' ? params.name : params.taskId;
   return {
     body: {
       jsonrpc: '2.0',
       id,
-      method: 'tools/call',
+      method,
       params: {
         ...params,
         _meta: {
           'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-          'io.modelcontextprotocol/clientCapabilities': { elicitation: {} },
+          'io.modelcontextprotocol/clientCapabilities': capabilities,
         },
       },
     },
     headers: {
       'mcp-protocol-version': '2026-07-28',
-      'mcp-method': 'tools/call',
-      'mcp-name': String(params.name),
+      'mcp-method': method,
+      ...(name !== undefined && { 'mcp-name': String(name) }),
     },
   };
 }
@@ -156,5 +161,43 @@ describe('both protocol eras on one endpoint', () => {
     const result = (done.body as { result: { resultType: string } }).result;
     assert.equal(result.resultType, 'complete');
     assert.equal(textOf(result), 'Ada likes green');
+  });
+
+  it('a task tool with inputBeforeTask asks in rounds of the call, then answers with the task', async () => {
+    const capabilities = { elicitation: {}, extensions: { 'io.modelcontextprotocol/tasks': {} } };
+    const ask = modernCall(20, { name: 'test_tool_with_task', arguments: {} }, { capabilities });
+    const first = (await rpc(lookout.url, ask.body, ask.headers)).body as { result: Record<string, unknown> };
+    assert.equal(first.result.resultType, 'input_required');
+    assert.equal(first.result.taskId, undefined, 'no task before the input is in');
+    assert.deepEqual(Object.keys(first.result.inputRequests as object), ['user_name']);
+
+    const answer = { user_name: { action: 'accept', content: { name: 'Ada' } } };
+    const retry = modernCall(
+      21,
+      {
+        name: 'test_tool_with_task',
+        arguments: {},
+        inputResponses: answer,
+        requestState: first.result.requestState,
+      },
+      { capabilities },
+    );
+    const second = (await rpc(lookout.url, retry.body, retry.headers)).body as {
+      result: Record<string, unknown>;
+    };
+    assert.equal(second.result.resultType, 'task', JSON.stringify(second));
+    assert.equal(second.result.requestState, undefined);
+    assert.equal(second.result.inputRequests, undefined);
+
+    const taskId = String(second.result.taskId);
+    let task: Record<string, unknown> = {};
+    for (let poll = 0; poll < 50 && task.status !== 'completed'; poll++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const get = modernCall(22 + poll, { taskId }, { method: 'tasks/get', capabilities });
+      task = ((await rpc(lookout.url, get.body, get.headers)).body as { result: Record<string, unknown> })
+        .result;
+    }
+    assert.equal(task.status, 'completed', JSON.stringify(task));
+    assert.equal(textOf(task.result), 'Hello, Ada! (from a task)');
   });
 });

@@ -57,6 +57,7 @@ describe('npm run loadtest (smoke)', () => {
       'initialized',
       'tools_list',
       'call_echo',
+      'call_echo_modern',
       'call_gateway',
       'call_gateway_http',
     ];
@@ -64,15 +65,19 @@ describe('npm run loadtest (smoke)', () => {
       const metric = summary.metrics[`http_req_duration{scenario:smoke,kind:${kind}}`];
       assert.ok((metric?.values.count ?? 0) > 0, `${kind} was measured`);
     }
-    // 20 iterations/s for 5 s, each an echo call and a call on one gateway tool, the two in turn.
+    // 20 iterations/s for 5 s, each an echo call (2025-11-25 and 2026-07-28 in turn, by pairs of
+    // iterations) and a call on one gateway tool, the two in turn.
     const count = (kind: string) =>
       summary.metrics[`http_req_duration{scenario:smoke,kind:${kind}}`]?.values.count ?? 0;
-    assert.ok(count('call_echo') >= 90, `${count('call_echo')} echo calls`);
+    const echoes = count('call_echo') + count('call_echo_modern');
+    assert.ok(echoes >= 90, `${echoes} echo calls`);
+    assert.ok(Math.abs(count('call_echo') - count('call_echo_modern')) <= 4);
     assert.ok(Math.abs(count('call_gateway') - count('call_gateway_http')) <= 1);
-    assert.equal(count('call_gateway') + count('call_gateway_http'), count('call_echo'));
+    assert.equal(count('call_gateway') + count('call_gateway_http'), echoes);
     assert.equal(summary.metrics.checks?.values.fails, 0);
     assert.equal(summary.metrics.http_req_failed?.values.passes, 0);
     const markdown = readFileSync(join(outDir, 'pass/smoke.md'), 'utf8');
+    assert.match(markdown, /\| call_echo_modern \| \d+ \|/);
     assert.match(markdown, /\| call_gateway \| \d+ \|/);
     assert.match(markdown, /\| call_gateway_http \| \d+ \|/);
     assert.doesNotMatch(markdown, /\*\*FAIL\*\*/);

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -27,8 +28,13 @@ type outcome struct {
 }
 
 type report struct {
-	Tools []string  `json:"tools"`
-	Calls []outcome `json:"calls"`
+	// The protocol version and session id the client negotiated ("" for none: 2026-07-28 has none).
+	ProtocolVersion string    `json:"protocolVersion"`
+	SessionID       string    `json:"sessionId"`
+	Tools           []string  `json:"tools"`
+	Calls           []outcome `json:"calls"`
+	// The elicitation messages the client was asked, when it answers them (GO_CLIENT_ELICIT).
+	Elicitations []string `json:"elicitations"`
 }
 
 func main() {
@@ -42,6 +48,10 @@ func main() {
 	}
 }
 
+// run lists the tools and makes the calls. GO_CLIENT_ELICIT='<json object>' declares elicitation and
+// accepts every question with that content (without it, no elicitation is declared);
+// GO_CLIENT_PROTOCOL asks for a protocol version other than the SDK's latest (a 2025 one makes it
+// start with initialize).
 func run(url string) error {
 	var calls []call
 	if err := json.NewDecoder(os.Stdin).Decode(&calls); err != nil {
@@ -49,13 +59,31 @@ func run(url string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	client := mcp.NewClient(&mcp.Implementation{Name: "lookout-matrix-go", Version: "1.0.0"}, nil)
-	session, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: url}, nil)
+	out := report{Tools: []string{}, Calls: []outcome{}, Elicitations: []string{}}
+	options := &mcp.ClientOptions{}
+	if elicit := os.Getenv("GO_CLIENT_ELICIT"); elicit != "" {
+		var content map[string]any
+		if err := json.Unmarshal([]byte(elicit), &content); err != nil {
+			return fmt.Errorf("GO_CLIENT_ELICIT: %w", err)
+		}
+		// Several questions of one round are answered in parallel.
+		var asked sync.Mutex
+		options.ElicitationHandler = func(_ context.Context, req *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
+			asked.Lock()
+			defer asked.Unlock()
+			out.Elicitations = append(out.Elicitations, req.Params.Message)
+			return &mcp.ElicitResult{Action: "accept", Content: content}, nil
+		}
+	}
+	client := mcp.NewClient(&mcp.Implementation{Name: "lookout-matrix-go", Version: "1.0.0"}, options)
+	session, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: url},
+		&mcp.ClientSessionOptions{ProtocolVersion: os.Getenv("GO_CLIENT_PROTOCOL")})
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
 	defer session.Close()
-	out := report{Tools: []string{}, Calls: []outcome{}}
+	out.ProtocolVersion = session.InitializeResult().ProtocolVersion
+	out.SessionID = session.ID()
 	for tool, err := range session.Tools(ctx, nil) {
 		if err != nil {
 			return fmt.Errorf("tools/list: %w", err)
