@@ -3,6 +3,7 @@ import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import { LookoutError } from '../errors/catalog.ts';
 import type { Callers } from './caller-relay.ts';
 import type { LogRelay } from './log-relay.ts';
+import type { OwnResources } from './own-resources.ts';
 
 /** Per connection: who subscribed to which resource URI, by subscriber key, and how to tell them. */
 export type Subscribers = Map<string, Map<string, (uri: string) => void>>;
@@ -13,6 +14,8 @@ export interface Connection {
   readonly callers: Callers;
   readonly logs: LogRelay;
   readonly subscribers: Subscribers;
+  /** Isolated connections: the resources it gained, by the client they were made for. */
+  readonly ownResources?: OwnResources;
 }
 
 interface Slot {
@@ -83,6 +86,11 @@ export class ConnectionPool {
       },
     );
     return opening;
+  }
+
+  /** The key's connection if it has one (waiting while it opens); none is opened. */
+  async peek(key: string): Promise<Connection | undefined> {
+    return this.#slots.get(key)?.opening.catch(() => undefined);
   }
 
   /** The connections open now. */

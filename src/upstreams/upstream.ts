@@ -5,6 +5,7 @@ import {
   type ClientCapabilities,
   type CompleteRequest,
   type GetPromptResult,
+  type LoggingLevel,
   LoggingMessageNotificationSchema,
   type Progress,
   type Prompt,
@@ -32,10 +33,11 @@ import { type Connection, ConnectionPool, type Subscribers } from './connection-
 import { cancellable, errorTypeOf, isUpstreamFailure, mapUpstreamError } from './error-mapping.ts';
 import { HealthProbe } from './health-probe.ts';
 import { UpstreamHttpTransport } from './http-transport.ts';
-import { listEverything, type UpstreamLists } from './listing.ts';
+import { listEverything, listResources, type UpstreamLists } from './listing.ts';
 import { type LogParams, LogRelay } from './log-relay.ts';
 import { deliverNotificationsFirst } from './notification-order.ts';
 import { type OversizedMessage, tooLargeResponse } from './oversized.ts';
+import { OwnResources, ownerOf, watchOwnResources } from './own-resources.ts';
 import { relayedToolResult } from './relayed-result.ts';
 import { RestartSchedule } from './restart-schedule.ts';
 import { UpstreamStdioTransport } from './stdio-transport.ts';
@@ -279,33 +281,50 @@ export class Upstream {
     const transport: Transport = stdio ? this.#stdioTransport() : this.#httpTransport();
     client.onerror = (error) =>
       this.#logger.warn('upstream transport error', { upstream: this.name, error: error.message });
-    const connection: Connection = {
-      client,
-      callers: new Callers(false),
-      logs: new LogRelay(),
-      subscribers: new Map(),
-    };
-    relayToCallers(client, declared, connection.callers);
+    const callers = new Callers(false);
+    relayToCallers(client, declared, callers);
     const timeout =
       (stdio ? this.#config.timeouts.startupSeconds : this.#config.timeouts.connectSeconds) * 1000;
     try {
       await context.with(ROOT_CONTEXT, () => client.connect(transport, { timeout }));
+      deliverNotificationsFirst(transport);
+      return await this.#relayIsolated(client, callers, caller);
     } catch (error) {
       await client.close().catch(() => undefined);
       throw error;
     }
-    deliverNotificationsFirst(transport);
+  }
+
+  /** What an isolated connection relays, set up once it is open; its own resources are read first. */
+  async #relayIsolated(client: Client, callers: Callers, caller: HandlerContext): Promise<Connection> {
+    const readResources = () =>
+      client.getServerCapabilities()?.resources === undefined
+        ? Promise.resolve([])
+        : listResources(client, this.#config.timeouts.requestSeconds * 1000, () => undefined);
+    const ownResources = new OwnResources(await readResources());
+    const connection: Connection = {
+      client,
+      callers,
+      logs: new LogRelay(),
+      subscribers: new Map(),
+      ownResources,
+    };
+    // Logs outside any call go to the connection's client too: its session's (or subject's) alone.
     client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
       this.#logUpstream(n.params);
-      connection.logs.relay(n.params);
+      if (!connection.logs.relay(n.params))
+        void callers.target()?.log(n.params.level, n.params.data, n.params.logger ?? this.name);
     });
     readRelay(client, connection.subscribers);
-    // The lists served are the catalog connection's: a change one connection reports is looked for there.
-    for (const schema of listChangedSchemas) {
+    // The tools and prompts served are the catalog connection's: a change one connection reports is
+    // looked for there. A resource a call made belongs to its client alone.
+    for (const schema of [ToolListChangedNotificationSchema, PromptListChangedNotificationSchema]) {
       client.setNotificationHandler(schema, () => {
         if (this.#client) void this.#refreshLists(this.#client);
       });
     }
+    watchOwnResources(client, ownResources, callers, readResources);
+    if (caller.logLevel !== undefined) await this.#passLogLevel(client, caller.logLevel);
     this.#logger.info('upstream isolated connection opened', {
       upstream: this.name,
       isolation: this.#isolation,
@@ -326,6 +345,33 @@ export class Upstream {
     }
     const opening = this.#pool.get(connectionKey(this.#isolation, caller), () => this.#openIsolated(caller));
     return abortable(opening, caller.signal);
+  }
+
+  /** The resources the caller's own connection gained from its calls; none before it has one. */
+  async ownResources(caller: HandlerContext): Promise<readonly Resource[]> {
+    if (this.#isolation === 'shared') return [];
+    const connection = await this.#pool.peek(connectionKey(this.#isolation, caller));
+    return (await connection?.ownResources?.of(ownerOf(caller))) ?? [];
+  }
+
+  /**
+   * Passes a client's log level to its own connection, if it has one (a connection opened later is
+   * given it when it opens). A shared connection keeps its level: Lookout filters per client.
+   */
+  async setLogLevel(level: LoggingLevel, caller: HandlerContext): Promise<void> {
+    if (this.#isolation === 'shared') return;
+    const connection = await this.#pool.peek(connectionKey(this.#isolation, caller));
+    if (connection) await this.#passLogLevel(connection.client, level);
+  }
+
+  /** An upstream that logs is told the level; one that fails to take it is logged about, and serves on. */
+  async #passLogLevel(client: Client, level: LoggingLevel): Promise<void> {
+    if (client.getServerCapabilities()?.logging === undefined) return;
+    await client
+      .setLoggingLevel(level, { timeout: this.#config.timeouts.requestSeconds * 1000 })
+      .catch((error: Error) =>
+        this.#logger.warn('upstream log level not set', { upstream: this.name, error: error.message }),
+      );
   }
 
   /** Tells the upstream connections that served a session that its client's roots changed. */
