@@ -222,7 +222,7 @@ install_jaeger() {
 # ours, keyed on its sources so an edit rebuilds it; go.mod pins the SDK.
 install_mcp_go_client() {
   local src="$REPO_ROOT/test/interop/go-client" hash key
-  hash="$(cat "$src/go.mod" "$src/go.sum" "$src/main.go" | sha256sum | cut -c1-12)"
+  hash="$(cat "$src/go.mod" "$src/go.sum" "$src"/*.go | sha256sum | cut -c1-12)"
   key="mcp-go-client@$hash"
   if is_cached "$key" mcp-go-client; then
     echo "ok mcp-go-client $hash (cached)"

@@ -52,9 +52,12 @@ export class OwnResources {
   }
 }
 
-/** Whose own resources a caller sees: its session's, else its subject's. */
-export function ownerOf(caller: HandlerContext): string {
-  return caller.sessionId ?? caller.subject ?? 'anonymous';
+/**
+ * Whose own resources a caller sees: its session's, else its subject's. A caller with neither (a
+ * 2026-07-28 request without auth) cannot be told from another: it is served none.
+ */
+export function ownerOf(caller: HandlerContext): string | undefined {
+  return caller.sessionId ?? caller.subject;
 }
 
 /**
@@ -69,8 +72,9 @@ export function watchOwnResources(
 ): void {
   client.setNotificationHandler(ResourceListChangedNotificationSchema, () => {
     const owner = callers.target();
-    if (!owner) return;
-    resources.changed(read, ownerOf(owner), (changed) => {
+    const key = owner && ownerOf(owner);
+    if (!owner || key === undefined) return;
+    resources.changed(read, key, (changed) => {
       if (changed)
         void owner.notify({ method: 'notifications/resources/list_changed' }).catch(() => undefined);
     });

@@ -349,9 +349,10 @@ export class Upstream {
 
   /** The resources the caller's own connection gained from its calls; none before it has one. */
   async ownResources(caller: HandlerContext): Promise<readonly Resource[]> {
-    if (this.#isolation === 'shared') return [];
+    const owner = ownerOf(caller);
+    if (this.#isolation === 'shared' || owner === undefined) return [];
     const connection = await this.#pool.peek(connectionKey(this.#isolation, caller));
-    return (await connection?.ownResources?.of(ownerOf(caller))) ?? [];
+    return (await connection?.ownResources?.of(owner)) ?? [];
   }
 
   /**
