@@ -16,6 +16,7 @@ import {
   ListRootsRequestSchema,
   ResourceUpdatedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
+import { textOf } from './matrix-clients.ts';
 
 type CompletionRef = { type: 'ref/prompt'; name: string } | { type: 'ref/resource'; uri: string };
 
@@ -126,18 +127,13 @@ async function sdkV2Session(url: string, session: string): Promise<RelaySession>
   };
 }
 
-function textOf(result: unknown): string {
-  const content = (result as { content?: { type: string; text?: string }[] }).content ?? [];
-  return content
-    .filter((part) => part.type === 'text')
-    .map((part) => part.text)
-    .join('\n');
-}
-
 async function step(session: RelaySession, s: RelayStep): Promise<StepOutcome> {
   if ('call' in s) {
     const result = await session.call(s.call, s.arguments ?? {});
-    return { text: textOf(result), isError: (result as { isError?: boolean }).isError === true };
+    return {
+      text: textOf((result as { content?: { type: string; text?: string }[] }).content),
+      isError: (result as { isError?: boolean }).isError === true,
+    };
   }
   if ('complete' in s) return { values: (await session.complete(s.complete)).completion.values };
   if ('subscribe' in s) {
