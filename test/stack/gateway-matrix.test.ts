@@ -10,7 +10,7 @@
  * client) and the Inspector CLI. Rows: every upstream's tools listed within 60 s of start, a call on
  * each server, and the relay round trips (sampling, elicitation, roots, completion, subscriptions,
  * two clients isolated) through server-everything, by each client that answers an upstream's
- * requests: the 1.x and 2.x TypeScript clients and the Go SDK client.
+ * requests: the 1.x and 2.x TypeScript clients, the Go SDK client and `mcp-remote`.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -39,6 +39,7 @@ import {
 import {
   answers,
   type RelayStep,
+  relayWithMcpRemote,
   relayWithSdkV1,
   relayWithSdkV2,
   type StepOutcome,
@@ -425,6 +426,7 @@ const relayClients = [
   { name: 'sdk 1.x', relay: relayWithSdkV1 },
   { name: 'sdk 2.x', relay: relayWithSdkV2 },
   { name: 'go sdk', relay: goSdkRelay(clientEnv) },
+  { name: 'mcp-remote', relay: relayWithMcpRemote(bin('mcp-remote'), clientEnv) },
 ];
 
 const clients: MatrixClient[] = [

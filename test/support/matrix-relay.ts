@@ -9,7 +9,9 @@ import {
   StreamableHTTPClientTransport as TransportV2,
 } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   CreateMessageRequestSchema,
   ElicitRequestSchema,
@@ -84,6 +86,10 @@ const elicitation = (session: string) => ({
 const roots = (session: string) => ({ roots: [{ uri: answers.root(session), name: `root of ${session}` }] });
 
 async function sdkV1Session(url: string, session: string): Promise<RelaySession> {
+  return sdkV1SessionOver(new StreamableHTTPClientTransport(new URL(url)), session);
+}
+
+async function sdkV1SessionOver(transport: Transport, session: string): Promise<RelaySession> {
   const client = new Client(
     { name: `matrix-relay-${session}`, version: '1.0.0' },
     { capabilities: relayCapabilities },
@@ -93,7 +99,7 @@ async function sdkV1Session(url: string, session: string): Promise<RelaySession>
   client.setRequestHandler(ElicitRequestSchema, () => elicitation(session));
   client.setRequestHandler(ListRootsRequestSchema, () => roots(session));
   client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updates.push(n.params.uri));
-  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+  await client.connect(transport);
   return {
     call: (name, args) => client.callTool({ name, arguments: args }),
     complete: (params) => client.complete(params),
@@ -176,3 +182,16 @@ async function runScript(
 
 export const relayWithSdkV1 = (url: string, steps: RelayStep[]) => runScript(sdkV1Session, url, steps);
 export const relayWithSdkV2 = (url: string, steps: RelayStep[]) => runScript(sdkV2Session, url, steps);
+
+/** `mcp-remote` (as a stdio server in front of Lookout) driven by the 1.x client, which answers back through it. */
+export function relayWithMcpRemote(
+  command: string,
+  env: Record<string, string>,
+): (url: string, steps: RelayStep[]) => Promise<StepOutcome[]> {
+  const open = (url: string, session: string) =>
+    sdkV1SessionOver(
+      new StdioClientTransport({ command, args: [url, '--transport', 'http-only'], env, stderr: 'pipe' }),
+      session,
+    );
+  return (url, steps) => runScript(open, url, steps);
+}
