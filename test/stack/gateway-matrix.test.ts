@@ -27,7 +27,6 @@ import {
   bin,
   type ClientEnv,
   goSdk,
-  goSdkRelay,
   inspectorCli,
   type MatrixClient,
   mcpRemote,
@@ -38,6 +37,7 @@ import {
 } from '../support/matrix-clients.ts';
 import {
   answers,
+  goSdkRelay,
   type RelayStep,
   relayWithMcpRemote,
   relayWithSdkV1,

@@ -12,7 +12,6 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { toolPath } from '../../support/tools.ts';
-import type { RelayStep, StepOutcome } from './matrix-relay.ts';
 import { repo } from './stack.ts';
 
 export interface ToolCall {
@@ -129,7 +128,8 @@ export function mcpRemote(env: ClientEnv): MatrixClient {
   };
 }
 
-function run(
+/** Runs a client program to its end: its stdout, or an error with its stderr. */
+export function run(
   command: string,
   args: string[],
   env: ClientEnv,
@@ -196,16 +196,5 @@ export function inspectorCli(env: ClientEnv): MatrixClient {
       }
       return { tools: listing.tools.map((tool) => tool.name), calls: outcomes };
     },
-  };
-}
-
-/**
- * The Go SDK client running a relay script (test/support/matrix-relay.ts), at protocol 2025-11-25: at
- * its default, 2026-07-28, Lookout does not relay the upstreams' requests to it yet.
- */
-export function goSdkRelay(env: ClientEnv): (url: string, steps: RelayStep[]) => Promise<StepOutcome[]> {
-  return async (url, steps) => {
-    const args = ['--relay', url, '2025-11-25'];
-    return JSON.parse(await run(toolPath('mcp-go-client'), args, env, JSON.stringify(steps), 90_000));
   };
 }

@@ -18,7 +18,8 @@ import {
   ListRootsRequestSchema,
   ResourceUpdatedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import { textOf } from './matrix-clients.ts';
+import { toolPath } from '../../support/tools.ts';
+import { type ClientEnv, run, textOf } from './matrix-clients.ts';
 
 type CompletionRef = { type: 'ref/prompt'; name: string } | { type: 'ref/resource'; uri: string };
 
@@ -194,4 +195,15 @@ export function relayWithMcpRemote(
       session,
     );
   return (url, steps) => runScript(open, url, steps);
+}
+
+/**
+ * The Go SDK client running a relay script, at protocol 2025-11-25: at its default, 2026-07-28,
+ * Lookout does not relay the upstreams' requests to it yet.
+ */
+export function goSdkRelay(env: ClientEnv): (url: string, steps: RelayStep[]) => Promise<StepOutcome[]> {
+  return async (url, steps) => {
+    const args = ['--relay', url, '2025-11-25'];
+    return JSON.parse(await run(toolPath('mcp-go-client'), args, env, JSON.stringify(steps), 90_000));
+  };
 }
