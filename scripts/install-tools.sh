@@ -222,9 +222,10 @@ install_jaeger() {
 # ours, keyed on its sources so an edit rebuilds it; go.mod pins the SDK.
 install_mcp_go_client() {
   local src="$REPO_ROOT/test/interop/go-client" hash key
-  hash="$(cat "$src/go.mod" "$src/go.sum" "$src/main.go" | sha256sum | cut -c1-12)"
+  hash="$(cat "$src/go.mod" "$src/go.sum" "$src"/*.go | sha256sum | cut -c1-12)"
   key="mcp-go-client@$hash"
-  if is_cached "$key" mcp-go-client; then
+  # The binary is shared by every checkout: it is reused only if it was built from these sources.
+  if is_cached "$key" mcp-go-client && [[ "$(cat "$STAMP_DIR/mcp-go-client.current" 2>/dev/null)" == "$key" ]]; then
     echo "ok mcp-go-client $hash (cached)"
     return
   fi
@@ -235,6 +236,7 @@ install_mcp_go_client() {
   usage="$("$BIN_DIR/mcp-go-client" 2>&1)" && die "mcp-go-client without arguments should fail"
   [[ "$usage" == *"usage: go-client"* ]] || die "mcp-go-client does not run: $usage"
   mark_built "$key"
+  echo "$key" >"$STAMP_DIR/mcp-go-client.current"
   echo "built mcp-go-client $hash in $(($(now) - t0))s"
 }
 

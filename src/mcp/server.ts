@@ -124,6 +124,8 @@ function contextOf(session: SessionState | undefined, extra: Extra, round?: Inpu
             method: 'notifications/message',
             params: { level, data, ...(logger !== undefined && { logger }) },
           }),
+    logLevel: era === 'legacy' ? session?.logLevel : undefined,
+    notify: (notification) => extra.sendNotification(notification as ServerNotification),
     request: (request, resultSchema, options) => {
       if (era === 'legacy') {
         // A session knows what its client declared at initialize; asking for anything else breaks
@@ -213,6 +215,8 @@ function taskContext(
     clientCapabilities: capabilities,
     progress: () => resolved,
     log: () => resolved,
+    logLevel: undefined,
+    notify: () => resolved,
     request: (request, schema, options) => handle.request(request, schema, options?.key),
   };
 }
@@ -343,10 +347,11 @@ export function createProtocolServer(
       ...(identity.instructions !== undefined && { instructions: identity.instructions }),
     };
   });
-  server.setRequestHandler(methodOnly('logging/setLevel'), (request, extra) => {
+  server.setRequestHandler(methodOnly('logging/setLevel'), async (request, extra) => {
     const { level } = paramsOf(paramsSchemas.setLevel, request);
     const session = sessionOf(extra.requestId);
     if (session) session.logLevel = level;
+    await catalog.setLogLevel(level, contextOf(session, extra));
     return {};
   });
 
@@ -417,7 +422,9 @@ export function createProtocolServer(
       unknown
     >;
   };
-  server.setRequestHandler(methodOnly('resources/list'), () => catalog.listResources());
+  server.setRequestHandler(methodOnly('resources/list'), (_request, extra) =>
+    catalog.listResources(contextOf(sessionOf(extra.requestId), extra)),
+  );
   server.setRequestHandler(methodOnly('resources/templates/list'), () => catalog.listResourceTemplates());
   server.setRequestHandler(methodOnly('resources/read'), (request, extra) => {
     const params = paramsOf(paramsSchemas.readResource, request);

@@ -13,6 +13,12 @@ export interface InputRequest {
   readonly params?: Record<string, unknown>;
 }
 
+/** A notification for the client that none of the other context methods sends. */
+export interface ClientNotice {
+  readonly method: string;
+  readonly params?: Record<string, unknown>;
+}
+
 /** What a handler gets besides its arguments. Nothing in it touches HTTP. */
 export interface HandlerContext {
   /** Aborted when the client cancels the request, disconnects, or the session ends. */
@@ -35,6 +41,13 @@ export interface HandlerContext {
    * `logging/setLevel` (legacy), or per request in `_meta` (modern; nothing is sent without one).
    */
   log(level: LoggingLevel, data: unknown, logger?: string): Promise<void>;
+  /** The level the client chose with `logging/setLevel` (legacy sessions); undefined otherwise. */
+  readonly logLevel: LoggingLevel | undefined;
+  /**
+   * Sends a notification to the client: with the request's answer while it runs, afterwards on the
+   * session's own stream (a legacy session's GET stream); nothing reaches a client without either.
+   */
+  notify(notification: ClientNotice): Promise<void>;
   /**
    * Asks the client (sampling, elicitation, roots) and resolves with its answer. A legacy client gets
    * a server→client request. A modern client gets an InputRequiredResult and retries with the answer:

@@ -2,6 +2,7 @@ import type {
   CallToolResult,
   CompleteResult,
   GetPromptResult,
+  LoggingLevel,
   Prompt,
   ReadResourceResult,
   Resource,
@@ -35,6 +36,13 @@ export interface GroupContents {
   readonly resources: readonly ResourceDefinition[];
   readonly templates: readonly ResourceTemplateDefinition[];
   readonly prompts: readonly PromptEntry[];
+  /**
+   * Resources served to one caller only, beyond the group's list: those its own connection to the
+   * upstream gained from its calls (session-scoped resources).
+   */
+  readonly ownResources?: (caller: HandlerContext) => Promise<readonly ResourceDefinition[]>;
+  /** The caller chose a log level: the group's connections serving it are told. */
+  readonly setLogLevel?: (level: LoggingLevel, caller: HandlerContext) => Promise<void>;
 }
 
 interface GroupNames {
@@ -42,6 +50,8 @@ interface GroupNames {
   readonly resources: string[];
   readonly templates: TemplateEntry[];
   readonly prompts: string[];
+  readonly ownResources: GroupContents['ownResources'];
+  readonly setLogLevel: GroupContents['setLogLevel'];
 }
 
 const completionLimit = 100;
@@ -105,7 +115,14 @@ export class Catalog {
     for (const [group] of groups) this.#release(group);
     const skipped: string[] = [];
     for (const [group, contents] of groups) {
-      const claimed: GroupNames = { tools: [], resources: [], templates: [], prompts: [] };
+      const claimed: GroupNames = {
+        tools: [],
+        resources: [],
+        templates: [],
+        prompts: [],
+        ownResources: contents.ownResources,
+        setLogLevel: contents.setLogLevel,
+      };
       for (const entry of contents.tools) {
         if (claim(this.#tools, entry.descriptor.name, entry)) claimed.tools.push(entry.descriptor.name);
         else skipped.push(`${group}: tool ${entry.descriptor.name}`);
@@ -192,8 +209,29 @@ export class Catalog {
     return tool.call(args, context);
   }
 
-  listResources(): { resources: Resource[] } {
-    return { resources: [...this.#resources.values()].map(resourceDescriptorOf) };
+  /** The resources every caller is served, then those the caller's own upstream connections serve it. */
+  async listResources(caller: HandlerContext): Promise<{ resources: Resource[] }> {
+    const own = (await this.#ownResources(caller)).filter((resource) => !this.#resources.has(resource.uri));
+    return { resources: [...this.#resources.values(), ...own].map(resourceDescriptorOf) };
+  }
+
+  async #ownResources(caller: HandlerContext): Promise<ResourceDefinition[]> {
+    const groups = [...this.#groups.values()].filter((group) => group.ownResources !== undefined);
+    const lists = await Promise.all(groups.map((group) => group.ownResources?.(caller) ?? []));
+    const seen = new Set<string>();
+    return lists.flat().filter((resource) => !seen.has(resource.uri) && seen.add(resource.uri));
+  }
+
+  /** The resource a URI names for this caller: one every caller is served, else one of its own. */
+  async #resourceFor(uri: string, caller: HandlerContext): Promise<ResourceDefinition | undefined> {
+    return (
+      this.#resources.get(uri) ?? (await this.#ownResources(caller)).find((resource) => resource.uri === uri)
+    );
+  }
+
+  /** Passes a caller's `logging/setLevel` on to the groups (upstreams); Lookout's own logs honour it anyway. */
+  async setLogLevel(level: LoggingLevel, caller: HandlerContext): Promise<void> {
+    await Promise.all([...this.#groups.values()].map((group) => group.setLogLevel?.(level, caller)));
   }
 
   listResourceTemplates(): { resourceTemplates: ResourceTemplate[] } {
@@ -201,7 +239,7 @@ export class Catalog {
   }
 
   async readResource(uri: string, context: HandlerContext): Promise<ReadResourceResult> {
-    const resource = this.#resources.get(uri);
+    const resource = await this.#resourceFor(uri, context);
     if (resource) return { contents: contentsOf(await resource.read(context), uri, resource.mimeType) };
     for (const { template, definition } of this.#templates) {
       const variables = template.match(uri);
@@ -215,8 +253,10 @@ export class Catalog {
   }
 
   /** The definition serving a URI, if any: a resource of its own, else the first template matching it. */
-  #subscribable(uri: string): Subscribable | undefined {
-    return this.#resources.get(uri) ?? this.#templates.find((t) => t.template.match(uri))?.definition;
+  async #subscribable(uri: string, caller: HandlerContext): Promise<Subscribable | undefined> {
+    return (
+      (await this.#resourceFor(uri, caller)) ?? this.#templates.find((t) => t.template.match(uri))?.definition
+    );
   }
 
   /**
@@ -224,11 +264,11 @@ export class Catalog {
    * are updated through `resourceUpdated`, which reads the session's subscriptions.
    */
   async subscribe(uri: string, context: HandlerContext, updated: (uri: string) => void): Promise<void> {
-    await this.#subscribable(uri)?.subscribe?.(uri, context, updated);
+    await (await this.#subscribable(uri, context))?.subscribe?.(uri, context, updated);
   }
 
   async unsubscribe(uri: string, context: HandlerContext): Promise<void> {
-    await this.#subscribable(uri)?.unsubscribe?.(uri, context);
+    await (await this.#subscribable(uri, context))?.unsubscribe?.(uri, context);
   }
 
   listPrompts(): { prompts: Prompt[] } {

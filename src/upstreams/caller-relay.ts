@@ -3,6 +3,7 @@ import {
   type ClientCapabilities,
   CreateMessageRequestSchema,
   CreateMessageResultSchema,
+  ElicitationCompleteNotificationSchema,
   ElicitRequestSchema,
   ElicitResultSchema,
   ErrorCode,
@@ -31,6 +32,9 @@ export function relayedCapabilities(
   };
 }
 
+/** URL-mode elicitations remembered per connection until they complete. */
+const maxOpenElicitations = 1000;
+
 /**
  * The calls a connection to an upstream is serving, so that a request the upstream sends (sampling,
  * elicitation, roots) goes to the client that caused it. On a connection of one session or subject,
@@ -43,6 +47,8 @@ export class Callers {
   /** The downstream sessions whose calls this connection served. */
   readonly #sessions = new Set<string>();
   #last: HandlerContext | undefined;
+  /** URL-mode elicitations sent to a client, by id: their completion is told to the same client. */
+  readonly #elicitations = new Map<string, HandlerContext>();
 
   constructor(shared: boolean) {
     this.#shared = shared;
@@ -65,6 +71,21 @@ export class Callers {
 
   served(sessionId: string): boolean {
     return this.#sessions.has(sessionId);
+  }
+
+  /** A URL-mode elicitation went to `caller`; the oldest is forgotten past a bound (a flow never completed). */
+  elicited(elicitationId: string, caller: HandlerContext): void {
+    this.#elicitations.set(elicitationId, caller);
+    if (this.#elicitations.size > maxOpenElicitations) {
+      this.#elicitations.delete(this.#elicitations.keys().next().value as string);
+    }
+  }
+
+  /** The client a URL-mode elicitation went to, once: its completion is told only once. */
+  elicitedBy(elicitationId: string): HandlerContext | undefined {
+    const caller = this.#elicitations.get(elicitationId);
+    this.#elicitations.delete(elicitationId);
+    return caller;
   }
 
   target(): HandlerContext | undefined {
@@ -98,12 +119,30 @@ export function relayToCallers(client: Client, declared: ClientCapabilities, cal
     );
   }
   if (declared.elicitation !== undefined) {
-    client.setRequestHandler(ElicitRequestSchema, (request) =>
-      callerFor(callers, request.method, 'elicitation').request(
-        { method: request.method, params: request.params },
-        ElicitResultSchema,
-      ),
-    );
+    client.setRequestHandler(ElicitRequestSchema, async (request) => {
+      const caller = callerFor(callers, request.method, 'elicitation');
+      const params = request.params;
+      if (params.mode === 'url') {
+        const elicitation = caller.clientCapabilities?.elicitation as { url?: unknown } | undefined;
+        if (caller.clientCapabilities !== undefined && elicitation?.url === undefined) {
+          throw new McpError(
+            ErrorCode.InvalidParams,
+            `${request.method}: the client does not support URL mode`,
+          );
+        }
+        callers.elicited(params.elicitationId, caller);
+      }
+      const result = await caller.request({ method: request.method, params }, ElicitResultSchema);
+      if (params.mode === 'url' && result.action !== 'accept') callers.elicitedBy(params.elicitationId);
+      return result;
+    });
+    // The end of a URL-mode flow the user went through: told to the client that was asked.
+    client.setNotificationHandler(ElicitationCompleteNotificationSchema, async (notification) => {
+      await callers
+        .elicitedBy(notification.params.elicitationId)
+        ?.notify({ method: notification.method, params: notification.params })
+        .catch(() => undefined);
+    });
   }
   if (declared.roots !== undefined) {
     client.setRequestHandler(ListRootsRequestSchema, (request) =>

@@ -3,6 +3,7 @@ import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import { LookoutError } from '../errors/catalog.ts';
 import type { Callers } from './caller-relay.ts';
 import type { LogRelay } from './log-relay.ts';
+import type { OwnResources } from './own-resources.ts';
 
 /** Per connection: who subscribed to which resource URI, by subscriber key, and how to tell them. */
 export type Subscribers = Map<string, Map<string, (uri: string) => void>>;
@@ -13,6 +14,8 @@ export interface Connection {
   readonly callers: Callers;
   readonly logs: LogRelay;
   readonly subscribers: Subscribers;
+  /** Isolated connections: the resources it gained, by the client they were made for. */
+  ownResources?: OwnResources;
 }
 
 interface Slot {
@@ -100,6 +103,11 @@ export class ConnectionPool {
   #keyOf(connection: Connection): string | undefined {
     for (const [key, slot] of this.#slots) if (slot.connection === connection) return key;
     return undefined;
+  }
+
+  /** The key's connection if it has one (waiting while it opens); none is opened. */
+  async peek(key: string): Promise<Connection | undefined> {
+    return this.#slots.get(key)?.opening.catch(() => undefined);
   }
 
   /** The connections open now. */

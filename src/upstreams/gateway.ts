@@ -195,6 +195,11 @@ export class Gateway {
           templateFor(upstream, template, served(template.name)),
         ),
         prompts: upstream.prompts.map((prompt) => promptFor(upstream, prompt, served(prompt.name))),
+        ownResources: async (caller) =>
+          (await upstream.ownResources(caller)).map((resource) =>
+            resourceFor(upstream, resource, served(resource.name)),
+          ),
+        setLogLevel: (level, caller) => upstream.setLogLevel(level, caller),
       };
       return [upstream.name, contents] as const;
     });

@@ -1,3 +1,4 @@
+import type { LoggingLevel, Resource } from '@modelcontextprotocol/sdk/types.js';
 import type { UpstreamConfig } from '../config/schema.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { HandlerContext } from '../tools/api.ts';
@@ -5,8 +6,10 @@ import { Callers, relayedCapabilities } from './caller-relay.ts';
 import { type Connection, ConnectionPool } from './connection-pool.ts';
 import { HealthProbe } from './health-probe.ts';
 import { connectionKey, type Isolation, isSessionKey } from './isolation.ts';
+import { listResources } from './listing.ts';
 import { LogRelay } from './log-relay.ts';
 import type { ConnectionOpener, OpenConnection } from './open-connection.ts';
+import { OwnResources, ownerOf, watchOwnResources } from './own-resources.ts';
 
 /** Waits for `promise` until `signal` aborts; what it was waiting for goes on (a connection still opens). */
 function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
@@ -86,7 +89,8 @@ export class IsolatedConnections {
       logs: new LogRelay(),
       subscribers: new Map(),
       timeoutMs: (stdio ? this.#config.timeouts.startupSeconds : this.#config.timeouts.connectSeconds) * 1000,
-      // The lists served are the catalog connection's: a change one connection reports is looked for there.
+      // The tools and prompts served are the catalog connection's: a change one connection reports is
+      // looked for there (a resource list change is its client's own: #relayOwn).
       onListChanged: this.#onListChanged,
       onClosed: (connection) => {
         probe?.stop();
@@ -99,6 +103,12 @@ export class IsolatedConnections {
       },
     });
     const connection = await opening.connected;
+    try {
+      await this.#relayOwn(connection, caller);
+    } catch (error) {
+      await connection.client.close().catch(() => undefined);
+      throw error;
+    }
     probe = new HealthProbe(
       this.#config.health,
       (timeout) => connection.client.ping({ timeout }),
@@ -107,6 +117,49 @@ export class IsolatedConnections {
     );
     this.#logger.info('upstream isolated connection opened', { upstream: name, isolation: this.#isolation });
     return connection;
+  }
+
+  /**
+   * What the connection lists once open is the upstream's own list; a resource it gains later is its
+   * client's (own resources), so its resource `list_changed` is handled here rather than by the
+   * catalog. The client's log level, if it chose one, is passed on.
+   */
+  async #relayOwn(connection: OpenConnection, caller: HandlerContext): Promise<void> {
+    const client = connection.client;
+    const read = () =>
+      client.getServerCapabilities()?.resources === undefined
+        ? Promise.resolve([])
+        : listResources(client, this.#config.timeouts.requestSeconds * 1000, () => undefined);
+    connection.ownResources = new OwnResources(await read());
+    watchOwnResources(client, connection.ownResources, connection.callers, read);
+    if (caller.logLevel !== undefined) await this.#passLogLevel(connection, caller.logLevel);
+  }
+
+  /** The resources the caller's own connection gained from its calls; none before it has one. */
+  async ownResources(caller: HandlerContext): Promise<readonly Resource[]> {
+    const owner = ownerOf(caller);
+    if (owner === undefined) return [];
+    const connection = await this.#pool.peek(connectionKey(this.#isolation, caller));
+    return (await connection?.ownResources?.of(owner)) ?? [];
+  }
+
+  /** Passes a client's log level to its connection, if it has one (one opened later gets it when it opens). */
+  async setLogLevel(level: LoggingLevel, caller: HandlerContext): Promise<void> {
+    const connection = await this.#pool.peek(connectionKey(this.#isolation, caller));
+    if (connection) await this.#passLogLevel(connection, level);
+  }
+
+  /** An upstream that logs is told the level; one that fails to take it is logged about, and serves on. */
+  async #passLogLevel(connection: Connection, level: LoggingLevel): Promise<void> {
+    if (connection.client.getServerCapabilities()?.logging === undefined) return;
+    await connection.client
+      .setLoggingLevel(level, { timeout: this.#config.timeouts.requestSeconds * 1000 })
+      .catch((error: Error) =>
+        this.#logger.warn('upstream log level not set', {
+          upstream: this.#config.name,
+          error: error.message,
+        }),
+      );
   }
 
   /** Alive but silent past the grace period: closed, so that the next call opens a connection that answers. */

@@ -40,6 +40,25 @@ async function allPages<T>(
   }
 }
 
+/** Reads every page of the resources the upstream lists. */
+export function listResources(
+  client: Client,
+  timeoutMs: number,
+  onTruncated: (truncated: TruncatedList) => void,
+): Promise<Resource[]> {
+  return allPages(
+    'resources/list',
+    async (cursor) => {
+      const { resources: items, nextCursor } = await client.listResources(
+        cursor === undefined ? undefined : { cursor },
+        { timeout: timeoutMs },
+      );
+      return { items, nextCursor };
+    },
+    onTruncated,
+  );
+}
+
 /** Reads every page of the tools, resources, templates and prompts the upstream says it has. */
 export async function listEverything(
   client: Client,
@@ -59,16 +78,7 @@ export async function listEverything(
         onTruncated,
       )
     : [];
-  const resources = capabilities.resources
-    ? await allPages(
-        'resources/list',
-        async (cursor) => {
-          const { resources: items, nextCursor } = await client.listResources(params(cursor), options);
-          return { items, nextCursor };
-        },
-        onTruncated,
-      )
-    : [];
+  const resources = capabilities.resources ? await listResources(client, timeoutMs, onTruncated) : [];
   const resourceTemplates = capabilities.resources
     ? await allPages(
         'resources/templates/list',

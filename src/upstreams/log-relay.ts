@@ -17,7 +17,9 @@ export class LogRelay {
     }
   }
 
-  relay(params: LogParams): void {
+  /** Says whether any call in flight took it. */
+  relay(params: LogParams): boolean {
     for (const listener of this.#listeners) listener(params);
+    return this.#listeners.size > 0;
   }
 }

@@ -132,7 +132,10 @@ export class ConnectionOpener {
     for (const schema of listChangedSchemas) client.setNotificationHandler(schema, options.onListChanged);
     client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
       logger.info('upstream log', { upstream: name, upstream_level: n.params.level, data: n.params.data });
-      options.logs.relay(n.params);
+      // On an isolated connection, a message outside any call (during a subscription, on a timer) is
+      // its client's too.
+      if (!options.logs.relay(n.params) && options.role === 'isolated')
+        void options.callers.target()?.log(n.params.level, n.params.data, n.params.logger ?? name);
     });
     client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
       for (const updated of options.subscribers.get(n.params.uri)?.values() ?? []) updated(n.params.uri);

@@ -2,6 +2,7 @@ import type {
   CallToolResult,
   CompleteRequest,
   GetPromptResult,
+  LoggingLevel,
   Prompt,
   ReadResourceResult,
   Resource,
@@ -138,6 +139,19 @@ export class Upstream {
   }
 
   /** Calls one of the upstream's tools through the policies, in a `mcp.client` span. */
+  /** The resources the caller's own connection gained from its calls (session-scoped ones). */
+  ownResources(caller: HandlerContext): Promise<readonly Resource[]> {
+    return this.#isolation === 'shared' ? Promise.resolve([]) : this.#isolated.ownResources(caller);
+  }
+
+  /**
+   * Passes a client's log level to its own connection. A shared connection keeps its level: Lookout
+   * filters per client.
+   */
+  setLogLevel(level: LoggingLevel, caller: HandlerContext): Promise<void> {
+    return this.#isolation === 'shared' ? Promise.resolve() : this.#isolated.setLogLevel(level, caller);
+  }
+
   callTool(name: string, args: unknown, options: CallOptions): Promise<CallToolResult> {
     const call: Call<CallToolResult> = {
       method: 'tools/call',

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -8,8 +8,11 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
   CreateMessageRequestSchema,
+  ElicitationCompleteNotificationSchema,
   ElicitRequestSchema,
   ListRootsRequestSchema,
+  LoggingMessageNotificationSchema,
+  ResourceListChangedNotificationSchema,
   ResourceUpdatedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Lookout } from '../../src/main.ts';
@@ -17,6 +20,7 @@ import { freePort } from '../../support/ports.ts';
 import { startTestLookout, upstreamsReady } from '../support/lookout.ts';
 
 const node = process.execPath;
+const urlElicitationServer = fileURLToPath(new URL('../fixtures/url-elicitation-server.ts', import.meta.url));
 const everything = fileURLToPath(
   new URL('../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url),
 );
@@ -26,6 +30,7 @@ const tokens = {
   bob: 'bob-token-relay-test',
   carol: 'carol-token-relay-test',
   dave: 'dave-token-relay-test',
+  erin: 'erin-token-relay-test',
 } as const;
 type Subject = keyof typeof tokens;
 
@@ -35,13 +40,30 @@ interface Seen {
   root: string;
   sampling: string[];
   elicitations: number;
+  /** The URLs of the URL-mode elicitations it was asked (and accepted). */
+  urls: string[];
+  /** The ids of the URL-mode elicitations it was told completed. */
+  completed: string[];
   rootsLists: number;
   updated: string[];
+  resourceListChanges: number;
+  /** The data of the log messages it got. */
+  logs: string[];
 }
 
 /** A client as a desktop app is one: it samples, elicits (form and URL) and has roots of its own. */
 async function connect(url: string | URL, label: string, subject?: Subject): Promise<[Client, Seen]> {
-  const seen: Seen = { root: `root-of-${label}`, sampling: [], elicitations: 0, rootsLists: 0, updated: [] };
+  const seen: Seen = {
+    root: `root-of-${label}`,
+    sampling: [],
+    elicitations: 0,
+    urls: [],
+    completed: [],
+    rootsLists: 0,
+    updated: [],
+    resourceListChanges: 0,
+    logs: [],
+  };
   const client = new Client(
     { name: label, version: '1.0.0' },
     { capabilities: { sampling: {}, elicitation: { form: {}, url: {} }, roots: { listChanged: true } } },
@@ -55,9 +77,21 @@ async function connect(url: string | URL, label: string, subject?: Subject): Pro
       content: { type: 'text', text: `from ${label}` },
     };
   });
-  client.setRequestHandler(ElicitRequestSchema, () => {
+  // A form is declined; a URL is opened (accepted).
+  client.setRequestHandler(ElicitRequestSchema, (request) => {
     seen.elicitations++;
-    return { action: 'decline' };
+    if (request.params.mode !== 'url') return { action: 'decline' };
+    seen.urls.push(request.params.url);
+    return { action: 'accept' };
+  });
+  client.setNotificationHandler(ElicitationCompleteNotificationSchema, (n) => {
+    seen.completed.push(n.params.elicitationId);
+  });
+  client.setNotificationHandler(ResourceListChangedNotificationSchema, () => {
+    seen.resourceListChanges++;
+  });
+  client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+    seen.logs.push(String(n.params.data));
   });
   client.setRequestHandler(ListRootsRequestSchema, () => {
     seen.rootsLists++;
@@ -124,6 +158,8 @@ describe('gateway relay and isolation, with server-everything behind Lookout', (
       httpUpstream.stderr?.on('data', (d: Buffer) => d.toString().includes('listening') && resolve()),
     );
     lookout = await startTestLookout({
+      // The upstreams' log messages are logged at info: the setLevel test reads them.
+      log: { level: 'info', format: 'json' },
       auth: {
         tokens: Object.entries(tokens).map(([subject, token]) => ({
           sha256: createHash('sha256').update(token).digest('hex'),
@@ -134,6 +170,7 @@ describe('gateway relay and isolation, with server-everything behind Lookout', (
         { name: 'ev', transport: 'stdio', command: node, args: [everything, 'stdio'] },
         { name: 'evh', transport: 'http', url: `http://127.0.0.1:${port}/mcp` },
         { name: 'evs', transport: 'stdio', command: node, args: [everything, 'stdio'], isolation: 'session' },
+        { name: 'link', transport: 'stdio', command: node, args: [urlElicitationServer] },
       ],
     });
     await upstreamsReady(lookout);
@@ -267,5 +304,123 @@ describe('gateway relay and isolation, with server-everything behind Lookout', (
       await (client.transport as StreamableHTTPClientTransport).terminateSession();
     }
     await until('the sessions’ processes to exit', () => stdioUpstreams() === before + 2, 10_000);
+  });
+  /** A session-scoped resource of server-everything, made by the client's call; its URI. */
+  async function sessionResource(client: Client, upstream: string, label: string): Promise<string> {
+    const name = `${label}-${randomUUID()}.txt.gz`;
+    await client.callTool({
+      name: `${upstream}__gzip-file-as-resource`,
+      arguments: { name, data: 'data:text/plain;base64,c2VjcmV0', outputType: 'resourceLink' },
+    });
+    return `demo://resource/session/${name}`;
+  }
+
+  for (const upstream of ['ev', 'evh', 'evs']) {
+    it(`serves a session resource of ${upstream} to the client whose call made it: listed, read, subscribed`, async () => {
+      // A subject of its own: its ev process has not been asked for subscription updates yet.
+      const [owner, seen] = await open(`owner-${upstream}`, 'erin');
+      const [sameSubject] = await open(`same-subject-${upstream}`, 'erin');
+      // Both have a connection of their own (or, ev, their subject's) before the resource is made.
+      await sameSubject.callTool({ name: `${upstream}__echo`, arguments: { message: 'hi' } });
+      const uri = await sessionResource(owner, upstream, `own-${upstream}`);
+
+      const listed = (await owner.listResources()).resources.find((r) => r.uri === uri);
+      assert.ok(listed, `${uri} is not listed to its owner`);
+      assert.match(listed.name, new RegExp(`^${upstream}__`));
+      const read = await owner.readResource({ uri });
+      assert.equal(read.contents.length, 1);
+      assert.equal(read.contents[0]?.uri, uri);
+      await until('the owner told its resource list changed', () => seen.resourceListChanges > 0);
+
+      await owner.subscribeResource({ uri });
+      await owner.callTool({ name: `${upstream}__toggle-subscriber-updates`, arguments: {} });
+      try {
+        await until(`resources/updated for ${uri}`, () => seen.updated.includes(uri));
+      } finally {
+        await owner.callTool({ name: `${upstream}__toggle-subscriber-updates`, arguments: {} });
+      }
+      await owner.unsubscribeResource({ uri });
+
+      assert.ok(!(await sameSubject.listResources()).resources.some((r) => r.uri === uri));
+      await assert.rejects(sameSubject.readResource({ uri }), /Resource not found|unknown resource/i);
+    });
+  }
+
+  it("passes a client's logging/setLevel to its own upstream connection, before and after it opens", async () => {
+    const subscribeLogged = (uri: string) =>
+      lookout.logLines.some((line) => line.includes(`Received Subscribe Resource request for URI: ${uri}`));
+    // Set before the client's connection to evh opens: given to it when it opens.
+    const [early] = await open('quiet-early');
+    await early.setLoggingLevel('error');
+    const earlyUri = await sessionResource(early, 'evh', 'quiet-early');
+    await early.subscribeResource({ uri: earlyUri });
+    // Set once the connection is open: passed on at once.
+    const [late] = await open('quiet-late');
+    const lateUri = await sessionResource(late, 'evh', 'quiet-late');
+    await late.setLoggingLevel('error');
+    await late.subscribeResource({ uri: lateUri });
+    // The control: at the default level the upstream logs the subscription, and the client is sent it.
+    const [loud, seenLoud] = await open('loud');
+    const loudUri = await sessionResource(loud, 'evh', 'loud');
+    await loud.subscribeResource({ uri: loudUri });
+    await until("the upstream's log of the loud subscription", () => subscribeLogged(loudUri));
+    await until('the log message relayed to its client', () =>
+      seenLoud.logs.some((data) => data.includes(loudUri)),
+    );
+    assert.equal(
+      subscribeLogged(earlyUri),
+      false,
+      'the level set before the connection opened was not passed',
+    );
+    assert.equal(subscribeLogged(lateUri), false, 'the level set on an open connection was not passed');
+  });
+
+  it('relays URL-mode elicitation and its completion to the client that was asked', async () => {
+    const [a, seenA] = await open('url-a');
+    const [b, seenB] = await open('url-b', 'bob');
+    const [answerA, answerB] = await Promise.all([
+      a.callTool({ name: 'link__open_link', arguments: { label: 'a' } }),
+      b.callTool({ name: 'link__open_link', arguments: { label: 'b' } }),
+    ]);
+    const idA = /^accept (a-\S+)$/.exec(text(answerA))?.[1];
+    const idB = /^accept (b-\S+)$/.exec(text(answerB))?.[1];
+    assert.ok(idA && idB, `${text(answerA)} / ${text(answerB)}`);
+    assert.deepEqual(seenA.urls, ['https://example.com/flow/a']);
+    assert.deepEqual(seenB.urls, ['https://example.com/flow/b']);
+    await until('both completions', () => seenA.completed.length > 0 && seenB.completed.length > 0);
+    assert.deepEqual(seenA.completed, [idA]);
+    assert.deepEqual(seenB.completed, [idB]);
+
+    // server-everything's URL elicitation, by request and by error (-32042), through Lookout.
+    const opened = await a.callTool({
+      name: 'evh__trigger-url-elicitation',
+      arguments: { url: 'https://example.com/everything' },
+    });
+    assert.match(text(opened), /completed the URL elicitation flow/);
+    assert.ok(seenA.urls.includes('https://example.com/everything'));
+    await assert.rejects(
+      a.callTool({
+        name: 'evh__trigger-url-elicitation',
+        arguments: { url: 'https://example.com/needed', errorPath: true },
+      }),
+      (error: { code?: number; data?: { elicitations?: { mode?: string }[] } }) =>
+        error.code === -32042 && error.data?.elicitations?.[0]?.mode === 'url',
+    );
+  });
+
+  it("completes an upstream resource template's variables", async () => {
+    const [client] = await open('template-completer');
+    for (const upstream of ['ev', 'evh']) {
+      const templates = (await client.listResourceTemplates()).resourceTemplates;
+      const template = templates.find(
+        (t) => t.name.startsWith(`${upstream}__`) && t.uriTemplate.includes('{resourceId}'),
+      );
+      assert.ok(template, `${upstream} serves a template with {resourceId}`);
+      const { completion } = await client.complete({
+        ref: { type: 'ref/resource', uri: template.uriTemplate },
+        argument: { name: 'resourceId', value: '7' },
+      });
+      assert.deepEqual(completion.values, ['7']);
+    }
   });
 });

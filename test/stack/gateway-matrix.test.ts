@@ -9,7 +9,8 @@
  * SDK client (`npm run tools` builds it), `mcp-remote` (as a stdio server, driven by the 1.x
  * client) and the Inspector CLI. Rows: every upstream's tools listed within 60 s of start, a call on
  * each server, and the relay round trips (sampling, elicitation, roots, completion, subscriptions,
- * two clients isolated) through server-everything.
+ * two clients isolated) through server-everything, by each client that answers an upstream's
+ * requests: the 1.x and 2.x TypeScript clients, the Go SDK client and `mcp-remote`.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -21,12 +22,6 @@ import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import {
-  CreateMessageRequestSchema,
-  ElicitRequestSchema,
-  ListRootsRequestSchema,
-  ResourceUpdatedNotificationSchema,
-} from '@modelcontextprotocol/sdk/types.js';
 import { freePort } from '../../support/ports.ts';
 import {
   bin,
@@ -39,18 +34,21 @@ import {
   sdkV1,
   sdkV2,
   type ToolCall,
-  textOf,
 } from '../support/matrix-clients.ts';
+import {
+  answers,
+  goSdkRelay,
+  type RelayStep,
+  relayWithMcpRemote,
+  relayWithSdkV1,
+  relayWithSdkV2,
+  type StepOutcome,
+} from '../support/matrix-relay.ts';
 import { type LookoutProcess, spawnLookout } from '../support/process.ts';
 import { waitFor } from '../support/services.ts';
 
 /** The issue's bound: every upstream's tools are listed this long after `lookout` is started. */
 const toolsListedWithinMs = 60_000;
-/** A session resource lives on its creator's upstream connection; Lookout reads through its catalog. */
-const sessionResourceTodo = {
-  todo: "a resource a client's own call created is not readable through Lookout yet, even by that client",
-};
-
 /** Marks every process this file starts (Lookout passes it on to its children): the leftover check. */
 const runId = `matrix-${randomUUID()}`;
 const fileText = `read through Lookout ${runId}\n`;
@@ -292,70 +290,6 @@ async function startRun(launch: Launch, t: TestContext): Promise<Run> {
   return { lookout, cache, listedAfterMs };
 }
 
-/** A 1.x client that can answer sampling, elicitation and roots, and keeps the resource updates it gets. */
-async function relayClient(url: string, name: string) {
-  const client = new Client(
-    { name, version: '1.0.0' },
-    { capabilities: { sampling: {}, elicitation: { form: {} }, roots: { listChanged: true } } },
-  );
-  const updates: string[] = [];
-  client.setRequestHandler(CreateMessageRequestSchema, async () => ({
-    model: 'matrix-model',
-    role: 'assistant' as const,
-    content: { type: 'text' as const, text: `sampled by ${name}` },
-  }));
-  client.setRequestHandler(ElicitRequestSchema, async () => ({
-    action: 'accept' as const,
-    content: { name: `elicited from ${name}`, check: true },
-  }));
-  client.setRequestHandler(ListRootsRequestSchema, async () => ({
-    roots: [{ uri: `file:///matrix/${name}`, name: `root of ${name}` }],
-  }));
-  client.setNotificationHandler(ResourceUpdatedNotificationSchema, async (notification) => {
-    updates.push(notification.params.uri);
-  });
-  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
-  return { client, updates };
-}
-
-async function callText(client: Client, name: string, args: Record<string, unknown> = {}): Promise<string> {
-  const result = (await client.callTool({ name, arguments: args })) as {
-    isError?: boolean;
-    content?: { type: string; text?: string }[];
-  };
-  const text = textOf(result.content);
-  assert.notEqual(result.isError, true, `${name} answered a tool error: ${text}`);
-  return text;
-}
-
-/** A session-scoped resource of server-everything (gzip-file-as-resource), made in the client's session. */
-async function sessionResource(client: Client, upstream: string, label: string): Promise<string> {
-  const name = `${label}-${randomUUID()}.txt.gz`;
-  await callText(client, `${upstream}__gzip-file-as-resource`, {
-    name,
-    data: `data:text/plain;base64,${Buffer.from(`secret of ${label}`).toString('base64')}`,
-    outputType: 'resourceLink',
-  });
-  return `demo://resource/session/${name}`;
-}
-
-/**
- * A resource of `upstream` to subscribe to: one of its static documents from Lookout's list; when
- * another upstream holds those URIs (everything-http's are everything's), one made in the session.
- */
-async function subscribable(client: Client, upstream: string): Promise<string> {
-  const { resources } = await client.listResources();
-  const own = resources.find(
-    (resource) =>
-      resource.name.startsWith(`${upstream}__`) &&
-      resource.uri.startsWith('demo://resource/static/document/'),
-  );
-  return own?.uri ?? (await sessionResource(client, upstream, 'subscribed'));
-}
-
-const listsResource = async (client: Client, uri: string) =>
-  (await client.listResources()).resources.some((resource) => resource.uri === uri);
-
 /** Processes still carrying this run's marker in their environment. */
 function leftovers(): string[] {
   const found: string[] = [];
@@ -370,6 +304,130 @@ function leftovers(): string[] {
   }
   return found;
 }
+
+interface RelayRow {
+  name: string;
+  steps: RelayStep[];
+  check(outcomes: StepOutcome[]): void;
+}
+
+/** A tool call's text, which must be a result and no tool error. */
+function resultText(outcome: StepOutcome | undefined): string {
+  assert.equal(outcome?.error, undefined, outcome?.error);
+  assert.equal(outcome?.isError, false, outcome?.text);
+  return outcome?.text ?? '';
+}
+
+/** A step that makes a session-scoped resource of server-everything (gzip-file-as-resource); its URI. */
+function makeSessionResource(upstream: string, session: string): [RelayStep, string] {
+  const name = `${session}-${randomUUID()}.txt.gz`;
+  const step: RelayStep = {
+    session,
+    call: `${upstream}__gzip-file-as-resource`,
+    arguments: {
+      name,
+      data: `data:text/plain;base64,${Buffer.from(`secret of ${session}`).toString('base64')}`,
+      outputType: 'resourceLink',
+    },
+  };
+  return [step, `demo://resource/session/${name}`];
+}
+
+/** The relay round trips through server-everything, as scripts each relay client runs (sessions `main`, `owner`, `other`). */
+function relayRows(upstream: string): RelayRow[] {
+  const tool = (name: string) => `${upstream}__${name}`;
+  const [makeSubscribed, subscribedSessionUri] = makeSessionResource(upstream, 'main');
+  // everything-http's static resources share stdio everything's URIs (everything serves them), so
+  // it subscribes to a resource made in the session.
+  const subscribed =
+    upstream === 'everything' ? 'demo://resource/static/document/architecture.md' : subscribedSessionUri;
+  const [makeOwned, owned] = makeSessionResource(upstream, 'owner');
+  return [
+    {
+      name: "sampling: the upstream's request reaches the client and its answer comes back",
+      steps: [{ call: tool('trigger-sampling-request'), arguments: { prompt: 'hi' } }],
+      check: ([sampled]) => assert.match(resultText(sampled), new RegExp(answers.sampled('main'))),
+    },
+    {
+      name: "elicitation (form): the client's answer reaches the upstream",
+      steps: [{ call: tool('trigger-elicitation-request') }],
+      check: ([elicited]) => assert.match(resultText(elicited), new RegExp(answers.elicited('main'))),
+    },
+    {
+      name: 'roots: the upstream lists the roots of the client that called',
+      steps: [{ call: tool('get-roots-list') }],
+      check: ([roots]) => assert.ok(resultText(roots).includes(answers.root('main')), roots?.text),
+    },
+    {
+      name:
+        upstream === 'everything'
+          ? "completion: an upstream prompt's argument and resource template's variable are completed"
+          : "completion: an upstream prompt's argument is completed",
+      steps: [
+        {
+          complete: {
+            ref: { type: 'ref/prompt', name: tool('completable-prompt') },
+            argument: { name: 'department', value: 'Eng' },
+          },
+        },
+        // A template keeps its URI, so everything-http's (the same as everything's) is everything's.
+        ...(upstream === 'everything'
+          ? [
+              {
+                complete: {
+                  ref: { type: 'ref/resource', uri: 'demo://resource/dynamic/text/{resourceId}' },
+                  argument: { name: 'resourceId', value: '7' },
+                },
+              } satisfies RelayStep,
+            ]
+          : []),
+      ],
+      check: ([prompt, template]) => {
+        assert.deepEqual(prompt, { values: ['Engineering'] });
+        if (upstream === 'everything') assert.deepEqual(template, { values: ['7'] });
+      },
+    },
+    {
+      name: 'subscription: updates of a subscribed resource reach the subscriber',
+      steps: [
+        ...(upstream === 'everything' ? [] : [makeSubscribed]),
+        { subscribe: subscribed },
+        { call: tool('toggle-subscriber-updates') },
+        { awaitUpdate: subscribed, timeoutMs: 15_000 },
+        { call: tool('toggle-subscriber-updates') },
+      ],
+      check: (outcomes) => {
+        for (const outcome of outcomes) assert.equal(outcome.error, undefined, outcome.error);
+        assert.deepEqual(outcomes.at(-2), { updated: true }, `no update of ${subscribed}`);
+      },
+    },
+    {
+      name: 'two clients isolated: a session resource is listed and read by its owner, by no other',
+      steps: [
+        makeOwned,
+        { session: 'owner', read: owned },
+        { session: 'owner', listResources: true },
+        { session: 'other', listResources: true },
+        { session: 'other', read: owned },
+      ],
+      check: ([made, ownerRead, ownerList, otherList, otherRead]) => {
+        resultText(made);
+        assert.deepEqual(ownerRead, { contents: 1 }, `${owned} not read by its owner`);
+        assert.ok(ownerList?.uris?.includes(owned), `${owned} not listed to its owner`);
+        assert.ok(otherList?.uris && !otherList.uris.includes(owned), `${owned} listed to another client`);
+        assert.match(otherRead?.error ?? '', /not found/i, `${owned} read by another client`);
+      },
+    },
+  ];
+}
+
+/** The clients of the relay rows: those that answer an upstream's requests (see docs/gateway.md). */
+const relayClients = [
+  { name: 'sdk 1.x', relay: relayWithSdkV1 },
+  { name: 'sdk 2.x', relay: relayWithSdkV2 },
+  { name: 'go sdk', relay: goSdkRelay(clientEnv) },
+  { name: 'mcp-remote', relay: relayWithMcpRemote(bin('mcp-remote'), clientEnv) },
+];
 
 const clients: MatrixClient[] = [
   sdkV1,
@@ -452,110 +510,19 @@ describe('gateway matrix: real servers and clients through a lookout process', {
 
       if (launch === 'installed') {
         for (const upstream of ['everything', 'everything-http']) {
-          describe(`relay through ${upstream}`, { timeout: 60_000 }, () => {
-            const url = () => {
-              const run = runs.get(launch);
-              assert.ok(run, 'lookout did not start');
-              return run.lookout.url;
-            };
-            it("sampling: the upstream's request reaches the client and its answer comes back", async () => {
-              const { client } = await relayClient(url(), 'sampler');
-              try {
-                const text = await callText(client, `${upstream}__trigger-sampling-request`, {
-                  prompt: 'hi',
+          for (const client of relayClients) {
+            describe(`relay through ${upstream} · ${client.name}`, { timeout: 90_000 }, () => {
+              for (const row of relayRows(upstream)) {
+                it(row.name, async () => {
+                  const run = runs.get(launch);
+                  assert.ok(run, 'lookout did not start');
+                  const outcomes = await client.relay(run.lookout.url, row.steps);
+                  assert.equal(outcomes.length, row.steps.length, JSON.stringify(outcomes));
+                  row.check(outcomes);
                 });
-                assert.match(text, /sampled by sampler/);
-              } finally {
-                await client.close();
               }
             });
-            it("elicitation (form): the client's answer reaches the upstream", async () => {
-              const { client } = await relayClient(url(), 'elicitee');
-              try {
-                const text = await callText(client, `${upstream}__trigger-elicitation-request`);
-                assert.match(text, /elicited from elicitee/);
-              } finally {
-                await client.close();
-              }
-            });
-            it('roots: the upstream lists the roots of the client that called', async () => {
-              const { client } = await relayClient(url(), 'rooted');
-              try {
-                const text = await callText(client, `${upstream}__get-roots-list`);
-                assert.match(text, /file:\/\/\/matrix\/rooted/);
-              } finally {
-                await client.close();
-              }
-            });
-            it("completion: an upstream prompt's argument is completed", async () => {
-              const { client } = await relayClient(url(), 'completer');
-              try {
-                const { completion } = await client.complete({
-                  ref: { type: 'ref/prompt', name: `${upstream}__completable-prompt` },
-                  argument: { name: 'department', value: 'Eng' },
-                });
-                assert.deepEqual(completion.values, ['Engineering']);
-              } finally {
-                await client.close();
-              }
-            });
-            it(
-              'subscription: updates of a subscribed resource reach the subscriber',
-              // everything-http's static resources share stdio everything's URIs, so it subscribes to a session resource.
-              upstream === 'everything-http' ? sessionResourceTodo : {},
-              async () => {
-                const { client, updates } = await relayClient(url(), 'subscriber');
-                try {
-                  const uri = await subscribable(client, upstream);
-                  await client.subscribeResource({ uri });
-                  await callText(client, `${upstream}__toggle-subscriber-updates`);
-                  try {
-                    await waitFor(
-                      `notifications/resources/updated for ${uri}`,
-                      async () => (updates.includes(uri) ? true : undefined),
-                      { timeoutMs: 15_000 },
-                    );
-                  } finally {
-                    await callText(client, `${upstream}__toggle-subscriber-updates`);
-                  }
-                } finally {
-                  await client.close();
-                }
-              },
-            );
-            it(
-              'two clients isolated: a session resource of one is neither listed nor read by the other',
-              sessionResourceTodo,
-              async () => {
-                const owner = await relayClient(url(), 'owner');
-                const other = await relayClient(url(), 'other');
-                try {
-                  const uri = await sessionResource(owner.client, upstream, 'owned');
-                  // Its owner reads it (once Lookout knows where it lives): the control for the other's failure.
-                  const read = await waitFor(
-                    `${uri} read by its owner`,
-                    () => owner.client.readResource({ uri }),
-                    {
-                      timeoutMs: 10_000,
-                    },
-                  );
-                  assert.equal(read.contents.length, 1);
-                  assert.equal(
-                    await listsResource(other.client, uri),
-                    false,
-                    `${uri} is listed for another client`,
-                  );
-                  await assert.rejects(
-                    other.client.readResource({ uri }),
-                    `${uri} was read by another client`,
-                  );
-                } finally {
-                  await owner.client.close();
-                  await other.client.close();
-                }
-              },
-            );
-          });
+          }
         }
       }
 

@@ -128,7 +128,8 @@ export function mcpRemote(env: ClientEnv): MatrixClient {
   };
 }
 
-function run(
+/** Runs a client program to its end: its stdout, or an error with its stderr. */
+export function run(
   command: string,
   args: string[],
   env: ClientEnv,

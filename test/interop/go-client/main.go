@@ -1,7 +1,8 @@
 // Command go-client drives an MCP server over Streamable HTTP with the Go SDK's client, for
 // Lookout's acceptance matrix. It reads a JSON list of tool calls on stdin, lists the tools
 // (every page), makes the calls in order and prints one JSON object: the tool names and, per
-// call, whether it was a tool error and its text content (or the protocol error).
+// call, whether it was a tool error and its text content (or the protocol error). With --relay it
+// runs a relay script instead (relay.go).
 package main
 
 import (
@@ -38,11 +39,22 @@ type report struct {
 }
 
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: go-client <mcp-url> < calls.json")
+	var err error
+	switch {
+	case len(os.Args) == 2:
+		err = run(os.Args[1])
+	case len(os.Args) >= 3 && os.Args[1] == "--relay":
+		// --relay <mcp-url> [protocol-version] < steps.json: a relay script, sessions answering back.
+		version := ""
+		if len(os.Args) == 4 {
+			version = os.Args[3]
+		}
+		err = relay(os.Args[2], version)
+	default:
+		fmt.Fprintln(os.Stderr, "usage: go-client <mcp-url> < calls.json | go-client --relay <mcp-url> [protocol-version] < steps.json")
 		os.Exit(2)
 	}
-	if err := run(os.Args[1]); err != nil {
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "go-client:", err)
 		os.Exit(1)
 	}
