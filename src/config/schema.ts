@@ -75,6 +75,12 @@ const upstreamSchema = z
         graceSeconds: z.number().min(0).default(30),
       })
       .prefault({}),
+    /**
+     * Serve its tools and prompts as `<name><separator><tool>` (true), or under the upstream's own
+     * names (false). A name served twice stays with Lookout's own tools first, then upstreams in
+     * config order; the later ones are skipped with a warning.
+     */
+    prefix: z.boolean().default(true),
     /** Lookout is not ready while a required upstream is down. */
     required: z.boolean().default(false),
     /**
