@@ -10,6 +10,8 @@ import {
   ListRootsResultSchema,
   McpError,
 } from '@modelcontextprotocol/sdk/types.js';
+import type { z } from 'zod';
+import { LookoutError } from '../errors/catalog.ts';
 import type { HandlerContext } from '../tools/api.ts';
 
 /** What Lookout can relay from an upstream to a client: the catalog connection declares all of it. */
@@ -40,6 +42,8 @@ export function relayedCapabilities(
 export class Callers {
   readonly #shared: boolean;
   readonly #running: HandlerContext[] = [];
+  /** Ends a running call at once, with the error given: see `stop`. */
+  readonly #stops = new Map<HandlerContext, (error: Error) => void>();
   /** The downstream sessions whose calls this connection served. */
   readonly #sessions = new Set<string>();
   #last: HandlerContext | undefined;
@@ -56,11 +60,22 @@ export class Callers {
     this.#running.push(caller);
     this.#last = caller;
     if (caller.sessionId !== undefined) this.#sessions.add(caller.sessionId);
+    const stopped = new Promise<never>((_, reject) => this.#stops.set(caller, reject));
     try {
-      return await work();
+      return await Promise.race([work(), stopped]);
     } finally {
+      this.#stops.delete(caller);
       this.#running.splice(this.#running.indexOf(caller), 1);
     }
+  }
+
+  /**
+   * Ends a caller's call with `error` instead of waiting for the upstream's answer: Lookout itself
+   * refused to pass on a request of the upstream (a 2026-07-28 client is asked by an
+   * InputRequiredResult, or lacks the capability), and that is the call's answer.
+   */
+  stop(caller: HandlerContext, error: Error): void {
+    this.#stops.get(caller)?.(error);
   }
 
   served(sessionId: string): boolean {
@@ -76,7 +91,8 @@ export class Callers {
 function callerFor(callers: Callers, method: string, capability: keyof ClientCapabilities): HandlerContext {
   const caller = callers.target();
   if (!caller) throw new McpError(ErrorCode.InvalidRequest, `${method}: no client to relay it to`);
-  const declared = caller.clientCapabilities;
+  // A 2026-07-28 client declares its capabilities per request: its request() refuses what it lacks (-32021).
+  const declared = caller.era === 'modern' ? undefined : caller.clientCapabilities;
   if (declared !== undefined && declared[capability] === undefined) {
     throw new McpError(ErrorCode.MethodNotFound, `${method}: the client does not support ${capability}`);
   }
@@ -84,33 +100,45 @@ function callerFor(callers: Callers, method: string, capability: keyof ClientCap
 }
 
 /**
+ * Asks the caller. When Lookout itself answers instead of the client (a LookoutError: the question
+ * goes into an InputRequiredResult, a capability is missing, an answer is invalid), the upstream gets
+ * an error and the caller's call ends with that answer, whatever the upstream makes of the error.
+ */
+async function ask<T extends z.ZodType>(
+  callers: Callers,
+  request: { method: string; params?: Record<string, unknown> },
+  capability: keyof ClientCapabilities,
+  schema: T,
+): Promise<z.output<T>> {
+  const caller = callerFor(callers, request.method, capability);
+  try {
+    return await caller.request({ method: request.method, params: request.params ?? {} }, schema);
+  } catch (error) {
+    if (error instanceof LookoutError) callers.stop(caller, error);
+    throw error;
+  }
+}
+
+/**
  * Answers the upstream's requests to its client by asking the calling client, through the tool API's
- * `request()`: whatever way that client is asked (a request on its session) is the relay's way too.
- * Only what the connection declared is handled; the SDK refuses the rest.
+ * `request()`: whatever way that client is asked (a request on its session, or an
+ * InputRequiredResult) is the relay's way too. Only what the connection declared is handled; the SDK
+ * refuses the rest.
  */
 export function relayToCallers(client: Client, declared: ClientCapabilities, callers: Callers): void {
   if (declared.sampling !== undefined) {
     client.setRequestHandler(CreateMessageRequestSchema, (request) =>
-      callerFor(callers, request.method, 'sampling').request(
-        { method: request.method, params: request.params },
-        CreateMessageResultSchema,
-      ),
+      ask(callers, request, 'sampling', CreateMessageResultSchema),
     );
   }
   if (declared.elicitation !== undefined) {
     client.setRequestHandler(ElicitRequestSchema, (request) =>
-      callerFor(callers, request.method, 'elicitation').request(
-        { method: request.method, params: request.params },
-        ElicitResultSchema,
-      ),
+      ask(callers, request, 'elicitation', ElicitResultSchema),
     );
   }
   if (declared.roots !== undefined) {
     client.setRequestHandler(ListRootsRequestSchema, (request) =>
-      callerFor(callers, request.method, 'roots').request(
-        { method: request.method, params: request.params },
-        ListRootsResultSchema,
-      ),
+      ask(callers, request, 'roots', ListRootsResultSchema),
     );
   }
 }

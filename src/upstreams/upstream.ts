@@ -100,6 +100,8 @@ export function isolationOf(config: UpstreamConfig): Isolation {
 
 /** Whose connection a caller's calls use, as `isolation` says; without a session or subject, `anonymous`. */
 function connectionKey(isolation: Isolation, caller: HandlerContext): string {
+  // A 2026-07-28 client has no session, and declares its capabilities per request.
+  if (caller.era === 'modern') return `modern:${caller.subject ?? 'anonymous'}`;
   const session =
     caller.sessionId === undefined ? undefined : `session:${caller.sessionId}|${caller.subject ?? ''}`;
   const subject = caller.subject === undefined ? undefined : `subject:${caller.subject}`;
@@ -273,7 +275,9 @@ export class Upstream {
    * supervised: when it ends, the next call opens another.
    */
   async #openIsolated(caller: HandlerContext): Promise<Connection> {
-    const declared = relayedCapabilities(caller.clientCapabilities);
+    // 2026-07-28 clients declare per request: such a connection declares all, the relay checks each call.
+    const declared =
+      caller.era === 'modern' ? relayableCapabilities : relayedCapabilities(caller.clientCapabilities);
     const client = new Client({ name: 'lookout', version: '0' }, { capabilities: declared });
     const stdio = this.#config.transport === 'stdio';
     const transport: Transport = stdio ? this.#stdioTransport() : this.#httpTransport();
