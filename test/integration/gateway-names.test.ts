@@ -66,3 +66,21 @@ it('serves an upstream with prefix: false under its own names; a clash keeps Loo
     await client.close();
   }
 });
+
+it('the live view shows the protocol version each stdio upstream speaks', async () => {
+  const res = await fetch(new URL('/live/events', lookout.url));
+  const reader = res.body?.getReader();
+  const first = new TextDecoder().decode((await reader?.read())?.value);
+  await reader?.cancel();
+  const snapshot = JSON.parse(first.split('\n')[1]?.slice('data: '.length) ?? '') as {
+    upstreams: { name: string; protocolVersion?: string; era?: string }[];
+  };
+  assert.deepEqual(
+    snapshot.upstreams.map((u) => [u.name, u.protocolVersion, u.era]),
+    [
+      ['first', '2025-11-25', '2025'],
+      ['second', '2025-11-25', '2025'],
+      ['third', '2025-11-25', '2025'],
+    ],
+  );
+});
