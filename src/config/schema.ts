@@ -81,6 +81,12 @@ const upstreamSchema = z
      * config order; the later ones are skipped with a warning.
      */
     prefix: z.boolean().default(true),
+    /**
+     * The protocol era spoken to it: `auto` asks `server/discover` first and speaks 2026-07-28 to an
+     * upstream that serves it, 2025 (`initialize`) to any other; `legacy` only 2025; `modern` only
+     * 2026-07-28.
+     */
+    era: z.enum(['auto', 'legacy', 'modern']).default('legacy'),
     /** Lookout is not ready while a required upstream is down. */
     required: z.boolean().default(false),
     /**

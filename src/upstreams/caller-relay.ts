@@ -1,12 +1,9 @@
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/client';
 import {
   type ClientCapabilities,
-  CreateMessageRequestSchema,
   CreateMessageResultSchema,
-  ElicitRequestSchema,
   ElicitResultSchema,
   ErrorCode,
-  ListRootsRequestSchema,
   ListRootsResultSchema,
   McpError,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -33,6 +30,9 @@ export function relayedCapabilities(
   };
 }
 
+/** How long a call stopped by a relayed question waits for the upstream's next question. */
+const askedTogetherMs = 50;
+
 /**
  * The calls a connection to an upstream is serving, so that a request the upstream sends (sampling,
  * elicitation, roots) goes to the client that caused it. On a connection of one session or subject,
@@ -44,6 +44,9 @@ export class Callers {
   readonly #running: HandlerContext[] = [];
   /** Ends a running call at once, with the error given: see `stop`. */
   readonly #stops = new Map<HandlerContext, (error: Error) => void>();
+  readonly #stopTimers = new Map<HandlerContext, NodeJS.Timeout>();
+  /** Each running call's end. */
+  readonly #ends = new Map<HandlerContext, Promise<void>>();
   /** The downstream sessions whose calls this connection served. */
   readonly #sessions = new Set<string>();
   #last: HandlerContext | undefined;
@@ -61,10 +64,21 @@ export class Callers {
     this.#last = caller;
     if (caller.sessionId !== undefined) this.#sessions.add(caller.sessionId);
     const stopped = new Promise<never>((_, reject) => this.#stops.set(caller, reject));
+    let ended = () => {};
+    this.#ends.set(
+      caller,
+      new Promise<void>((resolve) => {
+        ended = resolve;
+      }),
+    );
     try {
       return await Promise.race([work(), stopped]);
     } finally {
+      clearTimeout(this.#stopTimers.get(caller));
+      this.#stopTimers.delete(caller);
       this.#stops.delete(caller);
+      this.#ends.delete(caller);
+      ended();
       this.#running.splice(this.#running.indexOf(caller), 1);
     }
   }
@@ -75,7 +89,20 @@ export class Callers {
    * InputRequiredResult, or lacks the capability), and that is the call's answer.
    */
   stop(caller: HandlerContext, error: Error): void {
-    this.#stops.get(caller)?.(error);
+    const stop = this.#stops.get(caller);
+    if (!stop) return;
+    // Questions an upstream asks together arrive one message after another: the call ends a moment
+    // after the last, so that its InputRequiredResult carries them all.
+    clearTimeout(this.#stopTimers.get(caller));
+    this.#stopTimers.set(
+      caller,
+      setTimeout(() => stop(error), askedTogetherMs),
+    );
+  }
+
+  /** Settles when the caller's running call has ended (at once when none runs). */
+  async ended(caller: HandlerContext): Promise<void> {
+    await this.#ends.get(caller);
   }
 
   served(sessionId: string): boolean {
@@ -114,7 +141,12 @@ async function ask<T extends z.ZodType>(
   try {
     return await caller.request({ method: request.method, params: request.params ?? {} }, schema);
   } catch (error) {
-    if (error instanceof LookoutError) callers.stop(caller, error);
+    if (error instanceof LookoutError) {
+      callers.stop(caller, error);
+      // The upstream hears of it only once the call has ended: until then it may ask more questions,
+      // which go into the same InputRequiredResult, and its own answer cannot overtake the stop.
+      await callers.ended(caller);
+    }
     throw error;
   }
 }
@@ -127,17 +159,17 @@ async function ask<T extends z.ZodType>(
  */
 export function relayToCallers(client: Client, declared: ClientCapabilities, callers: Callers): void {
   if (declared.sampling !== undefined) {
-    client.setRequestHandler(CreateMessageRequestSchema, (request) =>
+    client.setRequestHandler('sampling/createMessage', (request) =>
       ask(callers, request, 'sampling', CreateMessageResultSchema),
     );
   }
   if (declared.elicitation !== undefined) {
-    client.setRequestHandler(ElicitRequestSchema, (request) =>
+    client.setRequestHandler('elicitation/create', (request) =>
       ask(callers, request, 'elicitation', ElicitResultSchema),
     );
   }
   if (declared.roots !== undefined) {
-    client.setRequestHandler(ListRootsRequestSchema, (request) =>
+    client.setRequestHandler('roots/list', (request) =>
       ask(callers, request, 'roots', ListRootsResultSchema),
     );
   }

@@ -1,21 +1,16 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/client';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import {
-  type CallToolResult,
-  type ClientCapabilities,
-  type CompleteRequest,
-  type GetPromptResult,
-  LoggingMessageNotificationSchema,
-  type Progress,
-  type Prompt,
-  PromptListChangedNotificationSchema,
-  type ReadResourceResult,
-  type Resource,
-  ResourceListChangedNotificationSchema,
-  type ResourceTemplate,
-  ResourceUpdatedNotificationSchema,
-  type Tool,
-  ToolListChangedNotificationSchema,
+import type {
+  CallToolResult,
+  ClientCapabilities,
+  CompleteRequest,
+  GetPromptResult,
+  Progress,
+  Prompt,
+  ReadResourceResult,
+  Resource,
+  ResourceTemplate,
+  Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { UpstreamConfig } from '../config/schema.ts';
@@ -29,6 +24,7 @@ import { CallPolicies } from './call-policies.ts';
 import { Callers, relayableCapabilities, relayedCapabilities, relayToCallers } from './caller-relay.ts';
 import { type ChildEnvPolicy, childEnvironment } from './child-env.ts';
 import { type Connection, ConnectionPool, type Subscribers } from './connection-pool.ts';
+import { callMeta, checkAlive, upstreamClient } from './era-negotiation.ts';
 import { cancellable, errorTypeOf, isUpstreamFailure, mapUpstreamError } from './error-mapping.ts';
 import { HealthProbe } from './health-probe.ts';
 import { UpstreamHttpTransport } from './http-transport.ts';
@@ -85,10 +81,10 @@ const noTimeoutMs = 2 ** 31 - 1;
 
 const emptyLists: UpstreamLists = { tools: [], resources: [], resourceTemplates: [], prompts: [] };
 
-const listChangedSchemas = [
-  ToolListChangedNotificationSchema,
-  ResourceListChangedNotificationSchema,
-  PromptListChangedNotificationSchema,
+const listChangedNotifications = [
+  'notifications/tools/list_changed',
+  'notifications/resources/list_changed',
+  'notifications/prompts/list_changed',
 ] as const;
 
 export type Isolation = 'session' | 'subject' | 'shared';
@@ -125,7 +121,7 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 }
 
 function readRelay(client: Client, subscribers: Subscribers): void {
-  client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+  client.setNotificationHandler('notifications/resources/updated', (n) => {
     for (const updated of subscribers.get(n.params.uri)?.values() ?? []) updated(n.params.uri);
   });
 }
@@ -152,7 +148,7 @@ export class Upstream {
   readonly #pool: ConnectionPool;
   #client: Client | undefined;
   /** The client still connecting, which close() must stop too: a child may be starting. */
-  #connecting: Client | undefined;
+  #connecting: { readonly client: Client; readonly transport: Transport } | undefined;
   #state: UpstreamState = 'starting';
   #lists: UpstreamLists = emptyLists;
   #timer: NodeJS.Timeout | undefined;
@@ -278,7 +274,7 @@ export class Upstream {
     // 2026-07-28 clients declare per request: such a connection declares all, the relay checks each call.
     const declared =
       caller.era === 'modern' ? relayableCapabilities : relayedCapabilities(caller.clientCapabilities);
-    const client = new Client({ name: 'lookout', version: '0' }, { capabilities: declared });
+    const client = upstreamClient(this.#config, declared);
     const stdio = this.#config.transport === 'stdio';
     const transport: Transport = stdio ? this.#stdioTransport() : this.#httpTransport();
     client.onerror = (error) =>
@@ -299,14 +295,14 @@ export class Upstream {
       throw error;
     }
     deliverNotificationsFirst(transport);
-    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+    client.setNotificationHandler('notifications/message', (n) => {
       this.#logUpstream(n.params);
       connection.logs.relay(n.params);
     });
     readRelay(client, connection.subscribers);
     // The lists served are the catalog connection's: a change one connection reports is looked for there.
-    for (const schema of listChangedSchemas) {
-      client.setNotificationHandler(schema, () => {
+    for (const method of listChangedNotifications) {
+      client.setNotificationHandler(method, () => {
         if (this.#client) void this.#refreshLists(this.#client);
       });
     }
@@ -350,7 +346,7 @@ export class Upstream {
     if (this.#state === 'closed') return;
     // The catalog connection declares everything Lookout relays, so that the upstream lists all it serves.
     const declared: ClientCapabilities = relayableCapabilities;
-    const client = new Client({ name: 'lookout', version: '0' }, { capabilities: declared });
+    const client: Client = upstreamClient(this.#config, declared, () => this.#refreshLists(client));
     relayToCallers(client, declared, this.#sharedCallers);
     const stdio = this.#config.transport === 'stdio';
     const transport: Transport = stdio ? this.#stdioTransport() : this.#httpTransport();
@@ -361,16 +357,16 @@ export class Upstream {
     client.onerror = (error) =>
       this.#logger.warn('upstream transport error', { upstream: this.name, error: error.message });
     let lists: UpstreamLists;
-    this.#connecting = client;
+    this.#connecting = { client, transport };
     try {
       const timeout = stdio ? noTimeoutMs : this.#config.timeouts.connectSeconds * 1000;
       await client.connect(transport, { timeout });
       clearTimeout(slowStart);
       deliverNotificationsFirst(transport);
-      for (const schema of listChangedSchemas) {
-        client.setNotificationHandler(schema, () => this.#refreshLists(client));
+      for (const method of listChangedNotifications) {
+        client.setNotificationHandler(method, () => this.#refreshLists(client));
       }
-      client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => this.#relayLog(n.params));
+      client.setNotificationHandler('notifications/message', (n) => this.#relayLog(n.params));
       readRelay(client, this.#sharedSubscribers);
       lists = await this.#list(client);
     } catch (error) {
@@ -398,7 +394,7 @@ export class Upstream {
     this.#state = 'ready';
     this.#connectedAt = Date.now();
     this.#schedule.connected(this.#connectedAt);
-    this.#protocolVersion = (transport as { protocolVersion?: string }).protocolVersion;
+    this.#protocolVersion = client.getNegotiatedProtocolVersion();
     client.onclose = () => {
       if (this.#client !== client) return;
       this.#probe?.stop();
@@ -420,7 +416,7 @@ export class Upstream {
     };
     this.#probe = new HealthProbe(
       this.#config.health,
-      (timeout) => client.ping({ timeout }),
+      (timeout) => checkAlive(client, { timeout }),
       (silentForMs) => this.#hung(client, silentForMs),
       () => this.#recovered(client),
     );
@@ -595,7 +591,8 @@ export class Upstream {
   /** Reads a resource (safe: retried like other safe calls), in a `mcp.client` span. */
   readResource(uri: string, caller: HandlerContext): Promise<ReadResourceResult> {
     return this.#request('resources/read', undefined, caller, (client, meta, options) =>
-      client.readResource({ uri, _meta: meta }, options),
+      // Each read goes to the upstream: what its answer may be cached for is the caller's to decide.
+      client.readResource({ uri, _meta: meta }, { ...options, cacheMode: 'bypass' }),
     );
   }
 
@@ -704,7 +701,7 @@ export class Upstream {
    */
   #failed(message: string): void {
     this.#noteError(message);
-    if (this.#isolation !== 'shared') void this.#client?.ping().catch(() => undefined);
+    if (this.#isolation !== 'shared' && this.#client) void checkAlive(this.#client).catch(() => undefined);
   }
 
   #mapError(error: unknown): Error {
@@ -730,7 +727,14 @@ export class Upstream {
     return connection.callers.during(options.caller, () =>
       connection.logs.during(options.onlog, () =>
         connection.client.request(
-          { method: 'tools/call', params: { name, arguments: args as Record<string, unknown>, _meta: meta } },
+          {
+            method: 'tools/call',
+            params: {
+              name,
+              arguments: args as Record<string, unknown>,
+              _meta: callMeta(connection.client, meta),
+            },
+          },
           relayedToolResult,
           {
             signal: options.signal,
@@ -749,6 +753,13 @@ export class Upstream {
     const client = this.#client;
     this.#client = undefined;
     if (client) this.#telemetry.sessionEnded(this.#connectedAt, this.#facts());
-    await Promise.all([client?.close(), this.#connecting?.close(), this.#pool.closeAll()]);
+    // While the era is being probed, the client does not own the transport yet: both are closed.
+    const connecting = this.#connecting;
+    await Promise.all([
+      client?.close(),
+      connecting?.client.close(),
+      connecting?.transport.close(),
+      this.#pool.closeAll(),
+    ]);
   }
 }

@@ -24,8 +24,15 @@ async function httpFixture(): Promise<{ child: ChildProcess; url: string }> {
   return { child, url };
 }
 
-for (const transport of ['stdio', 'http'] as const) {
-  describe(`conformance through the gateway, the fixture upstream over ${transport}`, () => {
+/** The gateway speaks 2025 to the fixture over stdio and HTTP, and 2026-07-28 over HTTP (`era: modern`). */
+const upstreams = [
+  { transport: 'stdio', era: 'legacy' },
+  { transport: 'http', era: 'legacy' },
+  { transport: 'http', era: 'modern' },
+] as const;
+
+for (const { transport, era } of upstreams) {
+  describe(`conformance through the gateway, the fixture upstream over ${transport} (${era})`, () => {
     let fixture: ChildProcess | undefined;
     let lookout: Lookout;
 
@@ -38,7 +45,7 @@ for (const transport of ['stdio', 'http'] as const) {
               return { transport, url };
             });
       lookout = await startTestLookout({
-        upstreams: [{ name: 'fixture', prefix: false, health: { intervalSeconds: 0 }, ...upstream }],
+        upstreams: [{ name: 'fixture', prefix: false, era, health: { intervalSeconds: 0 }, ...upstream }],
         // The upstream's own built-in tools clash with Lookout's: the warning says so, and is expected.
         log: { level: 'error', format: 'json' },
       });
@@ -53,14 +60,27 @@ for (const transport of ['stdio', 'http'] as const) {
       }
     });
 
+    it(`speaks ${era === 'modern' ? '2026-07-28' : '2025-11-25'} to the upstream, as the live view shows`, async () => {
+      const res = await fetch(new URL('/live/events', lookout.url));
+      const reader = res.body?.getReader();
+      const first = new TextDecoder().decode((await reader?.read())?.value);
+      await reader?.cancel();
+      const snapshot = JSON.parse(first.split('\n')[1]?.slice('data: '.length) ?? '') as {
+        upstreams: { protocolVersion?: string }[];
+      };
+      assert.equal(snapshot.upstreams[0]?.protocolVersion, era === 'modern' ? '2026-07-28' : '2025-11-25');
+    });
+
     for (const revision of ['2026-07-28', '2025-11-25']) {
-      const baseline = `baseline-gateway-${transport}-${revision}.yml`;
+      const baseline = `baseline-gateway-${transport}${era === 'modern' ? '-modern' : ''}-${revision}.yml`;
       it(`runs every server scenario conformance requires for ${revision}, against ${baseline}`, {
         timeout: 300_000,
       }, async () => {
         const { code, output } = await runRequirements(lookout.url, revision, baseline);
         const summary = output.match(/Total: (\d+) passed, (\d+) failed/);
-        process.stdout.write(`conformance ${revision} through the gateway (${transport}): ${summary?.[0]}\n`);
+        process.stdout.write(
+          `conformance ${revision} through the gateway (${transport}, ${era}): ${summary?.[0]}\n`,
+        );
         assert.ok(summary, output);
         assert.ok(Number(summary[1]) >= 70, `at least one check per required scenario:\n${output}`);
         // Exit 0: every failure is one the baseline names (with its reason), and every one it names fails.

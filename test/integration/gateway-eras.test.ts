@@ -15,8 +15,7 @@ import { startTestLookout, upstreamsReady } from '../support/lookout.ts';
 /** The conformance fixture in a process of its own, spoken to over stdio in the 2025 era. */
 const fixtureUpstream = fileURLToPath(new URL('../conformance/fixture-upstream.ts', import.meta.url));
 const answer = { action: 'accept', content: { username: 'ann', email: 'ann@example.com' } } as const;
-const text = (result: { content?: unknown }) =>
-  (result.content as { text?: string }[] | undefined)?.[0]?.text;
+const text = (result: unknown) => (result as { content?: { text?: string }[] }).content?.[0]?.text;
 
 let lookout: Lookout;
 
