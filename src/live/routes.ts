@@ -9,7 +9,7 @@ import type { Logger } from '../logging/logger.ts';
 import type { LogRing } from '../logging/ring.ts';
 import { nameHttpRoute } from '../telemetry/http-route.ts';
 import type { LiveTelemetry } from '../telemetry/live-telemetry.ts';
-import type { UpstreamStatus } from '../upstreams/upstream.ts';
+import type { UpstreamStatus } from '../upstreams/upstream-types.ts';
 import { Snapshots } from './snapshot.ts';
 import { SpanRing } from './span-ring.ts';
 import { LiveStream } from './stream.ts';

@@ -1,6 +1,6 @@
 import type { Health } from '../lifecycle/health.ts';
 import type { LiveTelemetry } from '../telemetry/live-telemetry.ts';
-import type { UpstreamStatus } from '../upstreams/upstream.ts';
+import type { UpstreamStatus } from '../upstreams/upstream-types.ts';
 import { MetricsWindow, type OperationStats } from './metrics-window.ts';
 import type { CallView, SpanRing } from './span-ring.ts';
 

@@ -73,16 +73,33 @@ export class ConnectionPool {
     opening.then(
       (connection) => {
         created.connection = connection;
-        // A connection that ends (its process exited) is forgotten: the next call opens a new one.
-        connection.client.onclose = () => {
-          if (this.#slots.get(key) === created) this.#slots.delete(key);
-        };
       },
       () => {
         if (this.#slots.get(key) === created) this.#slots.delete(key);
       },
     );
     return opening;
+  }
+
+  /**
+   * A connection that ended (its process exited, its session is gone) is forgotten: the next call opens
+   * a new one. Returns whether it was still kept, i.e. whether its end came from the upstream's side.
+   */
+  ended(connection: Connection): boolean {
+    const key = this.#keyOf(connection);
+    if (key !== undefined) this.#slots.delete(key);
+    return key !== undefined;
+  }
+
+  /** Closes a connection and forgets it at once (one found hung): the next call opens a new one. */
+  discard(connection: Connection): Promise<void> {
+    const key = this.#keyOf(connection);
+    return key === undefined ? Promise.resolve() : this.#close(key);
+  }
+
+  #keyOf(connection: Connection): string | undefined {
+    for (const [key, slot] of this.#slots) if (slot.connection === connection) return key;
+    return undefined;
   }
 
   /** The connections open now. */

@@ -16,6 +16,27 @@ export function isUpstreamFailure(error: unknown): boolean {
 }
 
 /**
+ * A call in flight on an isolated connection that ended (its child exited, its HTTP session is gone, or
+ * it was closed as hung). The next call opens a new connection; a safe call is retried on one.
+ */
+export class ConnectionEndedError extends LookoutError {
+  constructor(upstream: string) {
+    super(
+      'UPSTREAM_UNAVAILABLE',
+      `${upstream}: the connection ended during the call; the next call opens a new one`,
+      {
+        upstream,
+      },
+    );
+  }
+}
+
+/** Whether `error` ended a call because its connection closed under it. */
+export function isConnectionClosed(error: unknown): boolean {
+  return error instanceof SdkError && error.code === SdkErrorCode.ConnectionClosed;
+}
+
+/**
  * Sends a request that the caller may cancel. The SDK rejects a request whose signal aborts with a
  * `RequestTimeout` error, which would count a client's cancellation (or disconnection) against the
  * upstream: its breaker opened after a few cancelled calls, and safe calls were retried. A

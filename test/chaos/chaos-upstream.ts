@@ -110,6 +110,7 @@ function callTool(
     case 'echo':
       return answer(text(String(args.text ?? '')));
     case 'sleep': {
+      process.stderr.write(`chaos: sleeping ${id}\n`);
       const timer = setTimeout(() => {
         pending.delete(id);
         answer(text(`slept ${args.ms}`));

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -99,6 +99,11 @@ function inGroups(pids: number[]): number[] {
   return processes()
     .filter((p) => groups.has(p.pgid) || groups.has(p.pid))
     .map((p) => p.pid);
+}
+
+/** Whether `pid` runs (a zombie, exited but not yet reaped, does not). */
+export function processAlive(pid: number): boolean {
+  return processes().some((p) => p.pid === pid && p.state !== 'Z');
 }
 
 export function heapAfterGc(): number {
@@ -209,17 +214,9 @@ export class Scenario {
     };
   }
 
-  /**
-   * The scenarios break the supervised upstream connection (crash, hang, flood it), so every upstream
-   * is `shared` unless a scenario says otherwise: connections isolated per session or subject are not
-   * supervised yet, and a scenario aimed at them would need its own expectations.
-   */
+  /** A Lookout whose upstreams are isolated as configured (by default, per session or subject). */
   async lookout(overrides: ConfigOverrides, options: StartOptions = {}): Promise<ChaosLookout> {
-    const upstreams = (overrides.upstreams as Record<string, unknown>[] | undefined)?.map((u) => ({
-      isolation: 'shared',
-      ...u,
-    }));
-    const lookout = await startTestLookout({ ...overrides, ...(upstreams && { upstreams }) }, options);
+    const lookout = await startTestLookout(overrides, options);
     this.#lookouts.push(lookout);
     return lookout;
   }
@@ -267,9 +264,12 @@ export class Scenario {
     this.#cleanups.push(cleanup);
   }
 
-  /** Pids of every chaos-upstream child started in this scenario. */
+  /** Pids of every chaos-upstream child started in this scenario, in the order they started. */
   upstreamPids(): number[] {
-    return readdirSync(this.pidDir).map(Number);
+    return readdirSync(this.pidDir)
+      .map((name) => ({ pid: Number(name), started: statSync(join(this.pidDir, name)).mtimeMs }))
+      .sort((a, b) => a.started - b.started)
+      .map((p) => p.pid);
   }
 
   async close(): Promise<void> {

@@ -309,6 +309,12 @@ describe('chaos: HTTP upstreams', () => {
       const stuck = Array.from({ length: 5 }, () => s.calls.call(client, 'mute__slow', { ms: 1 }, 3000));
       await waitForState(lookout, 'mute', 'down', 5000);
       assert.ok(!(await toolNames(client)).includes('mute__slow'), 'tools hidden while hung');
+      // The session's own upstream session, silent as well, is closed; its next call opens another.
+      const isolatedClosed = await eventually(
+        () => lookout.logLines.some((l) => l.includes('upstream isolated connection unresponsive')),
+        3000,
+      );
+      assert.ok(isolatedClosed, "the session's hung connection was closed");
       await Promise.all(stuck);
       await waitForState(lookout, 'mute', 'ready', 10_000);
       // Its lists are read again as it answers: they come back a moment after its state.

@@ -25,8 +25,6 @@ function configFile(upstreams: Record<string, Record<string, string>>): { config
       upstreams: Object.entries(upstreams).map(([name, env]) => ({
         name,
         transport: 'stdio',
-        // Supervision is what these scenarios test: see the harness's lookout().
-        isolation: 'shared',
         command: process.execPath,
         args: [chaosUpstream],
         env: { CHAOS_PID_DIR: pidDir, ...env },
@@ -134,8 +132,6 @@ describe('chaos: a real lookout process', () => {
           await Promise.all(names.slice(0, 2).map((n) => calls.call(client, `${n}__crash`, {}, 10_000)));
         }
         await Promise.all(inFlight);
-        // Back to four ready children before the next wave.
-        await eventually(() => descendants(pid).length === 4, 10_000);
         for (let i = 0; i < 100; i++) {
           const outcomes = await Promise.all(
             names.map((n) => calls.call(client, `${n}__echo`, { text: 'probe' }, 10_000)),
@@ -143,6 +139,9 @@ describe('chaos: a real lookout process', () => {
           if (outcomes.every((o) => o === 'ok')) break;
           await sleep(50);
         }
+        // Back to eight children before the next wave: each upstream's catalog child and the
+        // session's own (isolation), a crashed one replaced by the call after it.
+        await eventually(() => descendants(pid).length === 8, 10_000);
       };
       await wave(false);
       await wave(true);
@@ -175,7 +174,7 @@ describe('chaos: a real lookout process', () => {
       assert.ok(gone, 'no upstream child left');
       assert.ok(fdsAfter <= fdsBefore + 4, `lookout's fds ${fdsBefore} -> ${fdsAfter}`);
       assert.ok(rssAfter - rssBefore < rssToleranceBytes, `lookout's RSS ${rssBefore} -> ${rssAfter}`);
-      assert.equal(pids.length, 4 + 7 * 2, 'each crash restarted its child once');
+      assert.equal(pids.length, 4 + 4 + 7 * 2, 'each crash replaced its child once');
     } finally {
       if (lookout.child.exitCode === null) lookout.child.kill('SIGKILL');
       rmSync(join(pidDir, '..'), { recursive: true, force: true });

@@ -6,6 +6,7 @@ import {
   chaos,
   eventually,
   fdCount,
+  processAlive,
   Scenario,
   sleep,
   toolNames,
@@ -49,27 +50,41 @@ describe('chaos: stdio upstreams', () => {
     });
   });
 
-  it('crash mid-call: calls in flight fail at once with -32010, the child is restarted', async (t) => {
-    await chaos(t, async (s) => {
-      const lookout = await s.lookout({
-        upstreams: [s.stdioUpstream('crashy', {}, { restart: quickRestart })],
+  for (const isolation of ['subject', 'shared'] as const) {
+    // Isolated (the default): the session's own child crashes and the next call starts another (the
+    // upstream still answers on its catalog connection: the breaker the failed calls opened is closed).
+    // Shared: the catalog connection is lost and restarted.
+    it(`crash mid-call (${isolation}): calls in flight fail at once with -32010, the next call is answered`, async (t) => {
+      await chaos(t, async (s) => {
+        const lookout = await s.lookout({
+          upstreams: [s.stdioUpstream('crashy', {}, { restart: quickRestart, isolation })],
+        });
+        await upstreamsReady(lookout);
+        const client = await s.client(lookout.url);
+        const inFlight = Array.from({ length: 10 }, () =>
+          s.calls.call(client, 'crashy__sleep', { ms: 20_000 }, 5000),
+        );
+        await sleep(isolation === 'shared' ? 200 : 1000);
+        const started = Date.now();
+        await s.calls.call(client, 'crashy__crash', {}, 5000);
+        await Promise.all(inFlight);
+        s.figures.failedAfterMs = Date.now() - started;
+        assert.equal(s.calls.count('-32010'), 11, JSON.stringify(s.calls.tally()));
+        await waitForState(lookout, 'crashy', 'ready', 10_000);
+        assert.equal(await s.calls.call(client, 'crashy__echo', { text: 'back' }, 5000), 'ok');
+        // Shared: the first child and its restart. Isolated: the catalog's, the session's, its successor.
+        assert.equal(s.upstreamPids().length, isolation === 'shared' ? 2 : 3, 'one child replaced');
+        if (isolation !== 'shared') {
+          assert.equal(upstreamState(lookout, 'crashy'), 'ready', 'the catalog connection never lost');
+          assert.ok(!lookout.logLines.some((l) => l.includes('upstream connection lost')), 'catalog kept');
+          assert.ok(
+            lookout.logLines.some((l) => l.includes('upstream isolated connection lost')),
+            'logged',
+          );
+        }
       });
-      await upstreamsReady(lookout);
-      const client = await s.client(lookout.url);
-      const inFlight = Array.from({ length: 10 }, () =>
-        s.calls.call(client, 'crashy__sleep', { ms: 20_000 }, 5000),
-      );
-      await sleep(200);
-      const started = Date.now();
-      await s.calls.call(client, 'crashy__crash', {}, 5000);
-      await Promise.all(inFlight);
-      s.figures.failedAfterMs = Date.now() - started;
-      assert.equal(s.calls.count('-32010'), 11, JSON.stringify(s.calls.tally()));
-      await waitForState(lookout, 'crashy', 'ready', 10_000);
-      assert.equal(await s.calls.call(client, 'crashy__echo', { text: 'back' }, 5000), 'ok');
-      assert.equal(s.upstreamPids().length, 2, 'one restart');
     });
-  });
+  }
 
   it('crash loop: held after maxRestarts, calls fail fast, children do not pile up', async (t) => {
     await chaos(t, async (s) => {
@@ -93,7 +108,7 @@ describe('chaos: stdio upstreams', () => {
     });
   });
 
-  it('hung upstream (alive, silent): calls time out (-32011), tools hidden, child restarted', async (t) => {
+  it('hung upstream (shared, alive, silent): calls time out (-32011), tools hidden, child restarted', async (t) => {
     await chaos(t, async (s) => {
       const lookout = await s.lookout({
         upstreams: [
@@ -101,6 +116,7 @@ describe('chaos: stdio upstreams', () => {
             'hung',
             {},
             {
+              isolation: 'shared',
               timeouts: { requestSeconds: 1 },
               health: { intervalSeconds: 0.2, timeoutSeconds: 0.2, graceSeconds: 0.8 },
               restart: quickRestart,
@@ -119,6 +135,67 @@ describe('chaos: stdio upstreams', () => {
       assert.ok((await toolNames(client)).includes('hung__echo'), 'tools back');
       assert.equal(await s.calls.call(client, 'hung__echo', { text: 'back' }, 3000), 'ok');
       assert.equal(s.calls.count('-32011') + s.calls.count('-32010'), 5, JSON.stringify(s.calls.tally()));
+    });
+  });
+
+  it("hung isolated connection (alive, silent): closed after the grace, the session's next call gets a new child, the others never notice", async (t) => {
+    await chaos(t, async (s) => {
+      const lookout = await s.lookout({
+        upstreams: [
+          s.stdioUpstream(
+            'hung',
+            {},
+            {
+              timeouts: { requestSeconds: 1 },
+              health: { intervalSeconds: 0.2, timeoutSeconds: 0.2, graceSeconds: 0.8 },
+              // The calls that time out on the hung connection do not open the breaker for the others.
+              breaker: { consecutiveFailures: 100 },
+            },
+          ),
+        ],
+      });
+      await upstreamsReady(lookout);
+      const [client, other] = [await s.client(lookout.url), await s.client(lookout.url)];
+      assert.equal(await s.calls.call(other, 'hung__echo', { text: 'other' }, 3000), 'ok');
+      assert.equal(await s.calls.call(client, 'hung__echo', { text: 'first' }, 3000), 'ok');
+      const [, , hungPid] = s.upstreamPids();
+      assert.equal(await s.calls.call(client, 'hung__silence', { ms: 60_000 }, 3000), 'ok');
+      const stuck = Array.from({ length: 5 }, () => s.calls.call(client, 'hung__echo', { text: 'x' }, 3000));
+      const closed = await eventually(
+        () => lookout.logLines.some((l) => l.includes('upstream isolated connection unresponsive')),
+        5000,
+      );
+      assert.ok(closed, 'the silent connection was found hung and closed');
+      await Promise.all(stuck);
+      assert.equal(s.calls.count('-32011') + s.calls.count('-32010'), 5, JSON.stringify(s.calls.tally()));
+      // Its child is stopped (stdin closed, SIGTERM): it does not outlive its connection.
+      const gone = await eventually(() => !processAlive(hungPid as number), 6000);
+      assert.ok(gone, `the hung child ${hungPid} was stopped`);
+      assert.equal(upstreamState(lookout, 'hung'), 'ready', 'the catalog connection was never hung');
+      assert.ok((await toolNames(client)).includes('hung__echo'), 'tools never hidden');
+      assert.equal(await s.calls.call(client, 'hung__echo', { text: 'back' }, 3000), 'ok');
+      assert.equal(await s.calls.call(other, 'hung__echo', { text: 'other' }, 3000), 'ok');
+      assert.equal(
+        s.upstreamPids().length,
+        4,
+        "the catalog's, the other session's, the hung one, its successor",
+      );
+    });
+  });
+
+  it('idle isolated connections close after connections.idleSeconds, and the next call opens another', async (t) => {
+    await chaos(t, async (s) => {
+      const lookout = await s.lookout({
+        upstreams: [s.stdioUpstream('idle', {}, { connections: { max: 4, idleSeconds: 1 } })],
+      });
+      await upstreamsReady(lookout);
+      const client = await s.client(lookout.url);
+      assert.equal(await s.calls.call(client, 'idle__echo', { text: 'x' }, 3000), 'ok');
+      const [, isolatedPid] = s.upstreamPids();
+      const gone = await eventually(() => !processAlive(isolatedPid as number), 5000);
+      assert.ok(gone, 'the idle child was stopped');
+      assert.equal(await s.calls.call(client, 'idle__echo', { text: 'again' }, 3000), 'ok');
+      assert.equal(s.upstreamPids().length, 3, 'a new child for the next call');
     });
   });
 
@@ -178,7 +255,8 @@ describe('chaos: stdio upstreams', () => {
         ]);
       }
       assert.deepEqual(s.calls.tally(), { '-32013': 5, ok: 10 });
-      assert.equal(s.upstreamPids().length, 1, 'never restarted');
+      // The catalog's child and the session's: neither restarted.
+      assert.equal(s.upstreamPids().length, 2, 'never restarted');
     });
   });
 
@@ -204,7 +282,8 @@ describe('chaos: stdio upstreams', () => {
       }
       s.figures.fdsPerWave = fdsPerWave;
       s.figures.children = s.upstreamPids().length;
-      assert.equal(s.upstreamPids().length, 8 + 16, 'each crash restarted once');
+      // Each upstream's catalog child and the session's first, then one new child per crash.
+      assert.equal(s.upstreamPids().length, 8 + 8 + 16, 'each crash replaced once');
       // Room for the test client's keep-alive connections to Lookout (both ends are in this process),
       // well below the pipes of the children each wave replaces, were they kept.
       assert.ok(
@@ -236,7 +315,7 @@ describe('chaos: stdio upstreams', () => {
     });
   });
 
-  it('a child that closes its stdout but stays alive: stopped and restarted at once, no health probe needed', async (t) => {
+  it('a child that closes its stdout but stays alive: stopped and replaced at once, no health probe needed', async (t) => {
     await chaos(t, async (s) => {
       const lookout = await s.lookout({
         upstreams: [
@@ -257,11 +336,12 @@ describe('chaos: stdio upstreams', () => {
       await Promise.all(
         Array.from({ length: 5 }, () => s.calls.call(client, 'mute2__echo', { text: 'x' }, 3000)),
       );
-      // Nothing can come from it any more: the connection is lost, the child stopped and started again.
-      const restarted = await eventually(() => s.upstreamPids().length === 2, 5000);
-      assert.ok(restarted, 'restarted without a health probe');
-      await waitForState(lookout, 'mute2', 'ready', 10_000);
+      // Nothing can come from it any more: the session's connection is lost, its child stopped.
+      const [, mutePid] = s.upstreamPids();
+      const stopped = await eventually(() => !processAlive(mutePid as number), 5000);
+      assert.ok(stopped, 'stopped without a health probe');
       assert.equal(await s.calls.call(client, 'mute2__echo', { text: 'back' }, 3000), 'ok');
+      assert.equal(s.upstreamPids().length, 3, 'the next call got a new child');
     });
   });
 
@@ -283,7 +363,10 @@ describe('chaos: stdio upstreams', () => {
 
   it('a storm of list_changed notifications: a few list reads, not one per notification; calls answered', async (t) => {
     await chaos(t, async (s) => {
-      const lookout = await s.lookout({ upstreams: [s.stdioUpstream('stormy')] });
+      // About the catalog connection's list refresh: shared, so that `stats` is that child's count.
+      const lookout = await s.lookout({
+        upstreams: [s.stdioUpstream('stormy', {}, { isolation: 'shared' })],
+      });
       await upstreamsReady(lookout);
       const client = await s.client(lookout.url);
       await Promise.all([
@@ -302,68 +385,91 @@ describe('chaos: stdio upstreams', () => {
     });
   });
 
-  it('a client that disconnects mid-call: the upstream is told to cancel', async (t) => {
-    await chaos(t, async (s) => {
-      const lookout = await s.lookout({
-        log: { level: 'info', format: 'json' },
-        upstreams: [s.stdioUpstream('cancel')],
-      });
-      await upstreamsReady(lookout);
-      const session = await openSession(lookout.url);
-      const cancelled = () => lookout.logLines.filter((l) => l.includes('chaos: cancelled')).length;
-      for (let i = 0; i < 10; i++) {
-        const controller = new AbortController();
-        const request = fetch(lookout.url, {
-          method: 'POST',
-          headers: { ...mcpHeaders, 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' },
-          body: JSON.stringify({
-            jsonrpc: '2.0',
-            id: i + 1,
-            method: 'tools/call',
-            params: { name: 'cancel__sleep', arguments: { ms: 30_000 } },
-          }),
-          signal: controller.signal,
-        }).then(async (res) => res.text());
-        await sleep(150);
-        controller.abort();
-        await request.catch(() => undefined);
-      }
-      // A client that cancels (notifications/cancelled) is no failure of the upstream either.
-      const client = await s.client(lookout.url);
-      for (let i = 0; i < 10; i++) {
-        const controller = new AbortController();
-        const call = client.callTool({ name: 'cancel__sleep', arguments: { ms: 30_000 } }, undefined, {
-          signal: controller.signal,
+  for (const isolation of ['subject', 'shared'] as const) {
+    it(`cancellation reaches the upstream (${isolation}): a client that disconnects or cancels mid-call, a call past its deadline`, async (t) => {
+      await chaos(t, async (s) => {
+        const lookout = await s.lookout({
+          log: { level: 'info', format: 'json' },
+          admission: { toolTimeouts: { cancel__sleep: 1 } },
+          upstreams: [s.stdioUpstream('cancel', {}, { isolation })],
         });
-        await sleep(150);
-        controller.abort();
-        await call.catch(() => undefined);
-      }
-      const seen = await eventually(() => cancelled() === 20, 5000);
-      s.figures.cancellationsSeen = cancelled();
-      assert.ok(seen, `upstream saw ${cancelled()} of 20 cancellations`);
-      assert.ok(
-        !lookout.logLines.some((l) => l.includes('upstream circuit breaker')),
-        'cancellations do not open the breaker',
-      );
-      assert.equal(await s.calls.call(client, 'cancel__echo', { text: 'x' }, 3000), 'ok');
+        await upstreamsReady(lookout);
+        const session = await openSession(lookout.url);
+        const cancelled = () => lookout.logLines.filter((l) => l.includes('chaos: cancelled')).length;
+        const post = (id: number, name: string, args: Record<string, unknown>, signal?: AbortSignal) =>
+          fetch(lookout.url, {
+            method: 'POST',
+            headers: { ...mcpHeaders, 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' },
+            body: JSON.stringify({
+              jsonrpc: '2.0',
+              id,
+              method: 'tools/call',
+              params: { name, arguments: args },
+            }),
+            ...(signal && { signal }),
+          }).then(async (res) => res.text());
+        // Isolated, each session's first call starts its child: a call cancelled before that child
+        // answered was never sent, and has nothing to cancel upstream. Counted from there.
+        await post(100, 'cancel__echo', { text: 'open' });
+        for (let i = 0; i < 10; i++) {
+          const controller = new AbortController();
+          const request = post(i + 1, 'cancel__sleep', { ms: 30_000 }, controller.signal);
+          await sleep(150);
+          controller.abort();
+          await request.catch(() => undefined);
+        }
+        // A client that cancels (notifications/cancelled) is no failure of the upstream either.
+        const client = await s.client(lookout.url);
+        assert.equal(await s.calls.call(client, 'cancel__echo', { text: 'open' }, 5000), 'ok');
+        for (let i = 0; i < 10; i++) {
+          const controller = new AbortController();
+          const call = client.callTool({ name: 'cancel__sleep', arguments: { ms: 30_000 } }, undefined, {
+            signal: controller.signal,
+          });
+          await sleep(150);
+          controller.abort();
+          await call.catch(() => undefined);
+        }
+        assert.ok(await eventually(() => cancelled() === 20, 5000), `upstream saw ${cancelled()} of 20`);
+        assert.ok(
+          !lookout.logLines.some((l) => l.includes('upstream circuit breaker')),
+          'cancellations do not open the breaker',
+        );
+        // Past the tool's deadline (admission.toolTimeouts), Lookout cancels the call upstream itself
+        // (a timeout, which the breaker counts: fewer than its threshold here).
+        const late = await Promise.all(
+          Array.from({ length: 3 }, () => s.calls.call(client, 'cancel__sleep', { ms: 30_000 }, 5000)),
+        );
+        assert.deepEqual(late, ['-32012', '-32012', '-32012']);
+        const seen = await eventually(() => cancelled() === 23, 5000);
+        s.figures.cancellationsSeen = cancelled();
+        assert.ok(seen, `upstream saw ${cancelled()} of 23 cancellations`);
+        assert.equal(await s.calls.call(client, 'cancel__echo', { text: 'x' }, 3000), 'ok');
+      });
     });
-  });
+  }
 
   it('drain while calls are in flight to a slow upstream: they finish, then everything stops', async (t) => {
     await chaos(t, async (s) => {
-      const lookout = await s.lookout({ upstreams: [s.stdioUpstream('draining')] });
+      const lookout = await s.lookout({
+        log: { level: 'info', format: 'json' },
+        upstreams: [s.stdioUpstream('draining')],
+      });
       await upstreamsReady(lookout);
       const client = await s.client(lookout.url);
+      // The session's own child, started by its first call, is up before the calls that drain.
+      assert.equal(await s.calls.call(client, 'draining__echo', { text: 'open' }, 5000), 'ok');
       const inFlight = Array.from({ length: 10 }, () =>
-        s.calls.call(client, 'draining__sleep', { ms: 800 }, 5000),
+        s.calls.call(client, 'draining__sleep', { ms: 1500 }, 5000),
       );
-      await sleep(100);
+      // Closed once the upstream has all 10 (it logs each on its stderr).
+      const sleeping = () => lookout.logLines.filter((l) => l.includes('chaos: sleeping')).length;
+      assert.ok(await eventually(() => sleeping() === 10, 3000), `${sleeping()} of 10 calls in flight`);
       const started = Date.now();
       await lookout.close();
       s.figures.drainMs = Date.now() - started;
       await Promise.all(inFlight);
-      assert.equal(s.calls.count('ok'), 10, JSON.stringify(s.calls.tally()));
+      assert.equal(s.calls.count('ok'), 11, JSON.stringify(s.calls.tally()));
     });
   });
 

@@ -94,4 +94,25 @@ describe('isolated connection pool', () => {
     await all;
     assert.equal(finished, true, 'closeAll returned before the session connection had closed');
   });
+
+  it('forgets a connection that ended, and closes and forgets one discarded: the next get opens another', async () => {
+    const closed: string[] = [];
+    const pool = new ConnectionPool({ upstream: 'u', max: 4, idleSeconds: 60 });
+    let opened = 0;
+    const open = (key: string) => () => {
+      opened++;
+      return Promise.resolve(fakeConnection(closed, key));
+    };
+    const lost = await pool.get('a', open('a'));
+    assert.equal(pool.ended(lost), true, 'ended by the upstream: it was still kept');
+    assert.equal(pool.ended(lost), false, 'already forgotten');
+    assert.notEqual(await pool.get('a', open('a')), lost);
+    const hung = await pool.get('b', open('b'));
+    await pool.discard(hung);
+    assert.deepEqual(closed, ['b'], 'a discarded connection is closed');
+    assert.equal(pool.ended(hung), false, 'its end came from Lookout');
+    assert.notEqual(await pool.get('b', open('b')), hung);
+    assert.equal(opened, 4);
+    await pool.closeAll();
+  });
 });

@@ -1,0 +1,206 @@
+import type { Client } from '@modelcontextprotocol/client';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import { context, ROOT_CONTEXT } from '@opentelemetry/api';
+import type { UpstreamConfig } from '../config/schema.ts';
+import type { Logger } from '../logging/logger.ts';
+import type { McpClientTelemetry } from '../telemetry/mcp-client.ts';
+import { type Callers, relayToCallers } from './caller-relay.ts';
+import { type ChildEnvPolicy, childEnvironment } from './child-env.ts';
+import type { Connection, Subscribers } from './connection-pool.ts';
+import { upstreamClient } from './era-negotiation.ts';
+import { UpstreamHttpTransport } from './http-transport.ts';
+import type { LogRelay } from './log-relay.ts';
+import { deliverNotificationsFirst } from './notification-order.ts';
+import { type OversizedMessage, tooLargeResponse } from './oversized.ts';
+import { UpstreamStdioTransport } from './stdio-transport.ts';
+
+/** What opening a connection needs from Lookout besides the upstream's config. */
+export interface ConnectionDeps {
+  readonly logger: Logger;
+  readonly telemetry: McpClientTelemetry;
+  /** Lookout's environment, of which a stdio child inherits what `childEnv` lets through. */
+  readonly environment: Readonly<Record<string, string | undefined>>;
+  readonly childEnv: ChildEnvPolicy;
+}
+
+/** A connection that answered `initialize`, and what its transport tells about it. */
+export interface OpenConnection extends Connection {
+  /** The child's last stderr lines (stdio), for the log line when it fails. */
+  readonly stderr: () => string[] | undefined;
+  /** The protocol version negotiated. */
+  readonly protocolVersion: string | undefined;
+}
+
+/** The supervised connection that serves the lists, or one of a session or subject. */
+export type ConnectionRole = 'catalog' | 'isolated';
+
+export interface OpenOptions {
+  readonly role: ConnectionRole;
+  /** What the upstream is told its client supports. */
+  readonly declared: ClientCapabilities;
+  readonly callers: Callers;
+  readonly logs: LogRelay;
+  readonly subscribers: Subscribers;
+  /** How long `initialize` may take; none: a starting child is reported when slow, never stopped. */
+  readonly timeoutMs: number | undefined;
+  /** The upstream notified a change of its tool, resource or prompt list. */
+  readonly onListChanged: () => void;
+  /** The connection ended, after it had opened (the child exited, the session is gone, or it was closed). */
+  readonly onClosed: (connection: OpenConnection) => void;
+}
+
+/** A connection being opened, which can be closed meanwhile (a child may be starting). */
+export interface Opening {
+  readonly client: Client;
+  readonly connected: Promise<OpenConnection>;
+  /** Closes the client and its transport: while the era is probed, the client does not own it yet. */
+  close(): Promise<void>;
+}
+
+const listChangedNotifications = [
+  'notifications/tools/list_changed',
+  'notifications/resources/list_changed',
+  'notifications/prompts/list_changed',
+] as const;
+
+/** No time limit on `initialize`. */
+const noTimeoutMs = 2 ** 31 - 1;
+
+/**
+ * Opens connections to one upstream, the catalog's and the isolated ones alike: the transport (a child
+ * process over stdio, or Streamable HTTP), the MCP client declaring what it is told to, the relay of
+ * the upstream's requests, log messages and resource updates, and the log lines of a failed start.
+ */
+export class ConnectionOpener {
+  readonly #config: UpstreamConfig;
+  readonly #deps: ConnectionDeps;
+
+  constructor(config: UpstreamConfig, deps: ConnectionDeps) {
+    this.#config = config;
+    this.#deps = deps;
+  }
+
+  open(options: OpenOptions): Opening {
+    // The catalog connection follows the lists (a 2026-07-28 upstream tells of changes only on a
+    // listen stream, which the client opens when asked to); an isolated one reports changes below.
+    const client = upstreamClient(
+      this.#config,
+      options.declared,
+      options.role === 'catalog' ? options.onListChanged : undefined,
+    );
+    relayToCallers(client, options.declared, options.callers);
+    const transport: Transport =
+      this.#config.transport === 'stdio' ? this.#stdioTransport() : this.#httpTransport();
+    return {
+      client,
+      connected: this.#connect(client, transport, options),
+      close: async () => {
+        await Promise.all([client.close(), transport.close()]);
+      },
+    };
+  }
+
+  async #connect(client: Client, transport: Transport, options: OpenOptions): Promise<OpenConnection> {
+    const name = this.#config.name;
+    const logger = this.#deps.logger;
+    const stdio = this.#config.transport === 'stdio';
+    const stderr = () => (transport instanceof UpstreamStdioTransport ? transport.stderr.lines() : undefined);
+    // What the transport or the SDK could not use (a line on stdout that is no JSON-RPC message, a
+    // response to no request, a dropped event stream): logged, the connection goes on.
+    client.onerror = (error) =>
+      logger.warn('upstream transport error', { upstream: name, error: error.message });
+    const slowStart = stdio && options.timeoutMs === undefined ? this.#watchStartup(stderr) : undefined;
+    try {
+      // Outside the context of the call that opens it: the connection outlives that call's trace.
+      await context.with(ROOT_CONTEXT, () =>
+        client.connect(transport, { timeout: options.timeoutMs ?? noTimeoutMs }),
+      );
+    } catch (error) {
+      const lines = stderr();
+      await client.close().catch(() => undefined);
+      logger.warn('upstream connection failed', {
+        upstream: name,
+        connection: options.role,
+        error: (error as Error).message,
+        ...(lines && lines.length > 0 && { stderr: lines }),
+      });
+      throw error;
+    } finally {
+      clearTimeout(slowStart);
+    }
+    deliverNotificationsFirst(transport);
+    const connection: OpenConnection = {
+      client,
+      callers: options.callers,
+      logs: options.logs,
+      subscribers: options.subscribers,
+      stderr,
+      protocolVersion: client.getNegotiatedProtocolVersion(),
+    };
+    for (const method of listChangedNotifications)
+      client.setNotificationHandler(method, options.onListChanged);
+    client.setNotificationHandler('notifications/message', (n) => {
+      logger.info('upstream log', { upstream: name, upstream_level: n.params.level, data: n.params.data });
+      options.logs.relay(n.params);
+    });
+    client.setNotificationHandler('notifications/resources/updated', (n) => {
+      for (const updated of options.subscribers.get(n.params.uri)?.values() ?? []) updated(n.params.uri);
+    });
+    client.onclose = () => options.onClosed(connection);
+    return connection;
+  }
+
+  #stdioTransport(): UpstreamStdioTransport {
+    const config = this.#config;
+    return new UpstreamStdioTransport({
+      command: config.command as string,
+      args: config.args,
+      env: childEnvironment(this.#deps.environment, this.#deps.childEnv, config.env),
+      ...(config.cwd !== undefined && { cwd: config.cwd }),
+      maxMessageBytes: config.maxResultBytes,
+      onStderrLine: (line) => this.#deps.logger.info('upstream stderr', { upstream: config.name, line }),
+      onOversized: (message) => this.#tooLarge(message),
+    });
+  }
+
+  #httpTransport(): UpstreamHttpTransport {
+    const config = this.#config;
+    return new UpstreamHttpTransport(
+      new URL(config.url as string),
+      config.headers,
+      this.#deps.telemetry.http,
+      {
+        maxMessageBytes: config.maxResultBytes,
+        onOversized: (message) => this.#tooLarge(message),
+      },
+    );
+  }
+
+  /** An answer over the limit fails its call alone, with a named error; the cause is logged here. */
+  #tooLarge(message: OversizedMessage) {
+    this.#deps.logger.error('upstream result too large: dropped', {
+      upstream: this.#config.name,
+      bytes: message.bytes,
+      limit: message.limit,
+      request_id: message.id,
+    });
+    return message.id === undefined ? undefined : tooLargeResponse(this.#config.name, message);
+  }
+
+  /** Reports a child that has not answered `initialize` within `timeouts.startupSeconds`; it goes on waiting. */
+  #watchStartup(stderr: () => string[] | undefined): NodeJS.Timeout {
+    const startupSeconds = this.#config.timeouts.startupSeconds;
+    const timer = context.with(ROOT_CONTEXT, () =>
+      setTimeout(() => {
+        this.#deps.logger.error('upstream slow to start: still waiting for it', {
+          upstream: this.#config.name,
+          startupSeconds,
+          stderr: stderr() ?? [],
+        });
+      }, startupSeconds * 1000),
+    );
+    timer.unref();
+    return timer;
+  }
+}
