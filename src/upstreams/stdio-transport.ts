@@ -38,19 +38,9 @@ export class UpstreamStdioTransport implements Transport {
   readonly #options: StdioChild;
   #child: ChildProcess | undefined;
   #exited: Promise<unknown> | undefined;
-  #protocolVersion: string | undefined;
 
   constructor(options: StdioChild) {
     this.#options = options;
-  }
-
-  /** The version the client settled on with the child (the live view shows it). */
-  get protocolVersion(): string | undefined {
-    return this.#protocolVersion;
-  }
-
-  setProtocolVersion(version: string): void {
-    this.#protocolVersion = version;
   }
 
   get pid(): number | undefined {
