@@ -75,6 +75,18 @@ const upstreamSchema = z
         graceSeconds: z.number().min(0).default(30),
       })
       .prefault({}),
+    /**
+     * Serve its tools and prompts as `<name><separator><tool>` (true), or under the upstream's own
+     * names (false). A name served twice stays with Lookout's own tools first, then upstreams in
+     * config order; the later ones are skipped with a warning.
+     */
+    prefix: z.boolean().default(true),
+    /**
+     * The protocol era spoken to it: `auto` asks `server/discover` first and speaks 2026-07-28 to an
+     * upstream that serves it, 2025 (`initialize`) to any other; `legacy` only 2025; `modern` only
+     * 2026-07-28.
+     */
+    era: z.enum(['auto', 'legacy', 'modern']).default('legacy'),
     /** Lookout is not ready while a required upstream is down. */
     required: z.boolean().default(false),
     /**

@@ -5,10 +5,11 @@ import type { Logger } from '../logging/logger.ts';
 import type { McpClientTelemetry, UpstreamFacts } from '../telemetry/mcp-client.ts';
 import { Callers, relayableCapabilities } from './caller-relay.ts';
 import type { Subscribers } from './connection-pool.ts';
+import { checkAlive } from './era-negotiation.ts';
 import { HealthProbe } from './health-probe.ts';
 import { listEverything, type UpstreamLists } from './listing.ts';
 import { LogRelay } from './log-relay.ts';
-import type { ConnectionOpener, OpenConnection } from './open-connection.ts';
+import type { ConnectionOpener, OpenConnection, Opening } from './open-connection.ts';
 import { RestartSchedule } from './restart-schedule.ts';
 
 export type UpstreamState = 'starting' | 'ready' | 'down' | 'holding' | 'closed';
@@ -44,7 +45,7 @@ export class CatalogConnection {
   readonly #schedule: RestartSchedule;
   #connection: OpenConnection | undefined;
   /** The client still connecting, which close() must stop too: a child may be starting. */
-  #connecting: OpenConnection['client'] | undefined;
+  #connecting: Opening | undefined;
   #state: UpstreamState = 'starting';
   #lists: UpstreamLists = emptyLists;
   #timer: NodeJS.Timeout | undefined;
@@ -129,7 +130,7 @@ export class CatalogConnection {
   async check(): Promise<boolean> {
     const connection = this.#connection;
     if (!connection) return false;
-    return connection.client.ping().then(
+    return checkAlive(connection.client).then(
       () => this.#connection === connection && this.#state === 'ready',
       () => false,
     );
@@ -154,7 +155,7 @@ export class CatalogConnection {
       onListChanged: () => void this.#refreshLists(),
       onClosed: (connection) => this.#closed(connection),
     });
-    this.#connecting = opening.client;
+    this.#connecting = opening;
     let connection: OpenConnection;
     let lists: UpstreamLists;
     try {
@@ -190,7 +191,7 @@ export class CatalogConnection {
     this.#schedule.connected(this.#connectedAt);
     this.#probe = new HealthProbe(
       this.#config.health,
-      (timeout) => connection.client.ping({ timeout }),
+      (timeout) => checkAlive(connection.client, { timeout }),
       (silentForMs) => this.#hung(connection, silentForMs),
       () => this.#recovered(connection),
     );

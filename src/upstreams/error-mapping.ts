@@ -1,4 +1,5 @@
-import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { ProtocolError, SdkError, SdkErrorCode } from '@modelcontextprotocol/client';
+import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { BrokenCircuitError, BulkheadRejectedError } from 'cockatiel';
 import { JsonRpcCode, LookoutError } from '../errors/catalog.ts';
 import { values } from '../telemetry/conventions.ts';
@@ -7,8 +8,10 @@ import { values } from '../telemetry/conventions.ts';
 export function isUpstreamFailure(error: unknown): boolean {
   if (error instanceof LookoutError)
     return error.catalogCode === 'UPSTREAM_TIMEOUT' || error.catalogCode === 'UPSTREAM_UNAVAILABLE';
-  if (error instanceof McpError)
-    return error.code === ErrorCode.RequestTimeout || error.code === ErrorCode.ConnectionClosed;
+  if (error instanceof SdkError)
+    return error.code === SdkErrorCode.RequestTimeout || error.code === SdkErrorCode.ConnectionClosed;
+  // The upstream answered, with an error of its own.
+  if (error instanceof ProtocolError) return false;
   return !(error instanceof Error && error.name === 'AbortError');
 }
 
@@ -30,7 +33,7 @@ export class ConnectionEndedError extends LookoutError {
 
 /** Whether `error` ended a call because its connection closed under it. */
 export function isConnectionClosed(error: unknown): boolean {
-  return error instanceof McpError && error.code === ErrorCode.ConnectionClosed;
+  return error instanceof SdkError && error.code === SdkErrorCode.ConnectionClosed;
 }
 
 /**
@@ -62,17 +65,17 @@ export function mapUpstreamError(upstream: string, requestSeconds: number, error
     );
   if (error instanceof BulkheadRejectedError)
     return new LookoutError('UPSTREAM_BUSY', `${upstream}: too many calls in flight`, data);
-  if (error instanceof McpError) {
+  if (error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout)
+    return new LookoutError(
+      'UPSTREAM_TIMEOUT',
+      `${upstream} did not answer within ${requestSeconds} s`,
+      data,
+    );
+  if (error instanceof SdkError && error.code === SdkErrorCode.ConnectionClosed)
+    return new LookoutError('UPSTREAM_UNAVAILABLE', `${upstream}: connection closed`, data);
+  if (error instanceof ProtocolError) {
     const message = error.message.replace(/^MCP error -?\d+: /, '');
     switch (error.code) {
-      case ErrorCode.RequestTimeout:
-        return new LookoutError(
-          'UPSTREAM_TIMEOUT',
-          `${upstream} did not answer within ${requestSeconds} s`,
-          data,
-        );
-      case ErrorCode.ConnectionClosed:
-        return new LookoutError('UPSTREAM_UNAVAILABLE', `${upstream}: connection closed`, data);
       // Made by Lookout's transports in place of an answer over the limit: the message says it all.
       case JsonRpcCode.UpstreamResultTooLarge:
         return new LookoutError(

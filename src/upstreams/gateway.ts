@@ -183,7 +183,7 @@ export class Gateway {
     const separator = this.#config.gateway.separator;
     const groups = this.#upstreams.map((upstream, i) => {
       const upstreamConfig = this.#config.upstreams[i] as UpstreamConfig;
-      const served = (name: string) => `${upstream.name}${separator}${name}`;
+      const served = (name: string) => (upstreamConfig.prefix ? `${upstream.name}${separator}${name}` : name);
       const contents: GroupContents = {
         tools: upstream.tools
           .filter((tool) => allowed(upstreamConfig, tool.name))

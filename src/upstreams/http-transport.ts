@@ -5,6 +5,7 @@ import {
   type IncomingMessage,
 } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { SdkErrorCode, SdkHttpError } from '@modelcontextprotocol/client';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
@@ -24,6 +25,7 @@ import {
   type HttpTarget,
   httpTarget,
 } from '../telemetry/http-client.ts';
+import { modernRequestHeaders } from './era-headers.ts';
 import { jsonRpcMessage } from './jsonrpc-envelope.ts';
 import type { OversizedMessage } from './oversized.ts';
 
@@ -159,9 +161,15 @@ export class UpstreamHttpTransport implements Transport {
     try {
       const sentWithSession = this.#sessionId !== undefined;
       const requestId = isJSONRPCRequest(message) ? message.id : undefined;
-      const res = await this.#exchange('POST', postHeaders, JSON.stringify(message), requestId);
+      const modern = modernRequestHeaders(message);
+      const headers = modern ? { ...postHeaders, ...modern } : postHeaders;
+      const res = await this.#exchange('POST', headers, JSON.stringify(message), requestId);
       const sessionId = res.headers['mcp-session-id'];
       if (typeof sessionId === 'string' && sessionId !== '') this.#sessionId = sessionId;
+      if (modern && (res.statusCode ?? 0) >= 300) {
+        await this.#refusal(res, message);
+        return;
+      }
       if (res.statusCode === undefined || res.statusCode < 200 || res.statusCode >= 300) {
         const error = await this.#failure(res, 'Error POSTing to endpoint');
         if (sentWithSession && unknownSessionStatuses.has(res.statusCode ?? 0))
@@ -219,7 +227,9 @@ export class UpstreamHttpTransport implements Transport {
     if (this.#closed) return Promise.reject(new Error('the upstream HTTP transport is closed'));
     const all: Record<string, string> = { ...this.#headers, ...headers };
     if (this.#sessionId !== undefined) all['mcp-session-id'] = this.#sessionId;
-    if (this.#protocolVersion !== undefined) all['mcp-protocol-version'] = this.#protocolVersion;
+    // A 2026-07-28 request names its own version; a 2025 one carries the version `initialize` settled.
+    if (this.#protocolVersion !== undefined && all['mcp-protocol-version'] === undefined)
+      all['mcp-protocol-version'] = this.#protocolVersion;
     if (body !== undefined) all['content-length'] = String(Buffer.byteLength(body));
     return this.#dispatch(method, all, body, false, requestId);
   }
@@ -300,6 +310,29 @@ export class UpstreamHttpTransport implements Transport {
    */
   #sessionLost(): void {
     if (!this.#closed) void this.close();
+  }
+
+  /**
+   * A 2026-07-28 request refused: a 400 whose body is the JSON-RPC error for it goes to the client,
+   * which fails the request with the server's own code. Anything else is thrown as the 2.x SDK's own
+   * transport throws it, so that its version negotiation reads the status and body as it would.
+   */
+  async #refusal(res: IncomingMessage, message: JSONRPCMessage): Promise<void> {
+    const text = await readText(res).catch(() => '');
+    if (res.statusCode === 400 && 'id' in message) {
+      try {
+        const answer = jsonRpcMessage(JSON.parse(text));
+        if (isJSONRPCErrorResponse(answer) && answer.id === message.id) {
+          this.onmessage?.(answer);
+          return;
+        }
+      } catch {}
+    }
+    throw new SdkHttpError(
+      SdkErrorCode.ClientHttpNotImplemented,
+      `Error POSTing to endpoint: ${text.slice(0, errorBodyChars)}`,
+      { status: res.statusCode ?? -1, statusText: res.statusMessage ?? '', text },
+    );
   }
 
   async #failure(res: IncomingMessage, what: string): Promise<StreamableHTTPError> {

@@ -2,8 +2,9 @@ import type { LoggingLevel, Resource } from '@modelcontextprotocol/sdk/types.js'
 import type { UpstreamConfig } from '../config/schema.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { HandlerContext } from '../tools/api.ts';
-import { Callers, relayedCapabilities } from './caller-relay.ts';
+import { Callers, relayableCapabilities, relayedCapabilities } from './caller-relay.ts';
 import { type Connection, ConnectionPool } from './connection-pool.ts';
+import { checkAlive } from './era-negotiation.ts';
 import { HealthProbe } from './health-probe.ts';
 import { connectionKey, type Isolation, isSessionKey } from './isolation.ts';
 import { listResources } from './listing.ts';
@@ -84,7 +85,9 @@ export class IsolatedConnections {
     let probe: HealthProbe | undefined;
     const opening = this.#opener.open({
       role: 'isolated',
-      declared: relayedCapabilities(caller.clientCapabilities),
+      // 2026-07-28 clients declare per request: such a connection declares all, the relay checks each call.
+      declared:
+        caller.era === 'modern' ? relayableCapabilities : relayedCapabilities(caller.clientCapabilities),
       callers: new Callers(false),
       logs: new LogRelay(),
       subscribers: new Map(),
@@ -111,7 +114,7 @@ export class IsolatedConnections {
     }
     probe = new HealthProbe(
       this.#config.health,
-      (timeout) => connection.client.ping({ timeout }),
+      (timeout) => checkAlive(connection.client, { timeout }),
       (silentForMs) => this.#hung(connection, silentForMs),
       () => undefined,
     );

@@ -10,6 +10,8 @@ export function isolationOf(config: UpstreamConfig): Isolation {
 
 /** Whose connection a caller's calls use, as `isolation` says; without a session or subject, `anonymous`. */
 export function connectionKey(isolation: Isolation, caller: HandlerContext): string {
+  // A 2026-07-28 client has no session, and declares its capabilities per request.
+  if (caller.era === 'modern') return `modern:${caller.subject ?? 'anonymous'}`;
   const session =
     caller.sessionId === undefined ? undefined : `session:${caller.sessionId}|${caller.subject ?? ''}`;
   const subject = caller.subject === undefined ? undefined : `subject:${caller.subject}`;

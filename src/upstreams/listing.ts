@@ -1,4 +1,4 @@
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/client';
 import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
 
 /** Pages read of one list at most: an upstream whose cursor never ends is not followed forever. */
@@ -40,6 +40,9 @@ async function allPages<T>(
   }
 }
 
+/** One page per request: the client's own list methods would walk (and cache) every page themselves. */
+const params = (cursor: string | undefined) => (cursor === undefined ? {} : { cursor });
+
 /** Reads every page of the resources the upstream lists. */
 export function listResources(
   client: Client,
@@ -49,11 +52,11 @@ export function listResources(
   return allPages(
     'resources/list',
     async (cursor) => {
-      const { resources: items, nextCursor } = await client.listResources(
-        cursor === undefined ? undefined : { cursor },
+      const { resources: items, nextCursor } = await client.request(
+        { method: 'resources/list', params: params(cursor) },
         { timeout: timeoutMs },
       );
-      return { items, nextCursor };
+      return { items: items as Resource[], nextCursor };
     },
     onTruncated,
   );
@@ -67,13 +70,15 @@ export async function listEverything(
 ): Promise<UpstreamLists> {
   const options = { timeout: timeoutMs };
   const capabilities = client.getServerCapabilities() ?? {};
-  const params = (cursor: string | undefined) => (cursor === undefined ? undefined : { cursor });
   const tools = capabilities.tools
     ? await allPages(
         'tools/list',
         async (cursor) => {
-          const { tools: items, nextCursor } = await client.listTools(params(cursor), options);
-          return { items, nextCursor };
+          const { tools: items, nextCursor } = await client.request(
+            { method: 'tools/list', params: params(cursor) },
+            options,
+          );
+          return { items: items as Tool[], nextCursor };
         },
         onTruncated,
       )
@@ -83,11 +88,11 @@ export async function listEverything(
     ? await allPages(
         'resources/templates/list',
         async (cursor) => {
-          const { resourceTemplates: items, nextCursor } = await client.listResourceTemplates(
-            params(cursor),
+          const { resourceTemplates: items, nextCursor } = await client.request(
+            { method: 'resources/templates/list', params: params(cursor) },
             options,
           );
-          return { items, nextCursor };
+          return { items: items as ResourceTemplate[], nextCursor };
         },
         onTruncated,
       )
@@ -96,8 +101,11 @@ export async function listEverything(
     ? await allPages(
         'prompts/list',
         async (cursor) => {
-          const { prompts: items, nextCursor } = await client.listPrompts(params(cursor), options);
-          return { items, nextCursor };
+          const { prompts: items, nextCursor } = await client.request(
+            { method: 'prompts/list', params: params(cursor) },
+            options,
+          );
+          return { items: items as Prompt[], nextCursor };
         },
         onTruncated,
       )

@@ -1,13 +1,6 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/client';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import {
-  type ClientCapabilities,
-  LoggingMessageNotificationSchema,
-  PromptListChangedNotificationSchema,
-  ResourceListChangedNotificationSchema,
-  ResourceUpdatedNotificationSchema,
-  ToolListChangedNotificationSchema,
-} from '@modelcontextprotocol/sdk/types.js';
+import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { UpstreamConfig } from '../config/schema.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -15,6 +8,7 @@ import type { McpClientTelemetry } from '../telemetry/mcp-client.ts';
 import { type Callers, relayToCallers } from './caller-relay.ts';
 import { type ChildEnvPolicy, childEnvironment } from './child-env.ts';
 import type { Connection, Subscribers } from './connection-pool.ts';
+import { upstreamClient } from './era-negotiation.ts';
 import { UpstreamHttpTransport } from './http-transport.ts';
 import type { LogRelay } from './log-relay.ts';
 import { deliverNotificationsFirst } from './notification-order.ts';
@@ -34,7 +28,7 @@ export interface ConnectionDeps {
 export interface OpenConnection extends Connection {
   /** The child's last stderr lines (stdio), for the log line when it fails. */
   readonly stderr: () => string[] | undefined;
-  /** The protocol version negotiated (HTTP). */
+  /** The protocol version negotiated. */
   readonly protocolVersion: string | undefined;
 }
 
@@ -56,16 +50,18 @@ export interface OpenOptions {
   readonly onClosed: (connection: OpenConnection) => void;
 }
 
-/** A connection being opened: its client can be closed meanwhile (a child may be starting). */
+/** A connection being opened, which can be closed meanwhile (a child may be starting). */
 export interface Opening {
   readonly client: Client;
   readonly connected: Promise<OpenConnection>;
+  /** Closes the client and its transport: while the era is probed, the client does not own it yet. */
+  close(): Promise<void>;
 }
 
-const listChangedSchemas = [
-  ToolListChangedNotificationSchema,
-  ResourceListChangedNotificationSchema,
-  PromptListChangedNotificationSchema,
+const listChangedNotifications = [
+  'notifications/tools/list_changed',
+  'notifications/resources/list_changed',
+  'notifications/prompts/list_changed',
 ] as const;
 
 /** No time limit on `initialize`. */
@@ -86,16 +82,29 @@ export class ConnectionOpener {
   }
 
   open(options: OpenOptions): Opening {
-    const client = new Client({ name: 'lookout', version: '0' }, { capabilities: options.declared });
+    // The catalog connection follows the lists (a 2026-07-28 upstream tells of changes only on a
+    // listen stream, which the client opens when asked to); an isolated one reports changes below.
+    const client = upstreamClient(
+      this.#config,
+      options.declared,
+      options.role === 'catalog' ? options.onListChanged : undefined,
+    );
     relayToCallers(client, options.declared, options.callers);
-    return { client, connected: this.#connect(client, options) };
+    const transport: Transport =
+      this.#config.transport === 'stdio' ? this.#stdioTransport() : this.#httpTransport();
+    return {
+      client,
+      connected: this.#connect(client, transport, options),
+      close: async () => {
+        await Promise.all([client.close(), transport.close()]);
+      },
+    };
   }
 
-  async #connect(client: Client, options: OpenOptions): Promise<OpenConnection> {
+  async #connect(client: Client, transport: Transport, options: OpenOptions): Promise<OpenConnection> {
     const name = this.#config.name;
     const logger = this.#deps.logger;
     const stdio = this.#config.transport === 'stdio';
-    const transport: Transport = stdio ? this.#stdioTransport() : this.#httpTransport();
     const stderr = () => (transport instanceof UpstreamStdioTransport ? transport.stderr.lines() : undefined);
     // What the transport or the SDK could not use (a line on stdout that is no JSON-RPC message, a
     // response to no request, a dropped event stream): logged, the connection goes on.
@@ -127,17 +136,18 @@ export class ConnectionOpener {
       logs: options.logs,
       subscribers: options.subscribers,
       stderr,
-      protocolVersion: (transport as { protocolVersion?: string }).protocolVersion,
+      protocolVersion: client.getNegotiatedProtocolVersion(),
     };
-    for (const schema of listChangedSchemas) client.setNotificationHandler(schema, options.onListChanged);
-    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+    for (const method of listChangedNotifications)
+      client.setNotificationHandler(method, options.onListChanged);
+    client.setNotificationHandler('notifications/message', (n) => {
       logger.info('upstream log', { upstream: name, upstream_level: n.params.level, data: n.params.data });
       // On an isolated connection, a message outside any call (during a subscription, on a timer) is
       // its client's too.
       if (!options.logs.relay(n.params) && options.role === 'isolated')
         void options.callers.target()?.log(n.params.level, n.params.data, n.params.logger ?? name);
     });
-    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+    client.setNotificationHandler('notifications/resources/updated', (n) => {
       for (const updated of options.subscribers.get(n.params.uri)?.values() ?? []) updated(n.params.uri);
     });
     client.onclose = () => options.onClosed(connection);

@@ -1,4 +1,4 @@
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/client';
 import type { Progress } from '@modelcontextprotocol/sdk/types.js';
 import type { HandlerContext } from '../tools/api.ts';
 import type { UpstreamState } from './catalog-connection.ts';

@@ -17,6 +17,7 @@ import type { UpstreamFacts } from '../telemetry/mcp-client.ts';
 import type { HandlerContext } from '../tools/api.ts';
 import { CallPolicies } from './call-policies.ts';
 import { CatalogConnection, type UpstreamState } from './catalog-connection.ts';
+import { callMeta } from './era-negotiation.ts';
 import {
   ConnectionEndedError,
   cancellable,
@@ -165,7 +166,10 @@ export class Upstream {
     return this.#traced(call, (client, meta, sendOptions, connection) =>
       connection.logs.during(options.onlog, () =>
         client.request(
-          { method: 'tools/call', params: { name, arguments: args as Record<string, unknown>, _meta: meta } },
+          {
+            method: 'tools/call',
+            params: { name, arguments: args as Record<string, unknown>, _meta: callMeta(client, meta) },
+          },
           relayedToolResult,
           {
             ...sendOptions,
@@ -179,7 +183,8 @@ export class Upstream {
   /** Reads a resource (safe: retried like other safe calls), in a `mcp.client` span. */
   readResource(uri: string, caller: HandlerContext): Promise<ReadResourceResult> {
     return this.#request('resources/read', undefined, caller, (client, meta, options) =>
-      client.readResource({ uri, _meta: meta }, options),
+      // Each read goes to the upstream: what its answer may be cached for is the caller's to decide.
+      client.readResource({ uri, _meta: meta }, { ...options, cacheMode: 'bypass' }),
     );
   }
 

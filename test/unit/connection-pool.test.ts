@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/client';
 import type { HandlerContext } from '../../src/tools/api.ts';
 import { Callers } from '../../src/upstreams/caller-relay.ts';
 import { type Connection, ConnectionPool } from '../../src/upstreams/connection-pool.ts';
