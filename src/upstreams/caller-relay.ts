@@ -193,7 +193,10 @@ export function relayToCallers(client: Client, declared: ClientCapabilities, cal
       const caller = callerFor(callers, request.method, 'elicitation');
       const elicitation = caller.clientCapabilities?.elicitation as { url?: unknown } | undefined;
       if (caller.clientCapabilities !== undefined && elicitation?.url === undefined) {
-        throw new McpError(ErrorCode.InvalidParams, `${request.method}: the client does not support URL mode`);
+        throw new McpError(
+          ErrorCode.InvalidParams,
+          `${request.method}: the client does not support URL mode`,
+        );
       }
       callers.elicited(elicitationId, caller);
       const result = await ask(callers, request, 'elicitation', ElicitResultSchema);

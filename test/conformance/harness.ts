@@ -22,7 +22,14 @@ export function runRequirements(
   revision: string,
   baseline: string,
 ): Promise<{ code: number | null; output: string }> {
-  return runConformance(['--url', url, '--requirements', revision, '--expected-failures', join(here, baseline)]);
+  return runConformance([
+    '--url',
+    url,
+    '--requirements',
+    revision,
+    '--expected-failures',
+    join(here, baseline),
+  ]);
 }
 
 /** Runs the suite's `server` command with these arguments. */
