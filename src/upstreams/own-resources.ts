@@ -1,5 +1,5 @@
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { type Resource, ResourceListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { Client } from '@modelcontextprotocol/client';
+import type { Resource } from '@modelcontextprotocol/sdk/types.js';
 import type { HandlerContext } from '../tools/api.ts';
 import type { Callers } from './caller-relay.ts';
 
@@ -70,7 +70,7 @@ export function watchOwnResources(
   callers: Callers,
   read: () => Promise<readonly Resource[]>,
 ): void {
-  client.setNotificationHandler(ResourceListChangedNotificationSchema, () => {
+  client.setNotificationHandler('notifications/resources/list_changed', () => {
     const owner = callers.target();
     const key = owner && ownerOf(owner);
     if (!owner || key === undefined) return;
