@@ -22,6 +22,7 @@ import { SamplingDecision, type SamplingResult } from '@opentelemetry/sdk-trace'
 import { redactQuery } from '../redaction/secrets.ts';
 import { AttributeSets } from './attribute-sets.ts';
 import { attr, metricNames, operationDurationBuckets, units } from './conventions.ts';
+import { LinkedContext } from './linked-context.ts';
 import { withDecision } from './sampling/decided.ts';
 import type { ExchangeSampling } from './sampling/exchange-sampling.ts';
 
@@ -133,6 +134,9 @@ function requestDurationAttributes(
 
 const exchangeKey = createContextKey('lookout.exchange');
 
+/** The root context, as the parent of contexts that are set a few values per request. */
+const linkedRoot = LinkedContext.over(ROOT_CONTEXT);
+
 /**
  * A POST to the MCP endpoint, without trace context of its own, whose HTTP server span waits for the
  * sampling decision of the MCP requests it carries (see sampling/exchange-sampling.ts). Its ids are
@@ -191,7 +195,7 @@ export class PendingExchange {
           attributes: requestAttributes(this.#req, this.#method, this.#path, this.#query),
           startTime: this.time(this.started),
         },
-        withDecision(ROOT_CONTEXT, decision),
+        withDecision(linkedRoot, decision),
       );
     } finally {
       ids.settle();
@@ -304,7 +308,7 @@ export function tracedRequestListener(
     res.once('close', () =>
       end(exchange.spanAtEnd(), rpc, method, req.httpVersion, res.statusCode, exchange.started, exchange),
     );
-    const ctx = setRPCMetadata(trace.setSpan(ROOT_CONTEXT.setValue(exchangeKey, exchange), idsOnly), rpc);
+    const ctx = setRPCMetadata(trace.setSpan(linkedRoot.setValue(exchangeKey, exchange), idsOnly), rpc);
     context.with(ctx, listener, undefined, req, res);
   };
 
@@ -318,7 +322,7 @@ export function tracedRequestListener(
     }
     const method = req.method !== undefined && httpMethods.has(req.method) ? req.method : '_OTHER';
     const query = queryStart === -1 ? undefined : url.slice(queryStart + 1);
-    const parent = propagation.extract(ROOT_CONTEXT, req.headers);
+    const parent = LinkedContext.over(propagation.extract(ROOT_CONTEXT, req.headers));
     if (early && method === 'POST' && path === early.mcpPath) {
       const remote = trace.getSpanContext(parent);
       if (!remote || !isSpanContextValid(remote)) {
