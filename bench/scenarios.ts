@@ -12,6 +12,7 @@ import {
   gatewayTarget,
   type RunningTarget,
   startTarget,
+  stdioEchoUpstream,
   type TargetSpec,
   targets,
 } from './harness/targets.ts';
@@ -339,6 +340,11 @@ export interface GatewayResult {
   readonly addedP50Ms: number;
   readonly addedP99Ms: number;
   readonly lookoutRssMb: number;
+  /**
+   * Through Lookout to the same echo as a stdio child (the SDK's stdio server), at the same rate; CPU:
+   * Lookout's own. No direct row: a stdio server cannot be called over HTTP.
+   */
+  readonly viaStdio?: Measured;
 }
 
 /**
@@ -347,18 +353,13 @@ export interface GatewayResult {
  */
 export async function gatewayHop(ctx: BenchContext, d: Durations): Promise<GatewayResult> {
   return withTarget(targets.sdkStateful, ctx, async (upstream) => {
-    const k6 = {
-      cpu: ctx.loadCpu,
-      rate: d.gatewayRate,
-      warmupSeconds: Math.max(3, d.warmupSeconds),
-      seconds: d.gatewaySeconds,
-    };
+    const k6 = k6Options(ctx, d);
     const direct = await atConstantRate(upstream, { ...k6, tool: 'echo' });
     log(
       `upstream direct at ${d.gatewayRate} rps: p50 ${direct.p50Ms.toFixed(2)} ms, p99 ${direct.p99Ms.toFixed(2)} ms`,
     );
     return withTarget(
-      gatewayTarget(upstream.url),
+      gatewayTarget({ url: upstream.url }),
       ctx,
       async (gateway) => {
         const viaLookout = await atConstantRate(gateway, { ...k6, tool: 'up__echo' });
@@ -378,7 +379,27 @@ export async function gatewayHop(ctx: BenchContext, d: Durations): Promise<Gatew
       },
       'up__echo',
     );
+  }).then(async (http) => {
+    const viaStdio = await withTarget(
+      gatewayTarget(stdioEchoUpstream(ctx)),
+      ctx,
+      (gateway) => atConstantRate(gateway, { ...k6Options(ctx, d), tool: 'up__echo' }),
+      'up__echo',
+    );
+    log(
+      `through lookout to a stdio upstream at ${d.gatewayRate} rps: p50 ${viaStdio.p50Ms.toFixed(2)} ms, p99 ${viaStdio.p99Ms.toFixed(2)} ms`,
+    );
+    return { ...http, viaStdio };
   });
+}
+
+function k6Options(ctx: BenchContext, d: Durations) {
+  return {
+    cpu: ctx.loadCpu,
+    rate: d.gatewayRate,
+    warmupSeconds: Math.max(3, d.warmupSeconds),
+    seconds: d.gatewaySeconds,
+  };
 }
 
 export interface IdleResult {

@@ -46,8 +46,11 @@ export interface RunningTarget {
   stop(): Promise<void>;
 }
 
+/** The one upstream of a gateway target: a Streamable HTTP server at a URL, or a stdio child Lookout starts. */
+export type GatewayUpstream = { readonly url: string } | { readonly stdio: readonly string[] };
+
 /** Lookout with every request traced: the config file's one sampling rule is `always`. */
-export function fullTelemetryConfig(ctx: BenchContext, upstreamUrl?: string): string {
+export function fullTelemetryConfig(ctx: BenchContext, upstream?: GatewayUpstream): string {
   const lines = [
     'log: { level: info, format: json }',
     'telemetry:',
@@ -55,10 +58,19 @@ export function fullTelemetryConfig(ctx: BenchContext, upstreamUrl?: string): st
     '    rules:',
     '      - { sample: always }',
   ];
-  if (upstreamUrl) {
-    lines.push('upstreams:', `  - { name: up, transport: http, url: "${upstreamUrl}", required: true }`);
+  if (upstream && 'url' in upstream) {
+    lines.push('upstreams:', `  - { name: up, transport: http, url: "${upstream.url}", required: true }`);
+  } else if (upstream) {
+    const [command, ...args] = upstream.stdio;
+    lines.push(
+      'upstreams:',
+      `  - { name: up, transport: stdio, command: ${JSON.stringify(command)}, args: ${JSON.stringify(args)}, required: true }`,
+    );
   }
-  const file = join(ctx.dir, upstreamUrl ? 'lookout-gateway.yaml' : 'lookout-full.yaml');
+  const file = join(
+    ctx.dir,
+    upstream ? `lookout-gateway-${'url' in upstream ? 'http' : 'stdio'}.yaml` : 'lookout-full.yaml',
+  );
   writeFileSync(file, `${lines.join('\n')}\n`);
   return file;
 }
@@ -173,15 +185,21 @@ export const targets = {
   },
 } satisfies Record<string, TargetSpec>;
 
-/** Lookout as a gateway in front of one Streamable HTTP upstream named `up` (its echo is `up__echo`). */
-export function gatewayTarget(upstreamUrl: string): TargetSpec {
+/** Lookout as a gateway in front of one upstream named `up` (its echo is `up__echo`). */
+export function gatewayTarget(upstream: GatewayUpstream): TargetSpec {
+  const stdio = 'stdio' in upstream;
   return {
     ...targets.lookoutFull,
-    name: 'lookout-gateway',
-    description: 'Lookout (full telemetry) in front of the upstream, tool up__echo',
-    args: lookout((ctx) => fullTelemetryConfig(ctx, upstreamUrl)),
+    name: stdio ? 'lookout-gateway-stdio' : 'lookout-gateway',
+    description: `Lookout (full telemetry) in front of the ${stdio ? 'stdio' : 'Streamable HTTP'} upstream, tool up__echo`,
+    args: lookout((ctx) => fullTelemetryConfig(ctx, upstream)),
   };
 }
+
+/** The stdio upstream of the gateway's stdio hop: the SDK's stdio echo server, run by Lookout's Node. */
+export const stdioEchoUpstream = (ctx: BenchContext): GatewayUpstream => ({
+  stdio: [process.execPath, join(ctx.root, 'bench/baselines/sdk-stdio.ts')],
+});
 
 /** Starts a target on `ctx.serverCpu`, waits until it is ready, opens a session, checks one echo. */
 export async function startTarget(

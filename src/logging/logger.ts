@@ -6,6 +6,7 @@ import { isSecretKeyName, mask, redactSecrets } from '../redaction/secrets.ts';
 import type { LogExportFilter } from './export-filter.ts';
 import { LogRing } from './ring.ts';
 import { jsonLine, LogSink, type RenderLine } from './sink.ts';
+import { contextOf } from './written-in.ts';
 
 export type Logger = winston.Logger;
 
@@ -18,9 +19,10 @@ export interface Logging {
 /** W3C trace flags as two hex digits, for each of their 256 values: built once, not per line. */
 const traceFlagTexts = Array.from({ length: 256 }, (_, flags) => flags.toString(16).padStart(2, '0'));
 
-/** Stamps the active span's ids on every record written while a span is active (inside a request). */
+/** Stamps the span's ids on every record written in a span's context (inside a request). */
 const traceContext = winston.format((info) => {
-  const span = trace.getActiveSpan();
+  const named = contextOf(info);
+  const span = named ? trace.getSpan(named) : trace.getActiveSpan();
   if (span) {
     const { traceId, spanId, traceFlags } = span.spanContext();
     info.trace_id = traceId;

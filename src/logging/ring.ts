@@ -36,7 +36,11 @@ export class LogRing {
 
   add(record: LogRecord): void {
     if (this.#records.length === 0) return;
-    this.#records[this.#next] = { ...record };
+    // String keys only: winston's symbol keys hold the call's own arguments (its metadata object, and
+    // through it what the caller hung on it), which a ring of recent records must not keep alive.
+    const copy: Record<string, unknown> = {};
+    for (const key of Object.keys(record)) copy[key] = record[key];
+    this.#records[this.#next] = copy as LogRecord;
     this.#next = (this.#next + 1) % this.#records.length;
     this.#count = Math.min(this.#count + 1, this.#records.length);
   }

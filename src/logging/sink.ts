@@ -1,8 +1,10 @@
+import { context } from '@opentelemetry/api';
 import { OpenTelemetryTransportV3 } from '@opentelemetry/winston-transport';
 import safeStringify from 'safe-stable-stringify';
 import Transport from 'winston-transport';
 import type { LogExportFilter } from './export-filter.ts';
 import type { LogRecord, LogRing } from './ring.ts';
+import { contextOf, writtenIn } from './written-in.ts';
 
 /** Turns a record into its output line (without the newline). */
 export type RenderLine = (record: LogRecord) => string;
@@ -72,9 +74,15 @@ export class LogSink extends Transport {
   }
 
   override log(record: LogRecord, callback: () => void): void {
+    const named = contextOf(record);
+    // The ring keeps records for a while: it must not keep a request's spans alive with them.
+    if (named) (record as { [writtenIn]?: unknown })[writtenIn] = undefined;
     this.#ring.add(record);
-    if (this.#otel && (this.#exportFilter === undefined || this.#exportFilter(record)))
-      this.#otel.log(record, ignore);
+    if (this.#otel && (this.#exportFilter === undefined || this.#exportFilter(record))) {
+      // The OTLP record takes its trace ids from the active context.
+      if (named) context.with(named, this.#exportToOtel, undefined, record);
+      else this.#exportToOtel(record);
+    }
     if (this.#pending === '') {
       unflushed.add(this);
       setImmediate(this.flush);
@@ -83,6 +91,10 @@ export class LogSink extends Transport {
     if (this.#pending.length >= flushLimitChars) this.flush();
     callback();
   }
+
+  readonly #exportToOtel = (record: LogRecord): void => {
+    this.#otel?.log(record, ignore);
+  };
 
   /** Writes the lines held so far. */
   readonly flush = (): void => {

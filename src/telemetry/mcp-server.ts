@@ -2,7 +2,6 @@ import type { JSONRPCMessage, JSONRPCRequest } from '@modelcontextprotocol/sdk/t
 import {
   type Attributes,
   type Context,
-  context,
   type Histogram,
   INVALID_SPAN_CONTEXT,
   isSpanContextValid,
@@ -20,6 +19,7 @@ import {
 } from '@opentelemetry/api';
 import { SamplingDecision } from '@opentelemetry/sdk-trace';
 import type { Logger } from '../logging/logger.ts';
+import { writtenIn } from '../logging/written-in.ts';
 import { type Principal, subjectHash } from '../security/principal.ts';
 import { AttributeSets } from './attribute-sets.ts';
 import {
@@ -365,7 +365,7 @@ export class McpServerTelemetry {
       ),
     );
     if (!this.#logger.isInfoEnabled()) return;
-    const line: Record<string, unknown> = { method: record.method };
+    const line: Record<string | symbol, unknown> = { method: record.method };
     if (record.target !== undefined) line.target = record.target;
     line.id = record.requestId;
     line.session = record.sessionId;
@@ -375,14 +375,10 @@ export class McpServerTelemetry {
     if (record.recordedArguments !== undefined) line.arguments = record.recordedArguments;
     if (result !== undefined) line.result = result;
     line.duration_ms = Math.round(seconds * 1e6) / 1e3;
-    // In the request's context: the line and its OTLP record carry the ids of the request's span.
-    context.with(record.context, this.#logAccess, undefined, line);
-  }
-
-  /** One function for every call: with a `this` to bind, the context manager would bind one per call. */
-  readonly #logAccess = (line: Record<string, unknown>): void => {
+    // Written in the request's context: the line and its OTLP record carry the ids of the request's span.
+    line[writtenIn] = record.context;
     this.#logger.info('mcp request', line);
-  };
+  }
 
   sessionEnded(startedAt: number, protocolVersion: string): void {
     this.#sessionDuration.record((Date.now() - startedAt) / 1000, {

@@ -28,9 +28,17 @@ export class MessageLines {
     let start = 0;
     while (start < chunk.length) {
       const newline = chunk.indexOf(10, start);
-      this.#take(chunk.subarray(start, newline === -1 ? chunk.length : newline));
-      if (newline === -1) return;
-      this.#endLine();
+      if (newline === -1) {
+        this.#take(chunk.subarray(start));
+        return;
+      }
+      if (this.#size === 0 && newline - start <= this.#limit) {
+        // A whole line within one chunk, the usual case: decoded from the chunk, nothing gathered.
+        this.#deliver(chunk.toString('utf8', start, newline));
+      } else {
+        this.#take(chunk.subarray(start, newline));
+        this.#endLine();
+      }
       start = newline + 1;
     }
   }
@@ -68,7 +76,12 @@ export class MessageLines {
       this.#onOversized({ bytes: size, limit: this.#limit, id });
       return;
     }
-    const trimmed = line.replace(/\r$/, '');
+    this.#deliver(line);
+  }
+
+  /** Hands on a line without its trailing CR, unless it is blank. */
+  #deliver(line: string): void {
+    const trimmed = line.charCodeAt(line.length - 1) === 13 ? line.slice(0, -1) : line;
     if (trimmed.trim()) this.#onLine(trimmed);
   }
 }

@@ -143,6 +143,36 @@ describe('an MCP call not sampled (sampling decided before any span is made)', (
     for (const span of [http, mcp]) assert.equal(thresholdIn(span.spanContext().traceState), 0n);
   });
 
+  it('cancelled from another exchange, logs the ids of its own trace, not those of the exchange that cancelled it', async () => {
+    const traceId = 'c0ffee'.padEnd(32, '0');
+    const running = rpc(
+      sampled.lookout.url,
+      {
+        ...call('to-cancel', 'wait', { ms: 10_000 }),
+        params: {
+          name: 'wait',
+          arguments: { ms: 10_000 },
+          _meta: { traceparent: `00-${traceId}-${'5'.repeat(16)}-00` },
+        },
+      },
+      { 'mcp-session-id': session },
+    );
+    const deadline = Date.now() + 5000;
+    while (sampled.lookout.logLines.every((l) => !l.includes('to-cancel')) && Date.now() < deadline) {
+      const cancel = await rpc(
+        sampled.lookout.url,
+        { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'to-cancel' } },
+        { 'mcp-session-id': session },
+      );
+      assert.equal(cancel.status, 202);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const line = accessLine(sampled.lookout, 'to-cancel');
+    assert.equal(line.outcome, 'cancelled');
+    assert.equal(line.trace_id, traceId);
+    running.catch(() => {});
+  });
+
   it('that is slow is exported from its true start time', async () => {
     await rpc(sampled.lookout.url, call('slow', 'wait', { ms: slowSeconds * 1000 + 50 }), {
       'mcp-session-id': session,

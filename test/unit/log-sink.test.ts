@@ -25,6 +25,20 @@ const logSettings = { log: { level: 'info', format: 'json', ringBufferSize: 10 }
 const jsonConfig = configSchema.parse(logSettings);
 
 describe('log sink', () => {
+  it('keeps in its ring what a record says, not the metadata object the caller passed', async () => {
+    const { stream } = recordingStream();
+    const { logger, ring } = createLogging(jsonConfig, { stream });
+    const held = new Map([['big', 'x'.repeat(1000)]]);
+    logger.info('with metadata', { outcome: 'ok', [Symbol('caller state')]: held });
+    const kept = ring.query({ limit: 1 })[0] as object;
+    assert.equal((kept as { outcome?: string }).outcome, 'ok');
+    assert.deepEqual(
+      Object.getOwnPropertySymbols(kept),
+      [],
+      "symbol keys (winston's splat among them) are not kept",
+    );
+  });
+
   it("writes one event-loop turn's lines in one write, complete and in order", async () => {
     const { stream, writes } = recordingStream();
     const { logger, ring } = createLogging(jsonConfig, { stream });

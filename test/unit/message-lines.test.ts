@@ -29,6 +29,17 @@ describe("a stdio child's stdout, split into messages of bounded size", () => {
     assert.deepEqual(lines.at(-1), '{"c":3}');
   });
 
+  it('splits several whole lines of one chunk; a line of exactly the limit is kept, one byte more is not', () => {
+    const { messages, lines, oversized } = reader(8);
+    messages.push(Buffer.from('{"a":1}\r\n\n{"b":22}\n{"e":333}\n  \n{"d"'));
+    messages.push(Buffer.from(':4}\n'));
+    assert.deepEqual(lines, ['{"a":1}', '{"b":22}', '{"d":4}']);
+    assert.deepEqual(
+      oversized.map((o) => o.bytes),
+      [9],
+    );
+  });
+
   it('drops a line over the limit, finding its id at the end (TypeScript SDK) or the start (others), then goes on', () => {
     const { messages, lines, oversized } = reader(100);
     const big = 'x'.repeat(500);

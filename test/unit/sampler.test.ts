@@ -13,8 +13,13 @@ import { withDecision } from '../../src/telemetry/sampling/decided.ts';
 import { AdaptiveSampler, type SamplingSettings } from '../../src/telemetry/sampling/sampler.ts';
 import {
   decodeThreshold,
+  isSampled,
   probabilityOf,
+  randomnessOf,
+  splitThreshold,
+  thresholdFor,
   thresholdIn,
+  traceIdMeets,
   withThreshold,
 } from '../../src/telemetry/sampling/threshold.ts';
 
@@ -228,6 +233,37 @@ describe('adaptive sampler (fake clock)', () => {
       dropped.filter((r) => r >= last).length < dropped.length * 0.01,
       'dropped traces fall below the threshold',
     );
+  });
+
+  it('counts MCP requests past the key limit under _OTHER, every time, and known pairs under their own key', () => {
+    const sampler = new AdaptiveSampler(settings({ maxKeys: 2 }));
+    const ids = traceIds();
+    const decide = (tool: string) => sampler.decideRequest('tools/call', tool, ids.next().value as string);
+    for (const tool of ['a', 'b', 'c', 'c', 'a', 'd', 'b', 'a']) decide(tool);
+    const counts = Object.fromEntries(sampler.snapshot().map((k) => [k.key, k.sampled + k.dropped]));
+    assert.deepEqual(counts, { 'tools/call a': 3, 'tools/call b': 2, _OTHER: 3 });
+  });
+
+  it('compares a trace id with a split threshold exactly as with BigInt randomness', () => {
+    const hex = (n: bigint, digits: number) => n.toString(16).padStart(digits, '0');
+    const thresholds = [0n, 1n, (1n << 28n) - 1n, 1n << 28n, (1n << 56n) - 1n, 1n << 56n];
+    for (const p of [0.5, 0.1, 0.01, 0.0001, 0.999]) thresholds.push(thresholdFor(p));
+    const randomness: bigint[] = [0n, (1n << 56n) - 1n];
+    for (const t of thresholds) randomness.push(t, t > 0n ? t - 1n : 0n, t + 1n, t ^ (1n << 27n));
+    for (let i = 0; i < 200; i++) randomness.push(BigInt(Math.floor(Math.random() * 2 ** 52)) << 4n);
+    for (const t of thresholds) {
+      const split = splitThreshold(t);
+      for (const r of randomness) {
+        if (r >= 1n << 56n) continue;
+        for (const id of [`${'ab'.repeat(9)}${hex(r, 14)}`, `${'AB'.repeat(9)}${hex(r, 14).toUpperCase()}`]) {
+          assert.equal(
+            traceIdMeets(id, split),
+            isSampled(randomnessOf(id.toLowerCase(), undefined), t),
+            `threshold ${hex(t, 15)}, trace id ${id}`,
+          );
+        }
+      }
+    }
   });
 
   it('keeps other tracestate entries and reads ot=rv randomness when present', () => {

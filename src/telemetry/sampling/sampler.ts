@@ -13,7 +13,15 @@ import { type Sampler, SamplingDecision, type SamplingResult } from '@openteleme
 import { attr, values } from '../conventions.ts';
 import { decisionIn } from './decided.ts';
 import { SlidingRate } from './rates.ts';
-import { isSampled, randomnessOf, thresholdFor, withThreshold } from './threshold.ts';
+import {
+  isSampled,
+  randomnessOf,
+  type SplitThreshold,
+  splitThreshold,
+  thresholdFor,
+  traceIdMeets,
+  withThreshold,
+} from './threshold.ts';
 
 export type SampleMode = 'always' | 'never' | { ratio: number } | { targetPerSecond: number };
 
@@ -55,6 +63,9 @@ interface KeyState {
   readonly mode: SampleMode;
   readonly rate: SlidingRate;
   probability: number;
+  /** The threshold of `probability`, computed again only when the probability has moved. */
+  threshold: SplitThreshold;
+  thresholdProbability: number;
   sampled: number;
   dropped: number;
   /** Sampled in the current bucket, for the burst check. */
@@ -97,6 +108,8 @@ export class AdaptiveSampler implements Sampler {
   readonly #settings: SamplingSettings;
   readonly #now: () => number;
   readonly #keys = new Map<string, KeyState>();
+  /** The key state of each MCP (method, target) pair decided so far, by method, then target. */
+  readonly #requestStates = new Map<string, Map<string | undefined, KeyState>>();
   readonly #bucketMs: number;
   readonly #exchangeSubject: Subject;
   #nextRecompute = 0;
@@ -146,7 +159,26 @@ export class AdaptiveSampler implements Sampler {
 
   /** Decides for an MCP request by its method and tool (or prompt), before any span of it is made. */
   decideRequest(method: string, target: string | undefined, traceId: string): SamplingResult {
-    return this.#decide(this.#mcpSubject(method, target), traceId, undefined);
+    const now = this.#now();
+    return this.#decideFor(this.#requestState(method, target, now), now, traceId, undefined);
+  }
+
+  /** A request's key state, found without building its key once the (method, target) pair has its own. */
+  #requestState(method: string, target: string | undefined, now: number): KeyState {
+    let byTarget = this.#requestStates.get(method);
+    const known = byTarget?.get(target);
+    if (known) return known;
+    const subject = this.#mcpSubject(method, target);
+    const state = this.#stateFor(subject, now);
+    // A pair counted under `_OTHER` is not remembered: the table stays as small as the key table.
+    if (state.key === subject.key) {
+      if (!byTarget) {
+        byTarget = new Map();
+        this.#requestStates.set(method, byTarget);
+      }
+      byTarget.set(target, state);
+    }
+    return state;
   }
 
   /** Decides for an exchange of the MCP endpoint in which no MCP request was decided (refused, or only notifications). */
@@ -167,7 +199,15 @@ export class AdaptiveSampler implements Sampler {
   /** Decides for a subject with the consistent-probability rule, and counts it. */
   #decide(subject: Subject, traceId: string, traceState: TraceState | undefined): SamplingResult {
     const now = this.#now();
-    const state = this.#stateFor(subject, now);
+    return this.#decideFor(this.#stateFor(subject, now), now, traceId, traceState);
+  }
+
+  #decideFor(
+    state: KeyState,
+    now: number,
+    traceId: string,
+    traceState: TraceState | undefined,
+  ): SamplingResult {
     state.rate.add(now);
     if (now >= this.#nextRecompute) this.#recompute(now);
     const bucket = Math.floor(now / this.#bucketMs);
@@ -175,8 +215,16 @@ export class AdaptiveSampler implements Sampler {
       state.bucketIndex = bucket;
       state.bucketSampled = 0;
     }
-    const threshold = thresholdFor(state.probability);
-    if (isSampled(randomnessOf(traceId, traceState), threshold)) {
+    if (state.thresholdProbability !== state.probability) {
+      state.threshold = splitThreshold(thresholdFor(state.probability));
+      state.thresholdProbability = state.probability;
+    }
+    const threshold = state.threshold.value;
+    const sampled =
+      traceState === undefined
+        ? traceIdMeets(traceId, state.threshold)
+        : isSampled(randomnessOf(traceId, traceState), threshold);
+    if (sampled) {
       state.sampled++;
       this.#sampledTotal++;
       state.bucketSampled++;
@@ -200,11 +248,14 @@ export class AdaptiveSampler implements Sampler {
     if (state) return state;
     const rule = overflow ? undefined : this.#settings.rules.find((r) => matches(r, subject));
     const mode: SampleMode = rule?.sample ?? { targetPerSecond: this.#settings.targetPerSecond };
+    const probability = this.#fixedProbability(mode) ?? 1;
     state = {
       key,
       mode,
       rate: new SlidingRate(this.#settings.windowSeconds, bucketsPerWindow, now),
-      probability: this.#fixedProbability(mode) ?? 1,
+      probability,
+      threshold: splitThreshold(thresholdFor(probability)),
+      thresholdProbability: probability,
       sampled: 0,
       dropped: 0,
       bucketSampled: 0,

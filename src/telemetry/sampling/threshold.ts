@@ -27,6 +27,44 @@ export function isSampled(randomness: bigint, threshold: bigint): boolean {
   return threshold < maxThreshold && randomness >= threshold;
 }
 
+const halfBits = 28n;
+const halfMask = (1n << halfBits) - 1n;
+
+/**
+ * A threshold in two 28-bit halves, so that a trace id's randomness is compared with it as two small
+ * numbers read from the id's hex digits: no `BigInt` and no string is made per decision.
+ */
+export interface SplitThreshold {
+  readonly value: bigint;
+  readonly high: number;
+  readonly low: number;
+}
+
+export function splitThreshold(threshold: bigint): SplitThreshold {
+  return { value: threshold, high: Number(threshold >> halfBits), low: Number(threshold & halfMask) };
+}
+
+/** The number the hex digits of `text[from, to)` spell; at most 13 digits, so that it stays exact. */
+function hexDigits(text: string, from: number, to: number): number {
+  let value = 0;
+  for (let i = from; i < to; i++) {
+    const code = text.charCodeAt(i) | 0x20;
+    value = value * 16 + (code <= 0x39 ? code - 0x30 : code - 0x57);
+  }
+  return value;
+}
+
+/**
+ * `isSampled(randomnessOf(traceId, undefined), threshold.value)`, for a valid (32 hex digit) trace id:
+ * its last 14 digits are the randomness, the first 7 of them its high half.
+ */
+export function traceIdMeets(traceId: string, threshold: SplitThreshold): boolean {
+  if (threshold.value >= maxThreshold) return false;
+  const high = hexDigits(traceId, 18, 25);
+  if (high !== threshold.high) return high > threshold.high;
+  return hexDigits(traceId, 25, 32) >= threshold.low;
+}
+
 /** `th` encoding: 14 hex digits with trailing zeros dropped; `0` for always-sample. */
 export function encodeThreshold(threshold: bigint): string {
   if (threshold === 0n) return '0';
