@@ -85,6 +85,11 @@ export class ConnectionPool {
     return opening;
   }
 
+  /** The key's connection when it is open, without opening one or counting a use. */
+  peek(key: string): Connection | undefined {
+    return this.#slots.get(key)?.connection;
+  }
+
   /** The connections open now. */
   open(): Connection[] {
     const open: Connection[] = [];

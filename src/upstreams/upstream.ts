@@ -33,10 +33,12 @@ import { cancellable, errorTypeOf, isUpstreamFailure, mapUpstreamError } from '.
 import { HealthProbe } from './health-probe.ts';
 import { UpstreamHttpTransport } from './http-transport.ts';
 import { listEverything, type UpstreamLists } from './listing.ts';
+import { UpstreamLocks } from './locks.ts';
 import { type LogParams, LogRelay } from './log-relay.ts';
 import { deliverNotificationsFirst } from './notification-order.ts';
 import { type OversizedMessage, tooLargeResponse } from './oversized.ts';
 import { relayedToolResult } from './relayed-result.ts';
+import { type CacheMetrics, ReadCache } from './response-cache.ts';
 import { RestartSchedule } from './restart-schedule.ts';
 import { UpstreamStdioTransport } from './stdio-transport.ts';
 
@@ -78,6 +80,7 @@ export interface UpstreamDeps {
   /** After the upstream (re)connects or refreshes its tool, resource and prompt lists. */
   readonly onListsChanged: () => void;
   readonly onRestart: () => void;
+  readonly cacheMetrics: CacheMetrics;
 }
 
 /** No time limit on a stdio child's `initialize`: being slow to start is reported, never punished. */
@@ -122,8 +125,9 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-function readRelay(client: Client, subscribers: Subscribers): void {
+function readRelay(client: Client, subscribers: Subscribers, reads: ReadCache): void {
   client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+    reads.invalidate(n.params.uri);
     for (const updated of subscribers.get(n.params.uri)?.values() ?? []) updated(n.params.uri);
   });
 }
@@ -148,6 +152,8 @@ export class Upstream {
   readonly #sharedCallers = new Callers(true);
   readonly #sharedSubscribers: Subscribers = new Map();
   readonly #pool: ConnectionPool;
+  readonly #locks: UpstreamLocks;
+  readonly #reads: ReadCache;
   #client: Client | undefined;
   /** The client still connecting, which close() must stop too: a child may be starting. */
   #connecting: Client | undefined;
@@ -183,6 +189,8 @@ export class Upstream {
       idleSeconds: config.connections.idleSeconds,
     });
     this.#schedule = new RestartSchedule(config);
+    this.#locks = new UpstreamLocks(config.name, config.locks, deps.logger);
+    this.#reads = new ReadCache(config.name, config.cache, deps.cacheMetrics);
   }
 
   get state(): UpstreamState {
@@ -212,6 +220,11 @@ export class Upstream {
 
   get queueDepth(): number {
     return this.#policies.queueDepth;
+  }
+
+  /** Calls waiting for one of its locks. */
+  get lockWaiting(): number {
+    return this.#locks.waiting;
   }
 
   status(): UpstreamStatus {
@@ -299,7 +312,7 @@ export class Upstream {
       this.#logUpstream(n.params);
       connection.logs.relay(n.params);
     });
-    readRelay(client, connection.subscribers);
+    readRelay(client, connection.subscribers, this.#reads);
     // The lists served are the catalog connection's: a change one connection reports is looked for there.
     for (const schema of listChangedSchemas) {
       client.setNotificationHandler(schema, () => {
@@ -367,7 +380,7 @@ export class Upstream {
         client.setNotificationHandler(schema, () => this.#refreshLists(client));
       }
       client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => this.#relayLog(n.params));
-      readRelay(client, this.#sharedSubscribers);
+      readRelay(client, this.#sharedSubscribers, this.#reads);
       lists = await this.#list(client);
     } catch (error) {
       clearTimeout(slowStart);
@@ -503,6 +516,8 @@ export class Upstream {
    * it: a storm of `list_changed` costs two reads (and two notices to clients), not one per notification.
    */
   async #refreshLists(client: Client): Promise<void> {
+    // A resource may have gone or changed with the lists: no cached read outlives the change.
+    this.#reads.clear();
     if (this.#refreshing === client) {
       this.#refreshAgain = true;
       return;
@@ -572,10 +587,12 @@ export class Upstream {
     );
     try {
       const result = await context.with(call.context, () =>
-        this.#policies.execute(
-          options.idempotent,
-          () => cancellable(options.signal, () => this.#send(name, args, call.meta, options)),
-          options.signal,
+        this.#locks.run(this.#locks.lockFor('tools/call', name), options.signal, (signal) =>
+          this.#policies.execute(
+            options.idempotent,
+            () => cancellable(signal, () => this.#send(name, args, call.meta, { ...options, signal })),
+            signal,
+          ),
         ),
       );
       this.#telemetry.end(call, result.isError === true ? values.toolError : undefined);
@@ -588,11 +605,23 @@ export class Upstream {
     }
   }
 
-  /** Reads a resource (safe: retried like other safe calls), in a `mcp.client` span. */
+  /**
+   * Reads a resource (safe: retried like other safe calls), in a `mcp.client` span, unless the caller's
+   * connection answered it recently enough to serve from the cache.
+   */
   readResource(uri: string, caller: HandlerContext): Promise<ReadResourceResult> {
-    return this.#request('resources/read', undefined, caller, (client, meta, options) =>
-      client.readResource({ uri, _meta: meta }, options),
-    );
+    const shared = this.#isolation === 'shared';
+    const scope = shared ? 'shared' : connectionKey(this.#isolation, caller);
+    const scopes = { scope, privateScope: shared ? connectionKey('subject', caller) : undefined };
+    const current = shared ? this.#client : this.#pool.peek(scope)?.client;
+    return this.#reads.read(uri, scopes, current, async () => {
+      let answeredBy: Client | undefined;
+      const result = await this.#request('resources/read', undefined, caller, (client, meta, options) => {
+        answeredBy = client;
+        return client.readResource({ uri, _meta: meta }, options);
+      });
+      return { result, answeredBy: answeredBy as Client };
+    });
   }
 
   getPrompt(
@@ -668,19 +697,21 @@ export class Upstream {
     ) => Promise<T>,
   ): Promise<T> {
     const call = this.#telemetry.start(method, target, this.#facts(), true);
-    const options = { signal: caller.signal, timeout: this.#config.timeouts.requestSeconds * 1000 };
+    const timeout = this.#config.timeouts.requestSeconds * 1000;
     try {
       const result = await context.with(call.context, () =>
-        this.#policies.execute(
-          true,
-          () =>
-            cancellable(caller.signal, async () => {
-              const connection = await this.#connectionFor(caller);
-              return connection.callers.during(caller, () =>
-                send(connection.client, call.meta, options, connection),
-              );
-            }),
-          caller.signal,
+        this.#locks.run(this.#locks.lockFor(method, target), caller.signal, (signal) =>
+          this.#policies.execute(
+            true,
+            () =>
+              cancellable(signal, async () => {
+                const connection = await this.#connectionFor(caller);
+                return connection.callers.during(caller, () =>
+                  send(connection.client, call.meta, { signal, timeout }, connection),
+                );
+              }),
+            signal,
+          ),
         ),
       );
       this.#telemetry.end(call, undefined);
