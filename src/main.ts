@@ -4,6 +4,7 @@ import { fillCatalog, mcpServerTelemetry } from './composition/catalog.ts';
 import { drain } from './composition/drain.ts';
 import { endpointOptions, taskStoreFor } from './composition/endpoint-options.ts';
 import type { LookoutConfig } from './config/schema.ts';
+import { adminScope, liveAccess } from './http/admin-access.ts';
 import { createApp } from './http/app.ts';
 import { InFlightExchanges } from './http/inflight.ts';
 import { listen } from './http/listen.ts';
@@ -22,6 +23,7 @@ import type { TelemetryRuntime } from './telemetry/runtime.ts';
 import type { Definition } from './tools/api.ts';
 import { builtinTools } from './tools/builtin.ts';
 import { Catalog } from './tools/catalog.ts';
+import { healthResources } from './tools/health-resources.ts';
 import { Gateway } from './upstreams/gateway.ts';
 import { version } from './version.ts';
 
@@ -87,7 +89,17 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
     telemetryStatus: () =>
       options.telemetry?.sampling() ?? { sampler: 'telemetry not started (library use)' },
   });
-  await fillCatalog(catalog, config, [...builtins, ...(options.definitions ?? [])]);
+  const authenticator = authenticatorFor(config, logger);
+  const adminAccess = liveAccess(isLoopbackAddress(config.host), authenticator.enabled);
+  const probes = healthResources({
+    health,
+    version,
+    startedAt,
+    upstreams: () => gateway.status(),
+    mayReadDetails: (context) =>
+      adminAccess === 'open' || (adminAccess === 'admin' && context.scopes?.includes(adminScope) === true),
+  });
+  await fillCatalog(catalog, config, [...builtins, ...probes, ...(options.definitions ?? [])]);
 
   const gateway = new Gateway(config, {
     catalog,
@@ -109,7 +121,6 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
   catalog.onChange((list) => endpoint.broadcast(`notifications/${list}/list_changed`));
 
   const inFlight = new InFlightExchanges();
-  const authenticator = authenticatorFor(config, logger);
   const live = createLiveView({
     listenerIsLoopback: isLoopbackAddress(config.host),
     authenticator,
