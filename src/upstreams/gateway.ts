@@ -20,7 +20,7 @@ import type {
 } from '../tools/api.ts';
 import type { Catalog, GroupContents } from '../tools/catalog.ts';
 import type { PromptEntry, ToolEntry } from '../tools/compile.ts';
-import type { CacheMetrics } from './response-cache.ts';
+import { type CacheMetrics, type EvictionReason, evictionReasons } from './response-cache.ts';
 import { Upstream, type UpstreamStatus } from './upstream.ts';
 
 function allowed(config: UpstreamConfig, tool: string): boolean {
@@ -115,8 +115,8 @@ function promptFor(upstream: Upstream, prompt: Prompt, servedName: string): Prom
   };
 }
 
-/** Hits, misses and evictions of the upstreams' response caches, as counters. */
-function cacheMetricsOf(meter: Meter): CacheMetrics {
+/** Hits, misses and evictions of the upstreams' response caches, as counters; `zero` starts an upstream's series. */
+function cacheMetricsOf(meter: Meter): CacheMetrics & { zero(upstream: string): void } {
   const lookups = meter.createCounter(metricNames.upstreamCacheLookups, {
     description: 'Lookups in an upstream response cache, by result (hit or miss).',
     unit: '{lookup}',
@@ -125,15 +125,21 @@ function cacheMetricsOf(meter: Meter): CacheMetrics {
     description: 'Entries that left an upstream response cache, by reason (size, expired, invalidated).',
     unit: '{entry}',
   });
+  const lookup = (upstream: string, method: string, hit: boolean, count = 1) =>
+    lookups.add(count, {
+      [attr.lookoutUpstream]: upstream,
+      [attr.mcpMethodName]: method,
+      [attr.lookoutCacheResult]: hit ? 'hit' : 'miss',
+    });
+  const evicted = (upstream: string, reason: EvictionReason, count = 1) =>
+    evictions.add(count, { [attr.lookoutUpstream]: upstream, [attr.lookoutCacheEvictionReason]: reason });
   return {
-    lookup: (upstream, method, hit) =>
-      lookups.add(1, {
-        [attr.lookoutUpstream]: upstream,
-        [attr.mcpMethodName]: method,
-        [attr.lookoutCacheResult]: hit ? 'hit' : 'miss',
-      }),
-    evicted: (upstream, reason) =>
-      evictions.add(1, { [attr.lookoutUpstream]: upstream, [attr.lookoutCacheEvictionReason]: reason }),
+    lookup,
+    evicted,
+    zero: (upstream) => {
+      for (const hit of [true, false]) lookup(upstream, 'resources/read', hit, 0);
+      for (const reason of evictionReasons) evicted(upstream, reason, 0);
+    },
   };
 }
 
@@ -167,6 +173,7 @@ export class Gateway {
     const cacheMetrics = cacheMetricsOf(meter);
     this.#upstreams = config.upstreams.map((upstreamConfig) => {
       restarts.add(0, { [attr.lookoutUpstream]: upstreamConfig.name });
+      if (upstreamConfig.cache.maxEntries > 0) cacheMetrics.zero(upstreamConfig.name);
       const upstream: Upstream = new Upstream(upstreamConfig, {
         logger,
         telemetry: deps.telemetry,

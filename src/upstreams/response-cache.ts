@@ -3,7 +3,8 @@ import { LRUCache } from 'lru-cache';
 import type { UpstreamConfig } from '../config/schema.ts';
 
 /** Why an entry left the cache: `size` to make room, `expired` past its TTL, `invalidated` by the upstream. */
-export type EvictionReason = 'size' | 'expired' | 'invalidated';
+export const evictionReasons = ['size', 'expired', 'invalidated'] as const;
+export type EvictionReason = (typeof evictionReasons)[number];
 
 /** Where the cache's hits, misses and evictions are counted. */
 export interface CacheMetrics {
