@@ -10,6 +10,8 @@ export interface UpstreamLists {
   readonly resources: Resource[];
   readonly resourceTemplates: ResourceTemplate[];
   readonly prompts: Prompt[];
+  /** The shortest positive `ttlMs` (2026-07-28) its list answers gave: when to read them again. */
+  readonly ttlMs?: number;
 }
 
 /** A list that stopped before its end: at the page cap, or at a cursor it had already given. */
@@ -47,13 +49,22 @@ export async function listEverything(
   onTruncated: (truncated: TruncatedList) => void,
 ): Promise<UpstreamLists> {
   const options = { timeout: timeoutMs };
+  let shortest: number | undefined;
+  /** Notes an answer's `ttlMs`; 0 (the 2026-07-28 default) is no hint: the lists are kept until list_changed. */
+  const noted = <T extends object>(answer: T): T => {
+    const { ttlMs } = answer as { ttlMs?: unknown };
+    if (Number.isSafeInteger(ttlMs) && (ttlMs as number) > 0) {
+      shortest = Math.min(shortest ?? Number.POSITIVE_INFINITY, ttlMs as number);
+    }
+    return answer;
+  };
   const capabilities = client.getServerCapabilities() ?? {};
   const params = (cursor: string | undefined) => (cursor === undefined ? undefined : { cursor });
   const tools = capabilities.tools
     ? await allPages(
         'tools/list',
         async (cursor) => {
-          const { tools: items, nextCursor } = await client.listTools(params(cursor), options);
+          const { tools: items, nextCursor } = noted(await client.listTools(params(cursor), options));
           return { items, nextCursor };
         },
         onTruncated,
@@ -63,7 +74,7 @@ export async function listEverything(
     ? await allPages(
         'resources/list',
         async (cursor) => {
-          const { resources: items, nextCursor } = await client.listResources(params(cursor), options);
+          const { resources: items, nextCursor } = noted(await client.listResources(params(cursor), options));
           return { items, nextCursor };
         },
         onTruncated,
@@ -73,9 +84,8 @@ export async function listEverything(
     ? await allPages(
         'resources/templates/list',
         async (cursor) => {
-          const { resourceTemplates: items, nextCursor } = await client.listResourceTemplates(
-            params(cursor),
-            options,
+          const { resourceTemplates: items, nextCursor } = noted(
+            await client.listResourceTemplates(params(cursor), options),
           );
           return { items, nextCursor };
         },
@@ -86,11 +96,11 @@ export async function listEverything(
     ? await allPages(
         'prompts/list',
         async (cursor) => {
-          const { prompts: items, nextCursor } = await client.listPrompts(params(cursor), options);
+          const { prompts: items, nextCursor } = noted(await client.listPrompts(params(cursor), options));
           return { items, nextCursor };
         },
         onTruncated,
       )
     : [];
-  return { tools, resources, resourceTemplates, prompts };
+  return { tools, resources, resourceTemplates, prompts, ...(shortest !== undefined && { ttlMs: shortest }) };
 }

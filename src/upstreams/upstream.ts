@@ -160,6 +160,8 @@ export class Upstream {
   #state: UpstreamState = 'starting';
   #lists: UpstreamLists = emptyLists;
   #timer: NodeJS.Timeout | undefined;
+  /** Reads the lists again when their `ttlMs` runs out. */
+  #listExpiry: NodeJS.Timeout | undefined;
   #probe: HealthProbe | undefined;
   #connectedAt = 0;
   #protocolVersion: string | undefined;
@@ -405,6 +407,7 @@ export class Upstream {
     this.#lists = lists;
     this.#client = client;
     this.#state = 'ready';
+    this.#expireLists(client);
     this.#connectedAt = Date.now();
     this.#schedule.connected(this.#connectedAt);
     this.#protocolVersion = (transport as { protocolVersion?: string }).protocolVersion;
@@ -537,6 +540,7 @@ export class Upstream {
   async #readLists(client: Client): Promise<void> {
     try {
       this.#lists = await this.#list(client);
+      this.#expireLists(client);
       this.#deps.onListsChanged();
     } catch (error) {
       this.#logger.warn('upstream list refresh failed', {
@@ -544,6 +548,25 @@ export class Upstream {
         error: (error as Error).message,
       });
     }
+  }
+
+  /**
+   * Honours the lists' `ttlMs`: they are read again when it runs out (at most once a second), for an
+   * upstream that changes them without `list_changed`.
+   */
+  #expireLists(client: Client): void {
+    clearTimeout(this.#listExpiry);
+    const ttlMs = this.#lists.ttlMs;
+    if (ttlMs === undefined) return;
+    this.#listExpiry = context.with(ROOT_CONTEXT, () =>
+      setTimeout(
+        () => {
+          if (this.#client === client && this.#state === 'ready') void this.#refreshLists(client);
+        },
+        Math.max(ttlMs, 1000),
+      ),
+    );
+    this.#listExpiry.unref();
   }
 
   /** Schedules a reconnect, after a backoff or a crash-loop hold. */
@@ -772,6 +795,7 @@ export class Upstream {
   async close(): Promise<void> {
     this.#state = 'closed';
     clearTimeout(this.#timer);
+    clearTimeout(this.#listExpiry);
     this.#probe?.stop();
     const client = this.#client;
     this.#client = undefined;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { PromptListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { connectClient, ready } from '../support/lookout.ts';
 import { type LookoutProcess, spawnLookout } from '../support/process.ts';
 
@@ -59,6 +60,11 @@ describe('response cache of upstream resource reads', () => {
           upstream('rh', { isolation: 'shared' }),
           // Room for two answers.
           upstream('re', { isolation: 'shared', cache: { ttlSeconds: 60, maxEntries: 2 } }),
+          // Its prompt list changes at every read, says so only with its ttlMs.
+          {
+            ...upstream('rl', { isolation: 'shared' }),
+            env: { FIXTURE_SCHEME: 'rl', FIXTURE_PROMPTS_TTL_MS: '1000' },
+          },
         ],
       }),
     );
@@ -107,6 +113,24 @@ describe('response cache of upstream resource reads', () => {
     const theirs = await read(second, 'rh://private');
     assert.notEqual(theirs, mine, "the second client does not get the first one's private answer");
     assert.equal(await read(second, 'rh://private'), theirs);
+  });
+
+  it("reads an upstream's lists again when their ttlMs runs out, and tells clients", async () => {
+    const prompts = async () =>
+      (await first.listPrompts()).prompts.map((p) => p.name).filter((n) => n.startsWith('rl__'));
+    const [initial] = await prompts();
+    assert.match(initial ?? '', /^rl__p\d+$/);
+    const changed = new Promise<void>((resolve) =>
+      first.setNotificationHandler(PromptListChangedNotificationSchema, () => resolve()),
+    );
+    const deadline = Date.now() + 10_000;
+    let current = initial;
+    while (current === initial && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      [current] = await prompts();
+    }
+    assert.notEqual(current, initial, 'the prompt list was read again');
+    await changed;
   });
 
   it('counts hits, misses and evictions on /metrics', async () => {
