@@ -17,8 +17,11 @@ export type CacheScope = string;
 
 interface Entry {
   readonly result: ReadResourceResult;
-  /** The connection that answered: the entry is served only while that connection is the one in use. */
-  readonly answeredBy: object;
+  /**
+   * The connection that answered: the entry is served only while that connection is the one in use.
+   * Weakly held, so that a closed connection's client is not kept alive by its answers.
+   */
+  readonly answeredBy: WeakRef<object>;
 }
 
 /** The `ttlMs` and `cacheScope` a 2026-07-28 upstream puts on a cacheable result, when valid. */
@@ -101,7 +104,7 @@ export class ReadCache {
     for (const key of keys) {
       const entry = entries.get(key);
       if (entry === undefined) continue;
-      if (entry.answeredBy === current) {
+      if (current !== undefined && entry.answeredBy.deref() === current) {
         this.#metrics.lookup(this.#upstream, 'resources/read', true);
         return entry.result;
       }
@@ -114,7 +117,7 @@ export class ReadCache {
     const hint = hintOf(result);
     const ttl = hint.ttlMs ?? this.#ttlMs;
     const key = hint.shared === false && scopes.privateScope !== undefined ? keys[1] : keys[0];
-    if (ttl > 0 && key !== undefined) entries.set(key, { result, answeredBy }, { ttl });
+    if (ttl > 0 && key !== undefined) entries.set(key, { result, answeredBy: new WeakRef(answeredBy) }, { ttl });
     return result;
   }
 
