@@ -240,27 +240,31 @@ install_mcp_go_client() {
 
 apt_version() { dpkg-query -W -f='${db:Status-Status} ${Version}\n' "$1" 2>/dev/null | sed -n 's/^installed //p'; }
 
+# apt-get install, as root or through sudo. The packages' maintainer scripts may not
+# start daemons (Debian's policy-rc.d convention) unless the host has its own policy.
+apt_install() {
+  command -v apt-get >/dev/null || die "apt-get not found: install $* by hand"
+  if ((EUID != 0)); then
+    command -v sudo >/dev/null || die "need root (or sudo) to apt-get install $*"
+    SUDO=(sudo)
+  fi
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' | "${SUDO[@]}" tee /usr/sbin/policy-rc.d >/dev/null
+    "${SUDO[@]}" chmod 0755 /usr/sbin/policy-rc.d
+    POLICY_RC_CREATED=1
+  fi
+  run_logged "$LOG_DIR/apt-update.log" "${SUDO[@]}" apt-get update -qq
+  run_logged "$LOG_DIR/apt-install.log" "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends "$@"
+  remove_policy_rc
+}
+
 install_prometheus() {
   local pkgs=(prometheus prometheus-alertmanager wrk) took=""
   if [[ -z "$(apt_version prometheus)" || -z "$(apt_version prometheus-alertmanager)" || -z "$(apt_version wrk)" ]]; then
-    command -v apt-get >/dev/null || die "apt-get not found: install ${pkgs[*]} by hand"
-    if ((EUID != 0)); then
-      command -v sudo >/dev/null || die "need root (or sudo) to apt-get install ${pkgs[*]}"
-      SUDO=(sudo)
-    fi
     local t0
     t0="$(now)"
-    # Keep the packages' maintainer scripts from starting the daemons
-    # (Debian's policy-rc.d convention), unless the host has its own policy.
-    if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-      printf '#!/bin/sh\nexit 101\n' | "${SUDO[@]}" tee /usr/sbin/policy-rc.d >/dev/null
-      "${SUDO[@]}" chmod 0755 /usr/sbin/policy-rc.d
-      POLICY_RC_CREATED=1
-    fi
-    run_logged "$LOG_DIR/apt-update.log" "${SUDO[@]}" apt-get update -qq
-    run_logged "$LOG_DIR/apt-install.log" "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
-      apt-get install -y -qq --no-install-recommends "${pkgs[@]}"
-    remove_policy_rc
+    apt_install "${pkgs[@]}"
     stop_apt_services
     took=" in $(($(now) - t0))s"
   fi
@@ -290,16 +294,9 @@ install_prometheus() {
 install_chromium() {
   local pkgs=(chromium fonts-liberation)
   if [[ -z "$(apt_version chromium)" || -z "$(apt_version fonts-liberation)" ]]; then
-    command -v apt-get >/dev/null || die "apt-get not found: install ${pkgs[*]} by hand"
-    if ((EUID != 0)); then
-      command -v sudo >/dev/null || die "need root (or sudo) to apt-get install ${pkgs[*]}"
-      SUDO=(sudo)
-    fi
     local t0
     t0="$(now)"
-    run_logged "$LOG_DIR/apt-update.log" "${SUDO[@]}" apt-get update -qq
-    run_logged "$LOG_DIR/apt-install.log" "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
-      apt-get install -y -qq --no-install-recommends "${pkgs[@]}"
+    apt_install "${pkgs[@]}"
     echo "installed chromium $(apt_version chromium) (apt) in $(($(now) - t0))s"
   else
     echo "ok chromium $(apt_version chromium) (apt, already installed)"

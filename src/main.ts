@@ -175,6 +175,7 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
     port,
     mcpPath: config.mcp.path,
     metricsPort: options.telemetry?.metricsHandler ? port : options.telemetry?.metricsPort,
+    liveView: live !== undefined,
   });
   const { url } = urls;
   health.phase = 'serving';

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { LookoutConfig } from '../config/schema.ts';
+import { adminScope } from '../http/admin-access.ts';
 import { requiredScopes } from '../http/auth.ts';
 import type { EndpointOptions } from '../mcp/endpoint.ts';
 import { RequestStates } from '../mcp/request-state.ts';
@@ -7,6 +8,7 @@ import { createProtocolServer } from '../mcp/server.ts';
 import { SessionTokens } from '../mcp/session-token.ts';
 import { TaskStore } from '../mcp/tasks.ts';
 import type { McpServerTelemetry } from '../telemetry/mcp-server.ts';
+import { adminOnlyTools } from '../tools/builtin.ts';
 import type { Catalog } from '../tools/catalog.ts';
 import { version } from '../version.ts';
 
@@ -41,7 +43,8 @@ export function endpointOptions(
 ): EndpointOptions {
   const identity = { name: 'lookout', version };
   const toolPolicy = {
-    scopesFor: (tool: string) => requiredScopes(config.auth.toolScopes, tool),
+    scopesFor: (tool: string) =>
+      requiredScopes(config.auth.toolScopes, tool, adminOnlyTools.has(tool) ? [adminScope] : []),
     timeoutSecondsFor: (tool: string) =>
       config.admission.toolTimeouts[tool] ?? config.admission.toolTimeoutSeconds,
   };

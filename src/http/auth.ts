@@ -18,14 +18,18 @@ function scopesOf(payload: JWTPayload): string[] {
   return [];
 }
 
-/** The scopes a tool needs: from the first `toolScopes` entry naming it exactly, else the longest matching `prefix*`. */
+/**
+ * The scopes a tool needs: from the `toolScopes` entry naming it exactly, else the longest matching
+ * `prefix*`; `otherwise` when no entry matches it.
+ */
 export function requiredScopes(
   toolScopes: Readonly<Record<string, readonly string[]>>,
   tool: string,
+  otherwise: readonly string[] = [],
 ): readonly string[] {
   const exact = toolScopes[tool];
   if (exact) return exact;
-  let best: readonly string[] = [];
+  let best = otherwise;
   let bestLength = -1;
   for (const [pattern, scopes] of Object.entries(toolScopes)) {
     if (pattern.endsWith('*') && tool.startsWith(pattern.slice(0, -1)) && pattern.length > bestLength) {

@@ -6,6 +6,8 @@ export interface EndpointUrls {
   readonly metrics?: string;
   readonly health: { readonly live: string; readonly ready: string; readonly startup: string };
   readonly logs: string;
+  /** The live view's page, when it is served (see live/access.ts). */
+  readonly live?: string;
 }
 
 export function endpointUrls(options: {
@@ -14,6 +16,7 @@ export function endpointUrls(options: {
   mcpPath: string;
   /** The port `/metrics` is served on, when Prometheus metrics are served at all. */
   metricsPort: number | undefined;
+  liveView: boolean;
 }): EndpointUrls {
   const at = (path: string) => urlOf(options.host, options.port, path);
   return {
@@ -23,5 +26,6 @@ export function endpointUrls(options: {
     }),
     health: { live: at('/health/live'), ready: at('/health/ready'), startup: at('/health/startup') },
     logs: at('/logs'),
+    ...(options.liveView && { live: at('/') }),
   };
 }

@@ -30,6 +30,9 @@ export interface BuiltinDeps {
   readonly telemetryStatus: () => unknown;
 }
 
+/** Built-in tools that show every client's data (log records, sessions): admin-only by default under auth. */
+export const adminOnlyTools: ReadonlySet<string> = new Set(['lookout.logs.query', 'lookout.sessions']);
+
 /** Lookout's own tools: `echo` for smoke tests and benchmarks, and read-only operations tools. */
 export function builtinTools(deps: BuiltinDeps) {
   return [

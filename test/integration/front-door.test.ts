@@ -52,7 +52,7 @@ describe('the front door', () => {
     }
   });
 
-  it('the start-up line gives the URL of /mcp, /metrics, each health probe and /logs, and each answers', async () => {
+  it('the start-up line gives the URL of /mcp, /metrics, each health probe, /logs and the live view, and each answers', async () => {
     const lookout = await spawnLookout([]);
     try {
       const line = JSON.parse(lookout.lines.find((l) => l.includes('"lookout listening"')) ?? '{}') as {
@@ -60,14 +60,25 @@ describe('the front door', () => {
         metrics: string;
         health: { live: string; ready: string; startup: string };
         logs: string;
+        live: string;
       };
       const base = new URL(line.url).origin;
       assert.equal(line.url, `${base}/mcp`);
+      const urls = [
+        line.metrics,
+        line.health.live,
+        line.health.ready,
+        line.health.startup,
+        line.logs,
+        line.live,
+      ];
       assert.deepEqual(
-        [line.metrics, line.health.live, line.health.ready, line.health.startup, line.logs],
-        ['/metrics', '/health/live', '/health/ready', '/health/startup', '/logs'].map((p) => `${base}${p}`),
+        urls,
+        ['/metrics', '/health/live', '/health/ready', '/health/startup', '/logs', '/'].map(
+          (p) => `${base}${p}`,
+        ),
       );
-      for (const url of [line.metrics, line.health.live, line.health.ready, line.health.startup, line.logs]) {
+      for (const url of urls) {
         const response = await fetch(url);
         assert.equal(response.status, 200, url);
         await response.arrayBuffer();

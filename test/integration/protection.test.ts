@@ -153,6 +153,59 @@ describe('auth: static tokens and JWT against a locally served JWKS', () => {
   });
 });
 
+describe("auth without toolScopes: the tools that show every client's data are admin-only", () => {
+  const tokens = { user: 'user-token-0123456789abcdef', admin: 'admin-token-0123456789abcdef' };
+  const lookouts: (Lookout & { logLines: string[] })[] = [];
+  const start = async (toolScopes?: Record<string, string[]>) => {
+    const lookout = await startTestLookout({
+      auth: {
+        tokens: Object.entries(tokens).map(([name, token]) => ({
+          sha256: createHash('sha256').update(token).digest('hex'),
+          subject: name,
+          scopes: name === 'admin' ? ['admin'] : ['tools'],
+        })),
+        ...(toolScopes && { toolScopes }),
+      },
+    });
+    lookouts.push(lookout);
+    return lookout;
+  };
+  const call = async (lookout: Lookout, token: string, tool: string) => {
+    const transport = new StreamableHTTPClientTransport(new URL(lookout.url), {
+      requestInit: { headers: { authorization: `Bearer ${token}` } },
+    });
+    const client = new Client({ name: 't', version: '1' });
+    await client.connect(transport);
+    try {
+      return await client.callTool({ name: tool, arguments: {} });
+    } finally {
+      await client.close();
+    }
+  };
+  after(async () => {
+    for (const lookout of lookouts) await lookout.close();
+  });
+
+  it('refuses lookout.logs.query and lookout.sessions without the admin scope, and serves them with it', async () => {
+    const lookout = await start();
+    for (const tool of ['lookout.logs.query', 'lookout.sessions']) {
+      await assert.rejects(call(lookout, tokens.user, tool), (error: Error & { code?: number }) => {
+        assert.equal(error.code, -32041);
+        assert.match(error.message, new RegExp(`${tool} needs admin`));
+        return true;
+      });
+      assert.notEqual((await call(lookout, tokens.admin, tool)).isError, true);
+    }
+    assert.equal((await call(lookout, tokens.user, 'lookout.health')).isError, undefined);
+  });
+
+  it('leaves them to toolScopes when an entry names them, a pattern included', async () => {
+    const lookout = await start({ 'lookout.logs.*': [], 'lookout.sessions': ['tools'] });
+    assert.notEqual((await call(lookout, tokens.user, 'lookout.logs.query')).isError, true);
+    assert.notEqual((await call(lookout, tokens.user, 'lookout.sessions')).isError, true);
+  });
+});
+
 describe('admission control', () => {
   it('under 3× the concurrency limit: admitted calls succeed, the excess gets 503 + Retry-After, the service stays ready', {
     timeout: 30_000,
