@@ -117,7 +117,9 @@ export class ReadCache {
     const hint = hintOf(result);
     const ttl = hint.ttlMs ?? this.#ttlMs;
     const key = hint.shared === false && scopes.privateScope !== undefined ? keys[1] : keys[0];
-    if (ttl > 0 && key !== undefined) entries.set(key, { result, answeredBy: new WeakRef(answeredBy) }, { ttl });
+    if (ttl > 0 && key !== undefined) {
+      entries.set(key, { result, answeredBy: new WeakRef(answeredBy) }, { ttl });
+    }
     return result;
   }
 
