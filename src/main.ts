@@ -3,8 +3,8 @@ import { admission, authenticatorFor } from './composition/admission.ts';
 import { fillCatalog, mcpServerTelemetry } from './composition/catalog.ts';
 import { drain } from './composition/drain.ts';
 import { endpointOptions, taskStoreFor } from './composition/endpoint-options.ts';
+import { healthDefinitions } from './composition/health-resources.ts';
 import type { LookoutConfig } from './config/schema.ts';
-import { adminScope, liveAccess } from './http/admin-access.ts';
 import { createApp } from './http/app.ts';
 import { InFlightExchanges } from './http/inflight.ts';
 import { listen } from './http/listen.ts';
@@ -23,7 +23,6 @@ import type { TelemetryRuntime } from './telemetry/runtime.ts';
 import type { Definition } from './tools/api.ts';
 import { builtinTools } from './tools/builtin.ts';
 import { Catalog } from './tools/catalog.ts';
-import { healthResources } from './tools/health-resources.ts';
 import { Gateway } from './upstreams/gateway.ts';
 import { version } from './version.ts';
 
@@ -90,14 +89,11 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
       options.telemetry?.sampling() ?? { sampler: 'telemetry not started (library use)' },
   });
   const authenticator = authenticatorFor(config, logger);
-  const adminAccess = liveAccess(isLoopbackAddress(config.host), authenticator.enabled);
-  const probes = healthResources({
+  const probes = healthDefinitions(config, {
     health,
-    version,
     startedAt,
+    authEnabled: authenticator.enabled,
     upstreams: () => gateway.status(),
-    mayReadDetails: (context) =>
-      adminAccess === 'open' || (adminAccess === 'admin' && context.scopes?.includes(adminScope) === true),
   });
   await fillCatalog(catalog, config, [...builtins, ...probes, ...(options.definitions ?? [])]);
 
