@@ -161,5 +161,7 @@ describe('response cache of upstream resource reads', () => {
     // Every series is there from the start, at 0 until its first event.
     const fresh = (await metrics()).split('\n');
     assert.ok(fresh.some((l) => l.startsWith(`${evictions}{`) && l.includes('"expired"')));
+    // No call waits for a lock: the gauge is there, at 0.
+    assert.match(end, /^lookout_upstream_lock_waiting\{[^}]*lookout_upstream="re"[^}]*\} 0$/m);
   });
 });
