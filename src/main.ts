@@ -3,6 +3,7 @@ import { admission, authenticatorFor } from './composition/admission.ts';
 import { fillCatalog, mcpServerTelemetry } from './composition/catalog.ts';
 import { drain } from './composition/drain.ts';
 import { endpointOptions, taskStoreFor } from './composition/endpoint-options.ts';
+import { healthDefinitions } from './composition/health-resources.ts';
 import type { LookoutConfig } from './config/schema.ts';
 import { createApp } from './http/app.ts';
 import { InFlightExchanges } from './http/inflight.ts';
@@ -87,7 +88,14 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
     telemetryStatus: () =>
       options.telemetry?.sampling() ?? { sampler: 'telemetry not started (library use)' },
   });
-  await fillCatalog(catalog, config, [...builtins, ...(options.definitions ?? [])]);
+  const authenticator = authenticatorFor(config, logger);
+  const probes = healthDefinitions(config, {
+    health,
+    startedAt,
+    authEnabled: authenticator.enabled,
+    upstreams: () => gateway.status(),
+  });
+  await fillCatalog(catalog, config, [...builtins, ...probes, ...(options.definitions ?? [])]);
 
   const gateway = new Gateway(config, {
     catalog,
@@ -109,7 +117,6 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
   catalog.onChange((list) => endpoint.broadcast(`notifications/${list}/list_changed`));
 
   const inFlight = new InFlightExchanges();
-  const authenticator = authenticatorFor(config, logger);
   const live = createLiveView({
     listenerIsLoopback: isLoopbackAddress(config.host),
     authenticator,

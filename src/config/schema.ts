@@ -99,6 +99,30 @@ const upstreamSchema = z
     connections: z
       .strictObject({ max: positiveInt.default(16), idleSeconds: seconds.default(300) })
       .prefault({}),
+    /**
+     * For servers not safe to call concurrently: `exclusive` runs one request at a time (all tools,
+     * reads, prompts); `tools` gives tools a named lock, so tools naming the same lock wait for each
+     * other. A call waits `waitSeconds` at most; one holding a lock `maxHoldSeconds` is cancelled.
+     */
+    locks: z
+      .strictObject({
+        exclusive: z.boolean().default(false),
+        tools: z.record(z.string(), z.string().min(1)).default({}),
+        waitSeconds: seconds.default(30),
+        maxHoldSeconds: seconds.default(300),
+      })
+      .prefault({}),
+    /**
+     * `resources/read` answers kept for their `ttlMs` when the upstream gives one, else `ttlSeconds`
+     * (0: only what the upstream allows); at most `maxEntries` (0: no cache) and `maxBytes` of them.
+     */
+    cache: z
+      .strictObject({
+        ttlSeconds: z.number().min(0).default(0),
+        maxEntries: z.int().min(0).default(1000),
+        maxBytes: positiveInt.default(16 * 1024 * 1024),
+      })
+      .prefault({}),
   })
   .refine((u) => (u.transport === 'stdio' ? u.command !== undefined : u.url !== undefined), {
     message: 'a stdio upstream needs command, an http upstream needs url',

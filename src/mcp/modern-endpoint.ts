@@ -118,8 +118,12 @@ export class ModernEndpoint {
           resultType: result.resultType ?? 'complete',
           ...(cacheable.has(method) &&
             result.resultType === undefined && {
-              ttlMs: options.cacheTtlMs,
-              cacheScope: options.cacheScope,
+              // A handler's own hint (a resource that changes on every read) wins.
+              ttlMs: typeof result.ttlMs === 'number' ? result.ttlMs : options.cacheTtlMs,
+              cacheScope:
+                result.cacheScope === 'public' || result.cacheScope === 'private'
+                  ? result.cacheScope
+                  : options.cacheScope,
             }),
           _meta: { ...(isObject(result._meta) ? result._meta : {}), ...serverMeta },
         }),

@@ -102,6 +102,7 @@ function contextOf(session: SessionState | undefined, extra: Extra, round?: Inpu
     sessionId: session?.sessionId,
     era,
     subject: extra.authInfo?.clientId,
+    scopes: extra.authInfo?.scopes,
     clientCapabilities:
       era === 'modern' ? (isObject(capabilities) ? capabilities : undefined) : session?.clientCapabilities,
     progress:
@@ -212,6 +213,7 @@ function taskContext(
     sessionId: undefined,
     era: 'modern',
     subject,
+    scopes: undefined,
     clientCapabilities: capabilities,
     progress: () => resolved,
     log: () => resolved,

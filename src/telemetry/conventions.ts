@@ -44,6 +44,10 @@ export const attr = {
   /** The configured name of the upstream MCP server a client span or metric is about. */
   lookoutUpstream: 'lookout.upstream',
   lookoutBreakerState: 'lookout.breaker.state',
+  /** `hit` or `miss` of a response cache lookup. */
+  lookoutCacheResult: 'lookout.cache.result',
+  /** Why a cache entry left: `size`, `expired` or `invalidated`. */
+  lookoutCacheEvictionReason: 'lookout.cache.eviction.reason',
   lookoutAdmissionReason: 'lookout.admission.reason',
   /** A short hash of the authenticated subject: the subject itself never appears in telemetry. */
   lookoutSubjectHash: 'lookout.auth.subject_hash',
@@ -82,6 +86,9 @@ export const metricNames = {
   admissionQueued: 'lookout.admission.queued',
   upstreamBreakerState: 'lookout.upstream.breaker.state',
   upstreamQueueDepth: 'lookout.upstream.queue.depth',
+  upstreamLockWaiting: 'lookout.upstream.lock.waiting',
+  upstreamCacheLookups: 'lookout.upstream.cache.lookups',
+  upstreamCacheEvictions: 'lookout.upstream.cache.evictions',
   processCpuTime: 'process.cpu.time',
   processMemoryUsage: 'process.memory.usage',
   /** The semantic conventions' metrics of an SDK about itself. */

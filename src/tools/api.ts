@@ -29,6 +29,8 @@ export interface HandlerContext {
   readonly era: 'legacy' | 'modern';
   /** The authenticated subject the request came from; undefined without auth. */
   readonly subject: string | undefined;
+  /** The authenticated subject's scopes; undefined without auth. */
+  readonly scopes: readonly string[] | undefined;
   /**
    * The capabilities the client declared: in the request's `_meta` (2026-07-28) or at `initialize`
    * (2025); undefined when unknown (2025 stateless mode).
@@ -114,6 +116,8 @@ export interface ResourceDefinition extends Subscribable {
   readonly title?: string;
   readonly description?: string;
   readonly mimeType?: string;
+  /** Its content changes from one read to the next: 2026-07-28 clients are told not to cache it. */
+  readonly uncacheable?: boolean;
   /** A string is text, a Uint8Array is a blob; both take the resource's uri and mimeType. */
   readonly read: (
     context: HandlerContext,

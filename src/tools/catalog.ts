@@ -240,7 +240,12 @@ export class Catalog {
 
   async readResource(uri: string, context: HandlerContext): Promise<ReadResourceResult> {
     const resource = await this.#resourceFor(uri, context);
-    if (resource) return { contents: contentsOf(await resource.read(context), uri, resource.mimeType) };
+    if (resource) {
+      const contents = contentsOf(await resource.read(context), uri, resource.mimeType);
+      // 2026-07-28 results carry cache hints; the endpoint fills in the default for those without.
+      const fresh = resource.uncacheable === true && context.era === 'modern';
+      return { contents, ...(fresh && { ttlMs: 0, cacheScope: 'private' }) };
+    }
     for (const { template, definition } of this.#templates) {
       const variables = template.match(uri);
       if (variables) {

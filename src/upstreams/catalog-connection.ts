@@ -21,6 +21,8 @@ export interface CatalogEvents {
   readonly onRestart: () => void;
   /** It serves again (connected, or answers after hanging): calls made meanwhile may have opened the breaker. */
   readonly onServing: () => void;
+  /** Its lists are read again (a change, or their `ttlMs` ran out): what was read of them may be stale. */
+  readonly onListsRefreshing: () => void;
 }
 
 const emptyLists: UpstreamLists = { tools: [], resources: [], resourceTemplates: [], prompts: [] };
@@ -49,6 +51,8 @@ export class CatalogConnection {
   #state: UpstreamState = 'starting';
   #lists: UpstreamLists = emptyLists;
   #timer: NodeJS.Timeout | undefined;
+  /** Reads the lists again when their `ttlMs` runs out. */
+  #listExpiry: NodeJS.Timeout | undefined;
   #probe: HealthProbe | undefined;
   #connectedAt = 0;
   #protocolVersion: string | undefined;
@@ -186,6 +190,7 @@ export class CatalogConnection {
     this.#lists = lists;
     this.#connection = connection;
     this.#state = 'ready';
+    this.#expireLists(connection);
     this.#connectedAt = Date.now();
     this.#protocolVersion = connection.protocolVersion;
     this.#schedule.connected(this.#connectedAt);
@@ -265,6 +270,7 @@ export class CatalogConnection {
   async #refreshLists(): Promise<void> {
     const connection = this.#connection;
     if (!connection) return;
+    this.#events.onListsRefreshing();
     if (this.#refreshing === connection) {
       this.#refreshAgain = true;
       return;
@@ -289,6 +295,7 @@ export class CatalogConnection {
   async #readLists(connection: OpenConnection): Promise<void> {
     try {
       this.#lists = await this.#list(connection);
+      this.#expireLists(connection);
       this.#events.onListsChanged();
     } catch (error) {
       this.#logger.warn('upstream list refresh failed', {
@@ -296,6 +303,25 @@ export class CatalogConnection {
         error: (error as Error).message,
       });
     }
+  }
+
+  /**
+   * Honours the lists' `ttlMs`: they are read again when it runs out (at most once a second), for an
+   * upstream that changes them without `list_changed`.
+   */
+  #expireLists(connection: OpenConnection): void {
+    clearTimeout(this.#listExpiry);
+    const ttlMs = this.#lists.ttlMs;
+    if (ttlMs === undefined) return;
+    this.#listExpiry = context.with(ROOT_CONTEXT, () =>
+      setTimeout(
+        () => {
+          if (this.#connection === connection && this.#state === 'ready') void this.#refreshLists();
+        },
+        Math.max(ttlMs, 1000),
+      ),
+    );
+    this.#listExpiry.unref();
   }
 
   /** Schedules a reconnect, after a backoff or a crash-loop hold. */
@@ -326,6 +352,7 @@ export class CatalogConnection {
   async close(): Promise<void> {
     this.#state = 'closed';
     clearTimeout(this.#timer);
+    clearTimeout(this.#listExpiry);
     this.#probe?.stop();
     const connection = this.#connection;
     this.#connection = undefined;

@@ -110,6 +110,11 @@ export class ConnectionPool {
     return this.#slots.get(key)?.opening.catch(() => undefined);
   }
 
+  /** The key's connection when it is open now, without waiting, opening one or counting a use. */
+  openNow(key: string): Connection | undefined {
+    return this.#slots.get(key)?.connection;
+  }
+
   /** The connections open now. */
   open(): Connection[] {
     const open: Connection[] = [];

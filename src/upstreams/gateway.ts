@@ -20,6 +20,7 @@ import type {
 } from '../tools/api.ts';
 import type { Catalog, GroupContents } from '../tools/catalog.ts';
 import type { PromptEntry, ToolEntry } from '../tools/compile.ts';
+import { type CacheMetrics, type EvictionReason, evictionReasons } from './response-cache.ts';
 import { Upstream, type UpstreamStatus } from './upstream.ts';
 
 function allowed(config: UpstreamConfig, tool: string): boolean {
@@ -114,6 +115,34 @@ function promptFor(upstream: Upstream, prompt: Prompt, servedName: string): Prom
   };
 }
 
+/** Hits, misses and evictions of the upstreams' response caches, as counters; `zero` starts an upstream's series. */
+function cacheMetricsOf(meter: Meter): CacheMetrics & { zero(upstream: string): void } {
+  const lookups = meter.createCounter(metricNames.upstreamCacheLookups, {
+    description: 'Lookups in an upstream response cache, by result (hit or miss).',
+    unit: '{lookup}',
+  });
+  const evictions = meter.createCounter(metricNames.upstreamCacheEvictions, {
+    description: 'Entries that left an upstream response cache, by reason (size, expired, invalidated).',
+    unit: '{entry}',
+  });
+  const lookup = (upstream: string, method: string, hit: boolean, count = 1) =>
+    lookups.add(count, {
+      [attr.lookoutUpstream]: upstream,
+      [attr.mcpMethodName]: method,
+      [attr.lookoutCacheResult]: hit ? 'hit' : 'miss',
+    });
+  const evicted = (upstream: string, reason: EvictionReason, count = 1) =>
+    evictions.add(count, { [attr.lookoutUpstream]: upstream, [attr.lookoutCacheEvictionReason]: reason });
+  return {
+    lookup,
+    evicted,
+    zero: (upstream) => {
+      for (const hit of [true, false]) lookup(upstream, 'resources/read', hit, 0);
+      for (const reason of evictionReasons) evicted(upstream, reason, 0);
+    },
+  };
+}
+
 /** The upstream MCP servers of one Lookout, their tools in its catalog, their health and metrics. */
 export class Gateway {
   readonly #upstreams: Upstream[];
@@ -141,8 +170,10 @@ export class Gateway {
       description: 'Restarts (reconnects) of upstream MCP servers.',
       unit: '{restart}',
     });
+    const cacheMetrics = cacheMetricsOf(meter);
     this.#upstreams = config.upstreams.map((upstreamConfig) => {
       restarts.add(0, { [attr.lookoutUpstream]: upstreamConfig.name });
+      if (upstreamConfig.cache.maxEntries > 0) cacheMetrics.zero(upstreamConfig.name);
       const upstream: Upstream = new Upstream(upstreamConfig, {
         logger,
         telemetry: deps.telemetry,
@@ -150,6 +181,7 @@ export class Gateway {
         childEnv: config.gateway.childEnv,
         onRestart: () => restarts.add(1, { [attr.lookoutUpstream]: upstreamConfig.name }),
         onListsChanged: () => this.#publish(),
+        cacheMetrics,
       });
       health.addDependency({
         name: `upstream:${upstreamConfig.name}`,
@@ -172,6 +204,14 @@ export class Gateway {
       })
       .addCallback((result) => {
         for (const u of this.#upstreams) result.observe(u.queueDepth, { [attr.lookoutUpstream]: u.name });
+      });
+    meter
+      .createObservableGauge(metricNames.upstreamLockWaiting, {
+        description: 'Calls waiting for one of its locks, per upstream.',
+        unit: '{call}',
+      })
+      .addCallback((result) => {
+        for (const u of this.#upstreams) result.observe(u.lockWaiting, { [attr.lookoutUpstream]: u.name });
       });
   }
 

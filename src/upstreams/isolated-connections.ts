@@ -66,6 +66,11 @@ export class IsolatedConnections {
   }
 
   /** The connections open now. */
+  /** The caller's connection if it is open now, without waiting or opening one. */
+  openNow(caller: HandlerContext): Connection | undefined {
+    return this.#pool.openNow(connectionKey(this.#isolation, caller));
+  }
+
   open(): Connection[] {
     return this.#pool.open();
   }

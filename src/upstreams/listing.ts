@@ -10,6 +10,8 @@ export interface UpstreamLists {
   readonly resources: Resource[];
   readonly resourceTemplates: ResourceTemplate[];
   readonly prompts: Prompt[];
+  /** The shortest `ttlMs` (above 0) the list answers gave: the lists are read again when it runs out. */
+  readonly ttlMs?: number;
 }
 
 /** A list that stopped before its end: at the page cap, or at a cursor it had already given. */
@@ -48,13 +50,13 @@ export function listResources(
   client: Client,
   timeoutMs: number,
   onTruncated: (truncated: TruncatedList) => void,
+  noted: <T extends object>(answer: T) => T = (answer) => answer,
 ): Promise<Resource[]> {
   return allPages(
     'resources/list',
     async (cursor) => {
-      const { resources: items, nextCursor } = await client.request(
-        { method: 'resources/list', params: params(cursor) },
-        { timeout: timeoutMs },
+      const { resources: items, nextCursor } = noted(
+        await client.request({ method: 'resources/list', params: params(cursor) }, { timeout: timeoutMs }),
       );
       return { items: items as Resource[], nextCursor };
     },
@@ -69,28 +71,35 @@ export async function listEverything(
   onTruncated: (truncated: TruncatedList) => void,
 ): Promise<UpstreamLists> {
   const options = { timeout: timeoutMs };
+  let shortest: number | undefined;
+  /** Notes an answer's `ttlMs`; 0 (the 2026-07-28 default) is no hint: the lists are kept until list_changed. */
+  const noted = <T extends object>(answer: T): T => {
+    const { ttlMs } = answer as { ttlMs?: unknown };
+    if (Number.isSafeInteger(ttlMs) && (ttlMs as number) > 0) {
+      shortest = Math.min(shortest ?? Number.POSITIVE_INFINITY, ttlMs as number);
+    }
+    return answer;
+  };
   const capabilities = client.getServerCapabilities() ?? {};
   const tools = capabilities.tools
     ? await allPages(
         'tools/list',
         async (cursor) => {
-          const { tools: items, nextCursor } = await client.request(
-            { method: 'tools/list', params: params(cursor) },
-            options,
+          const { tools: items, nextCursor } = noted(
+            await client.request({ method: 'tools/list', params: params(cursor) }, options),
           );
           return { items: items as Tool[], nextCursor };
         },
         onTruncated,
       )
     : [];
-  const resources = capabilities.resources ? await listResources(client, timeoutMs, onTruncated) : [];
+  const resources = capabilities.resources ? await listResources(client, timeoutMs, onTruncated, noted) : [];
   const resourceTemplates = capabilities.resources
     ? await allPages(
         'resources/templates/list',
         async (cursor) => {
-          const { resourceTemplates: items, nextCursor } = await client.request(
-            { method: 'resources/templates/list', params: params(cursor) },
-            options,
+          const { resourceTemplates: items, nextCursor } = noted(
+            await client.request({ method: 'resources/templates/list', params: params(cursor) }, options),
           );
           return { items: items as ResourceTemplate[], nextCursor };
         },
@@ -101,14 +110,13 @@ export async function listEverything(
     ? await allPages(
         'prompts/list',
         async (cursor) => {
-          const { prompts: items, nextCursor } = await client.request(
-            { method: 'prompts/list', params: params(cursor) },
-            options,
+          const { prompts: items, nextCursor } = noted(
+            await client.request({ method: 'prompts/list', params: params(cursor) }, options),
           );
           return { items: items as Prompt[], nextCursor };
         },
         onTruncated,
       )
     : [];
-  return { tools, resources, resourceTemplates, prompts };
+  return { tools, resources, resourceTemplates, prompts, ...(shortest !== undefined && { ttlMs: shortest }) };
 }

@@ -76,9 +76,13 @@ export class ConnectionOpener {
   readonly #config: UpstreamConfig;
   readonly #deps: ConnectionDeps;
 
-  constructor(config: UpstreamConfig, deps: ConnectionDeps) {
+  /** Told of each `notifications/resources/updated`, whichever connection it came on (the read cache). */
+  readonly #onResourceUpdated: (uri: string) => void;
+
+  constructor(config: UpstreamConfig, deps: ConnectionDeps, onResourceUpdated: (uri: string) => void) {
     this.#config = config;
     this.#deps = deps;
+    this.#onResourceUpdated = onResourceUpdated;
   }
 
   open(options: OpenOptions): Opening {
@@ -148,6 +152,7 @@ export class ConnectionOpener {
         void options.callers.target()?.log(n.params.level, n.params.data, n.params.logger ?? name);
     });
     client.setNotificationHandler('notifications/resources/updated', (n) => {
+      this.#onResourceUpdated(n.params.uri);
       for (const updated of options.subscribers.get(n.params.uri)?.values() ?? []) updated(n.params.uri);
     });
     client.onclose = () => options.onClosed(connection);

@@ -5,6 +5,7 @@ import type { UpstreamState } from './catalog-connection.ts';
 import type { Connection } from './connection-pool.ts';
 import type { LogParams } from './log-relay.ts';
 import type { ConnectionDeps } from './open-connection.ts';
+import type { CacheMetrics } from './response-cache.ts';
 
 /** An upstream as the live view shows it. */
 export interface UpstreamStatus {
@@ -37,6 +38,7 @@ export interface UpstreamDeps extends ConnectionDeps {
   /** After the upstream (re)connects or refreshes its tool, resource and prompt lists. */
   readonly onListsChanged: () => void;
   readonly onRestart: () => void;
+  readonly cacheMetrics: CacheMetrics;
 }
 
 /** A call as its span and the policies see it. */

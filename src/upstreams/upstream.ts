@@ -27,9 +27,11 @@ import {
   mapUpstreamError,
 } from './error-mapping.ts';
 import { IsolatedConnections } from './isolated-connections.ts';
-import { type Isolation, isolationOf, subscriberKey } from './isolation.ts';
+import { connectionKey, type Isolation, isolationOf, subscriberKey } from './isolation.ts';
+import { UpstreamLocks } from './locks.ts';
 import { ConnectionOpener } from './open-connection.ts';
 import { relayedToolResult } from './relayed-result.ts';
+import { ReadCache } from './response-cache.ts';
 import { addSubscriber, removeSubscriber } from './subscriptions.ts';
 import type { Call, CallOptions, Send, UpstreamDeps, UpstreamStatus } from './upstream-types.ts';
 
@@ -49,6 +51,8 @@ export class Upstream {
   readonly #isolation: Isolation;
   readonly #catalog: CatalogConnection;
   readonly #isolated: IsolatedConnections;
+  readonly #locks: UpstreamLocks;
+  readonly #reads: ReadCache;
 
   constructor(config: UpstreamConfig, deps: UpstreamDeps) {
     this.name = config.name;
@@ -62,7 +66,10 @@ export class Upstream {
     };
     this.#policies = new CallPolicies(config, deps.logger);
     this.#isolation = isolationOf(config);
-    const opener = new ConnectionOpener(config, deps);
+    this.#locks = new UpstreamLocks(config.name, config.locks, deps.logger);
+    const reads = new ReadCache(config.name, config.cache, deps.cacheMetrics);
+    this.#reads = reads;
+    const opener = new ConnectionOpener(config, deps, (uri) => reads.invalidate(uri));
     this.#catalog = new CatalogConnection(
       config,
       opener,
@@ -71,6 +78,8 @@ export class Upstream {
         onListsChanged: deps.onListsChanged,
         onRestart: deps.onRestart,
         onServing: () => this.#policies.closeBreaker(),
+        // A resource may have gone or changed with the lists: no cached read outlives the change.
+        onListsRefreshing: () => reads.clear(),
       },
     );
     this.#isolated = new IsolatedConnections(config, this.#isolation, opener, deps.logger, () =>
@@ -107,6 +116,11 @@ export class Upstream {
     return this.#policies.queueDepth;
   }
 
+  /** Calls waiting for one of its locks. */
+  get lockWaiting(): number {
+    return this.#locks.waiting;
+  }
+
   status(): UpstreamStatus {
     return {
       name: this.name,
@@ -139,7 +153,6 @@ export class Upstream {
     await this.#isolated.sessionEnded(sessionId);
   }
 
-  /** Calls one of the upstream's tools through the policies, in a `mcp.client` span. */
   /** The resources the caller's own connection gained from its calls (session-scoped ones). */
   ownResources(caller: HandlerContext): Promise<readonly Resource[]> {
     return this.#isolation === 'shared' ? Promise.resolve([]) : this.#isolated.ownResources(caller);
@@ -153,6 +166,7 @@ export class Upstream {
     return this.#isolation === 'shared' ? Promise.resolve() : this.#isolated.setLogLevel(level, caller);
   }
 
+  /** Calls one of the upstream's tools through its lock and the policies, in a `mcp.client` span. */
   callTool(name: string, args: unknown, options: CallOptions): Promise<CallToolResult> {
     const call: Call<CallToolResult> = {
       method: 'tools/call',
@@ -180,12 +194,24 @@ export class Upstream {
     );
   }
 
-  /** Reads a resource (safe: retried like other safe calls), in a `mcp.client` span. */
+  /**
+   * Reads a resource (safe: retried like other safe calls), in a `mcp.client` span, unless the caller's
+   * connection answered it recently enough to serve from Lookout's read cache.
+   */
   readResource(uri: string, caller: HandlerContext): Promise<ReadResourceResult> {
-    return this.#request('resources/read', undefined, caller, (client, meta, options) =>
-      // Each read goes to the upstream: what its answer may be cached for is the caller's to decide.
-      client.readResource({ uri, _meta: meta }, { ...options, cacheMode: 'bypass' }),
-    );
+    const shared = this.#isolation === 'shared';
+    const scope = shared ? 'shared' : connectionKey(this.#isolation, caller);
+    const scopes = { scope, privateScope: shared ? connectionKey('subject', caller) : undefined };
+    const current = shared ? this.#catalog.client : this.#isolated.openNow(caller)?.client;
+    return this.#reads.read(uri, scopes, current, async () => {
+      let answeredBy: object | undefined;
+      const result = await this.#request('resources/read', undefined, caller, (client, meta, options) => {
+        answeredBy = client;
+        // The 2.x client's own cache is bypassed: Lookout's read cache decides what is kept, per connection.
+        return client.readResource({ uri, _meta: meta }, { ...options, cacheMode: 'bypass' });
+      });
+      return { result, answeredBy: answeredBy as object };
+    });
   }
 
   getPrompt(
@@ -252,13 +278,18 @@ export class Upstream {
 
   async #traced<T>(call: Call<T>, send: Send<T>): Promise<T> {
     const span = this.#telemetry.start(call.method, call.target, this.#catalog.facts(), call.known);
-    const options = { signal: call.signal, timeout: this.#config.timeouts.requestSeconds * 1000 };
+    const timeout = this.#config.timeouts.requestSeconds * 1000;
     try {
       const result = await context.with(span.context, () =>
-        this.#policies.execute(
-          call.idempotent,
-          () => cancellable(call.signal, () => this.#onConnection(call.caller, span.meta, options, send)),
-          call.signal,
+        this.#locks.run(this.#locks.lockFor(call.method, call.target), call.signal, (signal) =>
+          this.#policies.execute(
+            call.idempotent,
+            () =>
+              cancellable(signal, () =>
+                this.#onConnection(call.caller, span.meta, { signal, timeout }, send),
+              ),
+            signal,
+          ),
         ),
       );
       this.#telemetry.end(span, call.outcome(result));

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { knownEnvironmentVariables, unknownEnvironmentWarnings } from '../../src/config/environment.ts';
 import { loadConfig, maskSecrets } from '../../src/config/load.ts';
@@ -35,6 +38,42 @@ describe('config loading', () => {
   it('masks secrets by key name', () => {
     const masked = maskSecrets({ headers: { authorization: 'Bearer x', accept: 'a' }, apiKey: 'k', port: 1 });
     assert.deepEqual(masked, { headers: { authorization: '***', accept: 'a' }, apiKey: '***', port: 1 });
+  });
+});
+
+describe('upstream locks and cache', () => {
+  const load = (upstream: Record<string, unknown>) => {
+    const configPath = join(mkdtempSync(join(tmpdir(), 'lookout-config-')), 'lookout.json');
+    writeFileSync(
+      configPath,
+      JSON.stringify({ upstreams: [{ name: 'u', transport: 'stdio', command: 'srv', ...upstream }] }),
+    );
+    return loadConfig({ env: {}, configPath });
+  };
+
+  it('are off but for the upstream’s own cache hints by default', () => {
+    const result = load({});
+    assert.ok(result.ok);
+    const [upstream] = result.config.upstreams;
+    assert.deepEqual(upstream?.locks, { exclusive: false, tools: {}, waitSeconds: 30, maxHoldSeconds: 300 });
+    assert.deepEqual(upstream?.cache, { ttlSeconds: 0, maxEntries: 1000, maxBytes: 16 * 1024 * 1024 });
+  });
+
+  it('name each bad key', () => {
+    const result = load({
+      locks: { tools: { write: '' }, waitSeconds: 0 },
+      cache: { maxEntries: -1, ttl: 5 },
+    });
+    assert.ok(!result.ok);
+    const errors = result.errors.join('\n');
+    for (const key of [
+      'upstreams.0.locks.tools.write',
+      'upstreams.0.locks.waitSeconds',
+      'upstreams.0.cache.maxEntries',
+    ]) {
+      assert.match(errors, new RegExp(`^${key.replaceAll('.', '\\.')}: `, 'm'), errors);
+    }
+    assert.match(errors, /ttl/, 'an unknown key is named');
   });
 });
 
