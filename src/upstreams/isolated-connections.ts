@@ -35,6 +35,8 @@ export class IsolatedConnections {
   readonly #logger: Logger;
   readonly #isolation: Isolation;
   readonly #onListChanged: () => void;
+  /** A connection's resource list changed: what was read of its resources may be stale. */
+  readonly #onResourcesChanged: () => void;
   readonly #pool: ConnectionPool;
 
   constructor(
@@ -43,12 +45,14 @@ export class IsolatedConnections {
     opener: ConnectionOpener,
     logger: Logger,
     onListChanged: () => void,
+    onResourcesChanged: () => void,
   ) {
     this.#config = config;
     this.#isolation = isolation;
     this.#opener = opener;
     this.#logger = logger;
     this.#onListChanged = onListChanged;
+    this.#onResourcesChanged = onResourcesChanged;
     this.#pool = new ConnectionPool({
       upstream: config.name,
       max: config.connections.max,
@@ -139,7 +143,10 @@ export class IsolatedConnections {
         ? Promise.resolve([])
         : listResources(client, this.#config.timeouts.requestSeconds * 1000, () => undefined);
     connection.ownResources = new OwnResources(await read());
-    watchOwnResources(client, connection.ownResources, connection.callers, read);
+    watchOwnResources(client, connection.ownResources, connection.callers, () => {
+      this.#onResourcesChanged();
+      return read();
+    });
     if (caller.logLevel !== undefined) await this.#passLogLevel(connection, caller.logLevel);
   }
 

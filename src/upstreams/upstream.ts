@@ -82,8 +82,13 @@ export class Upstream {
         onListsRefreshing: () => reads.clear(),
       },
     );
-    this.#isolated = new IsolatedConnections(config, this.#isolation, opener, deps.logger, () =>
-      this.#catalog.listChanged(),
+    this.#isolated = new IsolatedConnections(
+      config,
+      this.#isolation,
+      opener,
+      deps.logger,
+      () => this.#catalog.listChanged(),
+      () => reads.clear(),
     );
   }
 
