@@ -17,6 +17,20 @@ const staticToken = 'static-secret-token-0123456789';
 
 type SigningKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
 
+/** Calls a tool without arguments in a session of its own, with this bearer token. */
+async function callWithToken(url: string, token: string, tool: string) {
+  const transport = new StreamableHTTPClientTransport(new URL(url), {
+    requestInit: { headers: { authorization: `Bearer ${token}` } },
+  });
+  const client = new Client({ name: 't', version: '1' });
+  await client.connect(transport);
+  try {
+    return await client.callTool({ name: tool, arguments: {} });
+  } finally {
+    await client.close();
+  }
+}
+
 describe('auth: static tokens and JWT against a locally served JWKS', () => {
   let jwks: Server;
   let lookout: Lookout & { logLines: string[] };
@@ -122,18 +136,8 @@ describe('auth: static tokens and JWT against a locally served JWKS', () => {
   }
 
   it('authorizes tools by scope: a missing scope is -32041, the right one passes', async () => {
-    const call = async (scope: string, tool: string) => {
-      const transport = new StreamableHTTPClientTransport(new URL(lookout.url), {
-        requestInit: { headers: { authorization: `Bearer ${await jwt({ scope })}` } },
-      });
-      const client = new Client({ name: 't', version: '1' });
-      await client.connect(transport);
-      try {
-        return await client.callTool({ name: tool, arguments: {} });
-      } finally {
-        await client.close();
-      }
-    };
+    const call = async (scope: string, tool: string) =>
+      callWithToken(lookout.url, await jwt({ scope }), tool);
     await assert.rejects(call('tools', 'lookout.health'), (error: Error & { code?: number }) => {
       assert.equal(error.code, -32041);
       assert.match(error.message, /lookout.health needs admin/);
@@ -170,18 +174,7 @@ describe("auth without toolScopes: the tools that show every client's data are a
     lookouts.push(lookout);
     return lookout;
   };
-  const call = async (lookout: Lookout, token: string, tool: string) => {
-    const transport = new StreamableHTTPClientTransport(new URL(lookout.url), {
-      requestInit: { headers: { authorization: `Bearer ${token}` } },
-    });
-    const client = new Client({ name: 't', version: '1' });
-    await client.connect(transport);
-    try {
-      return await client.callTool({ name: tool, arguments: {} });
-    } finally {
-      await client.close();
-    }
-  };
+  const call = (lookout: Lookout, token: string, tool: string) => callWithToken(lookout.url, token, tool);
   after(async () => {
     for (const lookout of lookouts) await lookout.close();
   });
