@@ -51,11 +51,10 @@ export function endpointOptions(
   return {
     stateless: config.mcp.stateless,
     keepAliveSeconds: config.mcp.sseKeepAliveSeconds,
-    createServer: (sessionOf) =>
+    createDispatcher: () =>
       createProtocolServer(
         catalog,
         identity,
-        sessionOf,
         toolPolicy,
         requestStatesFor(config),
         tasks,

@@ -1,13 +1,11 @@
 import type { ServerResponse } from 'node:http';
-import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { McpServerTelemetry } from '../telemetry/mcp-server.ts';
 import { readPosted } from './batch.ts';
+import type { Dispatcher } from './dispatch.ts';
 import { eraOf, modernVersion } from './era.ts';
 import type { EndpointRequest, Refusal } from './exchange.ts';
 import { ModernEndpoint, type ModernOptions } from './modern-endpoint.ts';
 import { unsupportedVersion } from './negotiation.ts';
-import { ProtocolRouter } from './protocol-router.ts';
-import type { SessionOf } from './server.ts';
 import { SessionEndpoint } from './session-endpoint.ts';
 import type { SessionTokens } from './session-token.ts';
 import type { SessionRegistry } from './sessions.ts';
@@ -16,8 +14,8 @@ import { StatelessEndpoint } from './stateless-endpoint.ts';
 export interface EndpointOptions {
   readonly stateless: boolean;
   readonly keepAliveSeconds: number;
-  /** Builds the one protocol server, which finds each request's session state with `sessionOf`. */
-  readonly createServer: (sessionOf: SessionOf) => Server;
+  /** Builds the one dispatcher, which serves every session of both eras. */
+  readonly createDispatcher: () => Dispatcher;
   readonly telemetry: McpServerTelemetry;
   /** When set, session ids carry the session's state and any replica with the keys can serve them. */
   readonly tokens?: SessionTokens | undefined;
@@ -40,24 +38,25 @@ const modernHasNoStream: Refusal = {
  * sends; nothing here knows about tools.
  */
 export class McpEndpoint {
-  readonly #server: Server;
+  readonly #dispatcher: Dispatcher;
   readonly #mode: SessionEndpoint | StatelessEndpoint;
   readonly #modern: ModernEndpoint;
 
-  private constructor(server: Server, mode: SessionEndpoint | StatelessEndpoint, modern: ModernEndpoint) {
-    this.#server = server;
+  private constructor(
+    dispatcher: Dispatcher,
+    mode: SessionEndpoint | StatelessEndpoint,
+    modern: ModernEndpoint,
+  ) {
+    this.#dispatcher = dispatcher;
     this.#mode = mode;
     this.#modern = modern;
   }
 
   static async create(options: EndpointOptions, sessions: SessionRegistry): Promise<McpEndpoint> {
-    // One protocol server for every session: sessions differ only in their transports.
-    const router = new ProtocolRouter();
-    const server = options.createServer((requestId) => router.sessionOf(requestId));
-    await server.connect(router);
-    router.dispatchDirectly(server);
+    // One dispatcher for every session: sessions differ only in their transports.
+    const dispatcher = options.createDispatcher();
     const transports = {
-      router,
+      dispatcher,
       keepAliveSeconds: options.keepAliveSeconds,
       telemetry: options.telemetry,
       onRootsChanged: options.onRootsChanged,
@@ -69,7 +68,7 @@ export class McpEndpoint {
       ...options.modern,
       keepAliveSeconds: options.keepAliveSeconds,
     });
-    return new McpEndpoint(server, mode, modern);
+    return new McpEndpoint(dispatcher, mode, modern);
   }
 
   /** A POST's parsed body: its requests are answered on `res`, unless the POST is refused. */
@@ -114,6 +113,6 @@ export class McpEndpoint {
   async close(): Promise<void> {
     await this.#modern.close();
     await this.#mode.close();
-    await this.#server.close();
+    this.#dispatcher.close();
   }
 }

@@ -1,25 +1,16 @@
-import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { Protocol, type RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import type {
-  CallToolResult,
-  GetPromptResult,
-  LoggingLevel,
-  ReadResourceResult,
-  RequestId,
-  ServerNotification,
-  ServerRequest,
-} from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { LookoutError } from '../errors/catalog.ts';
 import type { HandlerContext } from '../tools/api.ts';
 import type { Catalog } from '../tools/catalog.ts';
+import { Dispatcher, type RequestContext, type SessionState } from './dispatch.ts';
 import { metaKey, supportedVersions } from './era.ts';
 import { InputRequired, InputRound, undeclaredCapability } from './input.ts';
-import type { SessionState } from './protocol-router.ts';
+import { negotiatedVersion } from './negotiation.ts';
 import type { RequestStates } from './request-state.ts';
 import { type TaskHandle, type TaskStore, tasksExtension } from './tasks.ts';
 
-type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+type Extra = RequestContext;
 
 export interface ServerIdentity {
   readonly name: string;
@@ -27,14 +18,13 @@ export interface ServerIdentity {
   readonly instructions?: string;
 }
 
-/**
- * The SDK parses every request against the schema a handler is registered with. Registering with a
- * schema that checks only the method keeps that cheap; each handler then validates its own params so
- * that bad params answer -32602 with the failing path instead of an internal error.
- */
-const methodOnly = <M extends string>(method: M) => z.looseObject({ method: z.literal(method) });
-
+/** Each handler validates its own params, so that bad params answer -32602 with the failing path. */
 const paramsSchemas = {
+  initialize: z.looseObject({
+    protocolVersion: z.string(),
+    capabilities: z.looseObject({}),
+    clientInfo: z.looseObject({ name: z.string(), version: z.string() }),
+  }),
   callTool: z.looseObject({ name: z.string(), arguments: z.record(z.string(), z.unknown()).optional() }),
   readResource: z.looseObject({ uri: z.string() }),
   getPrompt: z.looseObject({ name: z.string(), arguments: z.record(z.string(), z.string()).optional() }),
@@ -88,15 +78,15 @@ function isObject(value: unknown): value is Record<string, unknown> {
 /** The level a request asked for: its session's (legacy), or its own `_meta` one (modern; none means no logs). */
 function logLevelOf(session: SessionState | undefined, extra: Extra): LoggingLevel | 'off' | undefined {
   if (session?.era !== 'modern') return session?.logLevel;
-  const level = extra._meta?.[metaKey.logLevel];
+  const level = extra.meta?.[metaKey.logLevel];
   return typeof level === 'string' && level in levelRank ? (level as LoggingLevel) : 'off';
 }
 
 function contextOf(session: SessionState | undefined, extra: Extra, round?: InputRound): HandlerContext {
-  const progressToken = extra._meta?.progressToken;
+  const progressToken = extra.meta?.progressToken;
   const era = session?.era ?? 'legacy';
   const threshold = logLevelOf(session, extra);
-  const capabilities = extra._meta?.[metaKey.clientCapabilities];
+  const capabilities = extra.meta?.[metaKey.clientCapabilities];
   return {
     signal: extra.signal,
     sessionId: session?.sessionId,
@@ -126,14 +116,15 @@ function contextOf(session: SessionState | undefined, extra: Extra, round?: Inpu
             params: { level, data, ...(logger !== undefined && { logger }) },
           }),
     logLevel: era === 'legacy' ? session?.logLevel : undefined,
-    notify: (notification) => extra.sendNotification(notification as ServerNotification),
+    notify: (notification) =>
+      extra.sendNotification(notification as { method: string; params?: Record<string, unknown> }),
     request: (request, resultSchema, options) => {
       if (era === 'legacy') {
         // A session knows what its client declared at initialize; asking for anything else breaks
         // the negotiation (the client may answer with an empty result, as if it had been asked).
         const declared = session?.clientCapabilities;
         const refusal = declared && undeclaredCapability(request.method, declared);
-        return refusal ? Promise.reject(refusal) : extra.sendRequest(request as ServerRequest, resultSchema);
+        return refusal ? Promise.reject(refusal) : extra.sendRequest(request, resultSchema);
       }
       if (round) return round.request(request, resultSchema, options?.key);
       return Promise.reject(new LookoutError('INPUT_NOT_DELIVERABLE', extra.requestId.toString()));
@@ -189,7 +180,7 @@ export const modernCapabilities = {
 };
 
 function capabilitiesOf(extra: Extra): Record<string, unknown> {
-  const capabilities = extra._meta?.[metaKey.clientCapabilities];
+  const capabilities = extra.meta?.[metaKey.clientCapabilities];
   return isObject(capabilities) ? capabilities : {};
 }
 
@@ -310,70 +301,66 @@ async function taskAfterInput(
   return round.result();
 }
 
-/** Finds the session a request came in on, by the id the server knows the request by. */
-export type SessionOf = (requestId: RequestId) => SessionState | undefined;
-
 /**
- * Builds the process's one SDK protocol server, which serves every session (and, stateless, every
- * request); what a handler keeps per session it keeps in the session's state, found with `sessionOf`.
+ * Builds the process's one dispatcher, which serves every session (and, stateless, every request) of
+ * both eras; what a handler keeps per session it keeps in the session's state (`extra.session`).
  */
 export function createProtocolServer(
   catalog: Catalog,
   identity: ServerIdentity,
-  sessionOf: SessionOf,
   policy: ToolPolicy,
   states: RequestStates,
   tasks: TaskStore,
   /** Stateless mode has no stream for `notifications/resources/updated`: subscriptions are not offered. */
   stateless = false,
-): Server {
-  const server = new Server(
-    { name: identity.name, version: identity.version },
-    {
-      capabilities: {
-        tools: { listChanged: true },
-        resources: { listChanged: true, ...(!stateless && { subscribe: true }) },
-        prompts: { listChanged: true },
-        logging: {},
-        completions: {},
-      },
+): Dispatcher {
+  const capabilities = {
+    tools: { listChanged: true },
+    resources: { listChanged: true, ...(!stateless && { subscribe: true }) },
+    prompts: { listChanged: true },
+    logging: {},
+    completions: {},
+  };
+  const serverInfo = { name: identity.name, version: identity.version };
+  const dispatcher = new Dispatcher((request) => {
+    paramsOf(paramsSchemas.initialize, request);
+    return {
+      protocolVersion: negotiatedVersion({ kind: 'request', message: request }),
+      capabilities,
+      serverInfo,
       ...(identity.instructions !== undefined && { instructions: identity.instructions }),
-    },
-  );
-  server.setRequestHandler(methodOnly('server/discover'), (_request, extra) => {
-    if (sessionOf(extra.requestId)?.era !== 'modern')
-      throw new LookoutError('METHOD_NOT_FOUND', 'server/discover');
+    };
+  });
+  dispatcher.handle('server/discover', (_request, extra) => {
+    if (extra.session.era !== 'modern') throw new LookoutError('METHOD_NOT_FOUND', 'server/discover');
     return {
       supportedVersions: [...supportedVersions],
       capabilities: modernCapabilities,
       ...(identity.instructions !== undefined && { instructions: identity.instructions }),
     };
   });
-  server.setRequestHandler(methodOnly('logging/setLevel'), async (request, extra) => {
+  dispatcher.handle('logging/setLevel', async (request, extra) => {
     const { level } = paramsOf(paramsSchemas.setLevel, request);
-    const session = sessionOf(extra.requestId);
-    if (session) session.logLevel = level;
-    await catalog.setLogLevel(level, contextOf(session, extra));
+    extra.session.logLevel = level;
+    await catalog.setLogLevel(level, contextOf(extra.session, extra));
     return {};
   });
 
-  server.setRequestHandler(methodOnly('tools/list'), () => catalog.listTools());
-  // Registered past Server's own override, which parses every call and its result again with the
-  // SDK's schemas: the catalog validates arguments and builds results itself.
-  Protocol.prototype.setRequestHandler.call(server, methodOnly('tools/call'), (request, extra) => {
+  dispatcher.handle('tools/list', () => catalog.listTools());
+  dispatcher.handle('tools/call', (request, extra) => {
     const params = paramsOf(paramsSchemas.callTool, request);
-    const scopes = (extra as Extra).authInfo?.scopes;
+    const scopes = extra.authInfo?.scopes;
     if (scopes !== undefined) {
       const missing = policy.scopesFor(params.name).filter((scope) => !scopes.includes(scope));
       if (missing.length > 0)
         throw new LookoutError('TOOL_FORBIDDEN', `${params.name} needs ${missing.join(' ')}`);
     }
-    const session = sessionOf(extra.requestId);
-    const support = session?.era === 'modern' ? catalog.taskSupportOf(params.name) : undefined;
+    const session = extra.session;
+    const support = session.era === 'modern' ? catalog.taskSupportOf(params.name) : undefined;
     if (support !== undefined) {
-      const capabilities = capabilitiesOf(extra as Extra);
+      const capabilities = capabilitiesOf(extra);
       if (declaresTasks(capabilities)) {
-        const owner = (extra as Extra).authInfo?.clientId ?? '';
+        const owner = extra.authInfo?.clientId ?? '';
         const run = (context: HandlerContext) =>
           callWithDeadline(
             catalog,
@@ -384,16 +371,16 @@ export function createProtocolServer(
           );
         if (catalog.inputBeforeTask(params.name)) {
           const target = { method: 'tools/call', name: params.name, args: params.arguments, params };
-          return taskAfterInput(tasks, roundOf(extra as Extra, states, target), owner, capabilities, run);
+          return taskAfterInput(tasks, roundOf(extra, states, target), owner, capabilities, run);
         }
         return tasks.create(owner, capabilities, (handle) =>
-          run(taskContext(handle, capabilities, (extra as Extra).authInfo?.clientId)),
+          run(taskContext(handle, capabilities, extra.authInfo?.clientId)),
         );
       }
       if (support === 'required') throw needsTasks();
     }
     const target = { method: 'tools/call', name: params.name, args: params.arguments, params };
-    return inRounds(session, extra as Extra, states, target, (context) =>
+    return inRounds(session, extra, states, target, (context) =>
       callWithDeadline(
         catalog,
         params.name,
@@ -403,8 +390,7 @@ export function createProtocolServer(
       ),
     );
   });
-  // The tasks methods answer through the fallback handler: Server refuses to register them without
-  // the 2025 `tasks` capability, which legacy clients must not be offered.
+  // The tasks extension is modern only: a legacy client is not offered it and finds no such methods.
   const taskAnswers: Record<string, (id: string, owner: string, params: Record<string, unknown>) => object> =
     {
       'tasks/get': (id, owner) => tasks.get(id, owner),
@@ -412,67 +398,61 @@ export function createProtocolServer(
         tasks.update(id, owner, isObject(params.inputResponses) ? params.inputResponses : {}),
       'tasks/cancel': (id, owner) => tasks.cancel(id, owner),
     };
-  server.fallbackRequestHandler = async (request, extra) => {
-    const answer = taskAnswers[request.method];
-    if (answer === undefined || sessionOf(extra.requestId)?.era !== 'modern') {
-      throw new LookoutError('METHOD_NOT_FOUND', request.method);
-    }
-    if (!declaresTasks(capabilitiesOf(extra as Extra))) throw needsTasks();
-    const params = paramsOf(paramsSchemas.task, request);
-    return answer(params.taskId, (extra as Extra).authInfo?.clientId ?? '', params) as Record<
-      string,
-      unknown
-    >;
-  };
-  server.setRequestHandler(methodOnly('resources/list'), (_request, extra) =>
-    catalog.listResources(contextOf(sessionOf(extra.requestId), extra)),
+  for (const [method, answer] of Object.entries(taskAnswers)) {
+    dispatcher.handle(method, (request, extra) => {
+      if (extra.session.era !== 'modern') throw new LookoutError('METHOD_NOT_FOUND', request.method);
+      if (!declaresTasks(capabilitiesOf(extra))) throw needsTasks();
+      const params = paramsOf(paramsSchemas.task, request);
+      return answer(params.taskId, extra.authInfo?.clientId ?? '', params);
+    });
+  }
+  dispatcher.handle('resources/list', (_request, extra) =>
+    catalog.listResources(contextOf(extra.session, extra)),
   );
-  server.setRequestHandler(methodOnly('resources/templates/list'), () => catalog.listResourceTemplates());
-  server.setRequestHandler(methodOnly('resources/read'), (request, extra) => {
+  dispatcher.handle('resources/templates/list', () => catalog.listResourceTemplates());
+  dispatcher.handle('resources/read', (request, extra) => {
     const params = paramsOf(paramsSchemas.readResource, request);
     const target = { method: 'resources/read', name: params.uri, args: {}, params };
-    return inRounds(sessionOf(extra.requestId), extra, states, target, (context) =>
+    return inRounds(extra.session, extra, states, target, (context) =>
       catalog.readResource(params.uri, context),
-    ) as Promise<ReadResourceResult>;
+    );
   });
-  server.setRequestHandler(methodOnly('resources/subscribe'), async (request, extra) => {
+  dispatcher.handle('resources/subscribe', async (request, extra) => {
     if (stateless) throw new LookoutError('METHOD_NOT_FOUND', request.method);
     const { uri } = paramsOf(paramsSchemas.subscribe, request);
-    const session = sessionOf(extra.requestId);
+    const session = extra.session;
     const updated = (changed: string) =>
       void extra
         .sendNotification({ method: 'notifications/resources/updated', params: { uri: changed } })
         .catch(() => undefined);
     await catalog.subscribe(uri, contextOf(session, extra), updated);
-    if (session) {
-      session.subscriptions ??= new Set();
-      session.subscriptions.add(uri);
-    }
+    session.subscriptions ??= new Set();
+    session.subscriptions.add(uri);
     return {};
   });
-  server.setRequestHandler(methodOnly('resources/unsubscribe'), async (request, extra) => {
+  dispatcher.handle('resources/unsubscribe', async (request, extra) => {
     const { uri } = paramsOf(paramsSchemas.subscribe, request);
-    const session = sessionOf(extra.requestId);
+    const session = extra.session;
     await catalog.unsubscribe(uri, contextOf(session, extra));
-    session?.subscriptions?.delete(uri);
+    session.subscriptions?.delete(uri);
     return {};
   });
-  server.setRequestHandler(methodOnly('prompts/list'), () => catalog.listPrompts());
-  server.setRequestHandler(methodOnly('prompts/get'), (request, extra) => {
+  dispatcher.handle('prompts/list', () => catalog.listPrompts());
+  dispatcher.handle('prompts/get', (request, extra) => {
     const params = paramsOf(paramsSchemas.getPrompt, request);
     const target = { method: 'prompts/get', name: params.name, args: params.arguments, params };
-    return inRounds(sessionOf(extra.requestId), extra, states, target, (context) =>
+    return inRounds(extra.session, extra, states, target, (context) =>
       catalog.getPrompt(params.name, params.arguments, context),
-    ) as Promise<GetPromptResult>;
+    );
   });
-  server.setRequestHandler(methodOnly('completion/complete'), (request, extra) => {
+  dispatcher.handle('completion/complete', (request, extra) => {
     const params = paramsOf(paramsSchemas.complete, request);
     return catalog.complete(
       params.ref,
       params.argument,
       params.context?.arguments ?? {},
-      contextOf(sessionOf(extra.requestId), extra),
+      contextOf(extra.session, extra),
     );
   });
-  return server;
+  return dispatcher;
 }

@@ -1,9 +1,8 @@
 import type { ServerResponse } from 'node:http';
-import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
-import type { TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   ErrorCode,
   type JSONRPCMessage,
+  type JSONRPCRequest,
   type LoggingLevel,
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -12,11 +11,11 @@ import { jsonRpcError } from '../errors/catalog.ts';
 import type { Principal } from '../security/principal.ts';
 import type { McpServerTelemetry, RequestRecord } from '../telemetry/mcp-server.ts';
 import { finishOutsideRequestContext } from '../telemetry/outside-request-context.ts';
+import type { AuthInfo, Dispatcher, DispatchTransport, JsonRpcErrorObject } from './dispatch.ts';
 import type { Era } from './era.ts';
 import type { ExchangeInfo } from './exchange.ts';
 import type { Classified } from './messages.ts';
 import { requestIdKey } from './messages.ts';
-import { type ProtocolRouter, type RoutedTransport, routedRequestId } from './protocol-router.ts';
 
 const sseHeaders = {
   'content-type': 'text/event-stream',
@@ -103,17 +102,19 @@ class Exchange {
   }
 }
 
-/** A client's request the protocol server is handling, and the exchange its reply goes to. */
+/** A client's request the dispatcher is handling, and the exchange its reply goes to. */
 interface RunningRequest {
   readonly clientId: RequestId;
   readonly method: string;
   readonly exchange: Exchange;
   readonly record: RequestRecord;
+  /** Aborts the handler: the client cancelled, went away, or the session ended. */
+  readonly controller: AbortController;
 }
 
-/** The principal as the SDK hands it to handlers (`extra.authInfo`); the token itself is not kept. */
+/** The principal as handlers see it (`context.authInfo`). */
 function authInfoOf(principal: Principal): AuthInfo {
-  return { token: '', clientId: principal.subject, scopes: [...principal.scopes] };
+  return { clientId: principal.subject, scopes: principal.scopes };
 }
 
 /** How a 2026-07-28 transport finishes its replies: what every result carries, and the HTTP status of errors. */
@@ -123,7 +124,7 @@ export interface ModernReplies {
 }
 
 export interface TransportOptions {
-  readonly router: ProtocolRouter;
+  readonly dispatcher: Dispatcher;
   /** Set for the transport that serves 2026-07-28 requests. */
   readonly modern?: ModernReplies;
   /** Unset for the stateless endpoint's one shared transport. */
@@ -137,32 +138,31 @@ export interface TransportOptions {
 }
 
 /**
- * Lookout's Streamable HTTP transport for one session (or, in stateless mode, for every request). It
- * works on plain Node responses, without a Web-Streams bridge, and reaches the process's one SDK
- * protocol server through the router. It also holds what the protocol handlers keep per session.
+ * Lookout's Streamable HTTP transport for one session (or, in stateless mode, for every request; or
+ * every 2026-07-28 request). It works on plain Node responses, without a Web-Streams bridge, and hands
+ * requests to the process's one dispatcher. It also holds what the handlers keep per session.
  *
- * Incoming request ids are replaced by routed ones, so that requests of different sessions and HTTP
- * exchanges (in stateless mode: of different clients) never collide inside the protocol server;
- * replies get the client's id back on the way out.
+ * The dispatcher knows requests by numbers this transport gives them, so that requests of different
+ * HTTP exchanges (in stateless mode: of different clients) never collide; replies get the client's id
+ * back on the way out.
  */
-export class HttpServerTransport implements RoutedTransport {
+export class HttpServerTransport implements DispatchTransport {
   readonly sessionId: string | undefined;
   readonly era: Era;
   readonly clientCapabilities: Readonly<Record<string, unknown>> | undefined;
   subscriptions: Set<string> | undefined;
   logLevel: LoggingLevel | undefined;
 
-  readonly #router: ProtocolRouter;
-  readonly #tag: number;
+  readonly #dispatcher: Dispatcher;
   readonly #keepAliveMs: number;
   readonly #telemetry: McpServerTelemetry;
   readonly #modern: ModernReplies | undefined;
   readonly #onRootsChanged: ((sessionId: string) => void) | undefined;
   // Made when needed and dropped when empty, so that an idle session holds none of them.
-  #inflight: Map<string, RunningRequest> | undefined;
-  /** Client id → routed id, so a client's `notifications/cancelled` reaches the right handler (sessions only). */
-  #byClientId: Map<string, string> | undefined;
-  /** Ids of the server's requests to this client still waiting for an answer (as numbers, as the SDK reads them). */
+  #inflight: Map<number, RunningRequest> | undefined;
+  /** Client id → own id, so a client's `notifications/cancelled` reaches the right handler (sessions only). */
+  #byClientId: Map<string, number> | undefined;
+  /** Ids of the server's requests to this client still waiting for an answer (as numbers, as the dispatcher counts them). */
   #awaiting: Set<number> | undefined;
   #requestCount = 0;
   #standalone: ServerResponse | undefined;
@@ -174,8 +174,7 @@ export class HttpServerTransport implements RoutedTransport {
     this.#modern = options.modern;
     this.era = options.modern ? 'modern' : 'legacy';
     this.clientCapabilities = options.clientCapabilities;
-    this.#router = options.router;
-    this.#tag = options.router.attach(this);
+    this.#dispatcher = options.dispatcher;
     this.#telemetry = options.telemetry;
     this.#onRootsChanged = options.onRootsChanged;
     this.#keepAliveMs = options.keepAliveSeconds * 1000;
@@ -190,7 +189,7 @@ export class HttpServerTransport implements RoutedTransport {
   }
 
   /**
-   * Hands the messages of one POST to the protocol server. Requests are answered on `res`; a POST of
+   * Hands the messages of one POST to the dispatcher. Requests are answered on `res`; a POST of
    * only notifications and responses is answered 202 at once.
    */
   receive(messages: readonly Classified[], res: ServerResponse, info: ExchangeInfo): void {
@@ -203,7 +202,7 @@ export class HttpServerTransport implements RoutedTransport {
       return;
     }
     const exchange = new Exchange(res, requests, info.batch, info.replyHeaders, this.#modern?.errorStatus);
-    const ownIds: string[] = [];
+    const ownIds: number[] = [];
     res.once('close', () => {
       // The client went away: abort whatever of this exchange is still running.
       for (const id of ownIds) if (this.#inflight?.has(id)) this.#cancel(id, 'client disconnected');
@@ -214,72 +213,73 @@ export class HttpServerTransport implements RoutedTransport {
     }
   }
 
-  #dispatch(m: Classified, exchange: Exchange | undefined, info: ExchangeInfo): string | undefined {
+  #dispatch(m: Classified, exchange: Exchange | undefined, info: ExchangeInfo): number | undefined {
     if (m.kind === 'invalid') {
       exchange?.settle(jsonRpcError('INVALID_REQUEST', m.id, m.reason) as JSONRPCMessage);
       return undefined;
     }
     if (m.kind === 'request') {
       if (!exchange) return undefined;
-      const ownId = routedRequestId(this.#tag, ++this.#requestCount);
-      const record = this.#telemetry.start(
-        m.message,
-        { sessionId: this.sessionId, protocolVersion: info.protocolVersion },
-        info.httpVersion,
-        info.transportContext,
-        info.principal,
-      );
-      this.#inflight ??= new Map();
-      this.#inflight.set(ownId, { clientId: m.message.id, method: m.message.method, exchange, record });
-      if (this.sessionId !== undefined) {
-        this.#byClientId ??= new Map();
-        this.#byClientId.set(requestIdKey(m.message.id), ownId);
-      }
-      // The handler runs inside the request's span, so its logs and outgoing calls belong to it.
-      const extra = info.principal ? { authInfo: authInfoOf(info.principal) } : undefined;
-      context.with(record.context, () => this.#router.deliver('request', { ...m.message, id: ownId }, extra));
-      return ownId;
+      return this.#run(m.message, exchange, info);
     }
-    if (m.kind === 'notification' && m.message.method === 'notifications/roots/list_changed') {
-      if (this.sessionId !== undefined) this.#onRootsChanged?.(this.sessionId);
+    if (m.kind === 'response') {
+      // The server numbers its requests to clients across all sessions: a session may only answer its own.
+      if (this.#awaiting?.delete(Number(m.message.id))) this.#dispatcher.response(m.message);
       return undefined;
     }
-    if (m.kind === 'notification' && m.message.method === 'notifications/cancelled') {
+    const method = m.message.method;
+    if (method === 'notifications/roots/list_changed') {
+      if (this.sessionId !== undefined) this.#onRootsChanged?.(this.sessionId);
+    } else if (method === 'notifications/cancelled') {
       const clientId = (m.message.params as { requestId?: RequestId } | undefined)?.requestId;
       const ownId = clientId === undefined ? undefined : this.#byClientId?.get(requestIdKey(clientId));
       if (ownId !== undefined) this.#cancel(ownId, (m.message.params as { reason?: string }).reason);
-      return undefined;
     }
-    // The server numbers its requests to clients across all sessions: a session may only answer (or
-    // report progress on) its own.
-    if (m.kind === 'response') {
-      if (!this.#awaiting?.delete(Number(m.message.id))) return undefined;
-    } else if (m.message.method === 'notifications/progress') {
-      const token = (m.message.params as { progressToken?: unknown } | undefined)?.progressToken;
-      if (!this.#awaiting?.has(Number(token))) return undefined;
-    }
-    this.#router.deliver(m.kind, m.message);
+    // Nothing else a client notifies (initialized, progress on the server's requests) needs an action.
     return undefined;
   }
 
-  /** Aborts a running handler; the protocol server then sends nothing for it, so its exchange is settled here. */
-  #cancel(ownId: string, reason: string | undefined): void {
+  #run(message: JSONRPCRequest, exchange: Exchange, info: ExchangeInfo): number {
+    const ownId = ++this.#requestCount;
+    const record = this.#telemetry.start(
+      message,
+      { sessionId: this.sessionId, protocolVersion: info.protocolVersion },
+      info.httpVersion,
+      info.transportContext,
+      info.principal,
+    );
+    const controller = new AbortController();
+    this.#inflight ??= new Map();
+    this.#inflight.set(ownId, { clientId: message.id, method: message.method, exchange, record, controller });
+    if (this.sessionId !== undefined) {
+      this.#byClientId ??= new Map();
+      this.#byClientId.set(requestIdKey(message.id), ownId);
+    }
+    // The handler runs inside the request's span, so its logs and outgoing calls belong to it.
+    const authInfo = info.principal ? authInfoOf(info.principal) : undefined;
+    context.with(
+      record.context,
+      this.#dispatcher.request,
+      this.#dispatcher,
+      this,
+      message,
+      ownId,
+      controller.signal,
+      authInfo,
+    );
+    return ownId;
+  }
+
+  /** Aborts a running handler; the dispatcher then replies nothing for it, so its exchange is settled here. */
+  #cancel(ownId: number, reason: string | undefined): void {
     const entry = this.#forget(ownId);
     if (!entry) return;
-    this.#abortHandler(ownId, reason);
+    entry.controller.abort(reason);
     this.#telemetry.end(entry.record, undefined);
     entry.exchange.settle(undefined);
   }
 
-  #abortHandler(ownId: string, reason: string | undefined): void {
-    this.#router.deliver('notification', {
-      jsonrpc: '2.0',
-      method: 'notifications/cancelled',
-      params: { requestId: ownId, ...(reason !== undefined && { reason }) },
-    });
-  }
-
-  #forget(ownId: string): RunningRequest | undefined {
+  #forget(ownId: number): RunningRequest | undefined {
     const inflight = this.#inflight;
     const entry = inflight?.get(ownId);
     if (!inflight || !entry) return undefined;
@@ -293,19 +293,26 @@ export class HttpServerTransport implements RoutedTransport {
     return entry;
   }
 
-  async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
-    if ('id' in message && message.id !== undefined && !('method' in message)) {
-      const entry = this.#forget(message.id as string);
-      if (!entry) return;
-      const reply = (
-        this.#modern && 'result' in message
-          ? { ...message, id: entry.clientId, result: this.#modern.shapeResult(entry.method, message.result) }
-          : { ...message, id: entry.clientId }
-      ) as JSONRPCMessage;
-      this.#telemetry.end(entry.record, reply);
-      entry.exchange.settle(reply);
-      return;
-    }
+  reply(ownId: number, result: unknown, error: JsonRpcErrorObject | undefined): void {
+    const entry = this.#forget(ownId);
+    if (!entry) return;
+    const reply = (
+      error !== undefined
+        ? { jsonrpc: '2.0', id: entry.clientId, error }
+        : {
+            jsonrpc: '2.0',
+            id: entry.clientId,
+            result: this.#modern
+              ? this.#modern.shapeResult(entry.method, result as Record<string, unknown>)
+              : result,
+          }
+    ) as JSONRPCMessage;
+    this.#telemetry.end(entry.record, reply);
+    entry.exchange.settle(reply);
+  }
+
+  /** A notification or server→client request: with the request it serves while that one runs, else on the standalone stream. */
+  send(message: JSONRPCMessage, relatedRequestId?: number): void {
     if ('method' in message) {
       if ('id' in message) {
         this.#awaiting ??= new Set();
@@ -315,8 +322,8 @@ export class HttpServerTransport implements RoutedTransport {
         this.#awaiting?.delete(Number((message.params as { requestId?: RequestId }).requestId));
       }
     }
-    const related = options?.relatedRequestId;
-    const exchange = related === undefined ? undefined : this.#inflight?.get(related as string)?.exchange;
+    const exchange =
+      relatedRequestId === undefined ? undefined : this.#inflight?.get(relatedRequestId)?.exchange;
     if (exchange?.open) {
       exchange.stream(message);
     } else if (this.#standalone && !this.#standalone.writableEnded) {
@@ -342,8 +349,8 @@ export class HttpServerTransport implements RoutedTransport {
   }
 
   /**
-   * Ends the session as closing its own protocol server would: running requests are answered with
-   * SESSION_CLOSED and their handlers aborted, and the server's requests to this client fail.
+   * Ends the session: running requests are answered with SESSION_CLOSED and their handlers aborted,
+   * and the server's requests to this client fail.
    */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -353,17 +360,15 @@ export class HttpServerTransport implements RoutedTransport {
       const reply = jsonRpcError('SESSION_CLOSED', entry.clientId) as JSONRPCMessage;
       this.#telemetry.end(entry.record, reply);
       entry.exchange.settle(reply);
-      this.#abortHandler(ownId, undefined);
+      entry.controller.abort();
     }
     for (const id of this.#awaiting ?? []) {
-      this.#router.deliver('response', {
-        jsonrpc: '2.0',
+      this.#dispatcher.response({
         id,
         error: { code: ErrorCode.ConnectionClosed, message: 'Connection closed' },
       });
     }
     this.#awaiting = undefined;
-    this.#router.detach(this.#tag);
     clearInterval(this.#keepAlive);
     this.#standalone?.end();
     this.#standalone = undefined;
