@@ -109,7 +109,7 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
   const tasks = taskStoreFor(config);
   const endpoint = await McpEndpoint.create(
     {
-      ...endpointOptions(config, catalog, telemetry, tasks),
+      ...endpointOptions(config, catalog, telemetry, tasks, logger),
       onRootsChanged: (sessionId) => gateway.rootsChanged(sessionId),
     },
     sessions,

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { LookoutConfig } from '../config/schema.ts';
 import { adminScope } from '../http/admin-access.ts';
 import { requiredScopes } from '../http/auth.ts';
+import type { Logger } from '../logging/logger.ts';
 import type { EndpointOptions } from '../mcp/endpoint.ts';
 import { RequestStates } from '../mcp/request-state.ts';
 import { createProtocolServer } from '../mcp/server.ts';
@@ -40,6 +41,7 @@ export function endpointOptions(
   catalog: Catalog,
   telemetry: McpServerTelemetry,
   tasks: TaskStore,
+  logger: Logger,
 ): EndpointOptions {
   const identity = { name: 'lookout', version };
   const toolPolicy = {
@@ -58,6 +60,12 @@ export function endpointOptions(
         toolPolicy,
         requestStatesFor(config),
         tasks,
+        // The client is told only "Internal error": the details stay in the server's log.
+        (method, error) =>
+          logger.error('request handler failed', {
+            method,
+            error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+          }),
         config.mcp.stateless,
       ),
     modern: {

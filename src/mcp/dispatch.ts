@@ -72,6 +72,9 @@ export interface RequestContext {
 
 export type RequestHandler = (request: JSONRPCRequest, context: RequestContext) => unknown;
 
+/** Told of every error a handler threw that is not a protocol error: the client only learns -32603. */
+export type UnexpectedErrorSink = (method: string, error: unknown) => void;
+
 /** How long a client has to answer a server→client request (sampling, elicitation, roots). */
 const defaultRequestTimeoutMs = 60_000;
 
@@ -82,13 +85,13 @@ const internalError: JsonRpcErrorObject = { code: JsonRpcCode.InternalError, mes
  * answer passed on) keep their code, message and data; anything else is a bug, whose message and stack
  * stay on the server.
  */
-export function rpcErrorOf(error: unknown): JsonRpcErrorObject {
+function rpcErrorOf(error: unknown): JsonRpcErrorObject | undefined {
   if (error instanceof LookoutError || error instanceof McpError || error instanceof ProtocolError) {
     return error.data === undefined
       ? { code: error.code, message: error.message }
       : { code: error.code, message: error.message, data: error.data };
   }
-  return internalError;
+  return undefined;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -161,9 +164,11 @@ export class Dispatcher {
   readonly #handlers = new Map<string, RequestHandler>();
   /** The server's requests to clients, by id: numbered across all sessions, as clients echo them. */
   readonly #awaiting = new Map<number, Awaited>();
+  readonly #onUnexpected: UnexpectedErrorSink;
   #nextRequestId = 0;
 
-  constructor(initialize: RequestHandler) {
+  constructor(initialize: RequestHandler, onUnexpected: UnexpectedErrorSink) {
+    this.#onUnexpected = onUnexpected;
     this.#handlers.set('initialize', initialize);
     this.#handlers.set('ping', () => ({}));
   }
@@ -196,7 +201,7 @@ export class Dispatcher {
     try {
       outcome = handler(request, new Call(this, transport, request, requestId, signal, authInfo));
     } catch (error) {
-      if (!signal.aborted) transport.reply(requestId, undefined, rpcErrorOf(error));
+      if (!signal.aborted) transport.reply(requestId, undefined, this.#errorOf(request.method, error));
       return;
     }
     if (!isThenable(outcome)) {
@@ -208,9 +213,16 @@ export class Dispatcher {
         if (!signal.aborted) transport.reply(requestId, result, undefined);
       },
       (error: unknown) => {
-        if (!signal.aborted) transport.reply(requestId, undefined, rpcErrorOf(error));
+        if (!signal.aborted) transport.reply(requestId, undefined, this.#errorOf(request.method, error));
       },
     );
+  }
+
+  #errorOf(method: string, error: unknown): JsonRpcErrorObject {
+    const known = rpcErrorOf(error);
+    if (known) return known;
+    this.#onUnexpected(method, error);
+    return internalError;
   }
 
   /** A client's answer to one of the server's requests; an answer nobody waits for is dropped. */

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { LookoutError } from '../errors/catalog.ts';
 import type { HandlerContext } from '../tools/api.ts';
 import type { Catalog } from '../tools/catalog.ts';
-import { Dispatcher, type RequestContext, type SessionState } from './dispatch.ts';
+import { Dispatcher, type RequestContext, type SessionState, type UnexpectedErrorSink } from './dispatch.ts';
 import { metaKey, supportedVersions } from './era.ts';
 import { InputRequired, InputRound, undeclaredCapability } from './input.ts';
 import { negotiatedVersion } from './negotiation.ts';
@@ -311,6 +311,7 @@ export function createProtocolServer(
   policy: ToolPolicy,
   states: RequestStates,
   tasks: TaskStore,
+  onUnexpected: UnexpectedErrorSink,
   /** Stateless mode has no stream for `notifications/resources/updated`: subscriptions are not offered. */
   stateless = false,
 ): Dispatcher {
@@ -330,7 +331,7 @@ export function createProtocolServer(
       serverInfo,
       ...(identity.instructions !== undefined && { instructions: identity.instructions }),
     };
-  });
+  }, onUnexpected);
   dispatcher.handle('server/discover', (_request, extra) => {
     if (extra.session.era !== 'modern') throw new LookoutError('METHOD_NOT_FOUND', 'server/discover');
     return {
