@@ -6,7 +6,7 @@ import {
   type LoggingLevel,
   McpError,
 } from '@modelcontextprotocol/sdk/types.js';
-import { JsonRpcCode, LookoutError } from '../errors/catalog.ts';
+import { JsonRpcCode, jsonRpcError, LookoutError } from '../errors/catalog.ts';
 import type { Era } from './era.ts';
 
 /** What a request's handlers read and change of the session it came in on. */
@@ -191,10 +191,7 @@ export class Dispatcher {
   ): void {
     const handler = this.#handlers.get(request.method);
     if (handler === undefined) {
-      transport.reply(requestId, undefined, {
-        code: JsonRpcCode.MethodNotFound,
-        message: 'Method not found',
-      });
+      transport.reply(requestId, undefined, jsonRpcError('METHOD_NOT_FOUND', null, request.method).error);
       return;
     }
     let outcome: unknown;

@@ -73,7 +73,7 @@ describe('the dispatcher', () => {
     assert.deepEqual(reply.body, {
       jsonrpc: '2.0',
       id: 9,
-      error: { code: -32601, message: 'Method not found' },
+      error: { code: -32601, message: 'Method not found: no/such/method' },
     });
   });
 
