@@ -7,7 +7,7 @@
  *   npm run bench -- --only echo,idle --seconds 5   # a subset, shorter runs
  *   npm run bench -- --quick                        # every scenario, short: a smoke test
  *
- * Scenarios (--only): echo (max throughput, wrk: express-echo, sdk-stateful, sdk-stateless-otel,
+ * Scenarios (--only): echo (max throughput, wrk: express-echo, sdk-stateful, sdk-stateless-otel, sdk2-handler, sdk2-handler-2025,
  * lookout-full, lookout-full-2026, lookout-default, lookout-off, lookout-collector-down), latency (k6 at 50 % of lookout-full's max),
  * gateway (k6 at a moderate rate, upstream direct vs through Lookout), live (lookout-default at full load
  * with and without a live view page open), idle (RSS with N idle sessions),
@@ -43,6 +43,8 @@ const echoTargets: TargetSpec[] = [
   targets.expressEchoOtel,
   targets.sdkStateful,
   targets.sdkStatelessOtel,
+  targets.sdk2Handler,
+  targets.sdk2HandlerLegacy,
   targets.lookoutFull,
   targets.lookoutFullModern,
   targets.lookoutDefault,

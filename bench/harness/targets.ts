@@ -136,6 +136,24 @@ export const targets = {
     readiness: 'listening',
     exports: true,
   },
+  sdk2Handler: {
+    name: 'sdk2-handler',
+    description:
+      'MCP SDK 2.x createMcpHandler with a low-level Server per request, the echo as MCP 2026-07-28 requests (no telemetry)',
+    args: () => ['bench/baselines/sdk2-handler.ts'],
+    sessions: false,
+    era: 'modern',
+    readiness: 'listening',
+    exports: false,
+  },
+  sdk2HandlerLegacy: {
+    name: 'sdk2-handler-2025',
+    description: 'the same createMcpHandler, the echo as 2025-11-25 requests (its stateless legacy leg)',
+    args: () => ['bench/baselines/sdk2-handler.ts'],
+    sessions: false,
+    readiness: 'listening',
+    exports: false,
+  },
   lookoutFull: {
     name: 'lookout-full',
     description: 'Lookout, full telemetry: 100 % sampled, metrics, info logs, OTLP to the receiver',
