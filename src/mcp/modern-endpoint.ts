@@ -113,20 +113,21 @@ export class ModernEndpoint {
     this.#transport = new HttpServerTransport({
       ...transports,
       modern: {
-        shapeResult: (method, result) => ({
-          ...result,
-          resultType: result.resultType ?? 'complete',
-          ...(cacheable.has(method) &&
-            result.resultType === undefined && {
+        shapeResult: (method, result) => {
+          // One copy of the handler's result (which a catalog may share between calls), filled in place.
+          const shaped: Record<string, unknown> = { ...result };
+          if (result.resultType === undefined) {
+            shaped.resultType = 'complete';
+            if (cacheable.has(method)) {
               // A handler's own hint (a resource that changes on every read) wins.
-              ttlMs: typeof result.ttlMs === 'number' ? result.ttlMs : options.cacheTtlMs,
-              cacheScope:
-                result.cacheScope === 'public' || result.cacheScope === 'private'
-                  ? result.cacheScope
-                  : options.cacheScope,
-            }),
-          _meta: { ...(isObject(result._meta) ? result._meta : {}), ...serverMeta },
-        }),
+              if (typeof result.ttlMs !== 'number') shaped.ttlMs = options.cacheTtlMs;
+              if (result.cacheScope !== 'public' && result.cacheScope !== 'private')
+                shaped.cacheScope = options.cacheScope;
+            }
+          }
+          shaped._meta = isObject(result._meta) ? { ...result._meta, ...serverMeta } : serverMeta;
+          return shaped;
+        },
         errorStatus: (code) => (code === JsonRpcCode.MissingRequiredClientCapability ? 400 : 200),
       },
     });
@@ -162,7 +163,7 @@ export class ModernEndpoint {
       return { code: 'INVALID_ENVELOPE', id };
     }
     const version = meta[metaKey.protocolVersion] as string;
-    if (request.protocolVersion?.trim() !== version) {
+    if (request.protocolVersion !== version && request.protocolVersion?.trim() !== version) {
       return {
         code: 'HEADER_MISMATCH',
         id,
@@ -177,7 +178,7 @@ export class ModernEndpoint {
         data: { supported: supportedVersions, requested: version },
       };
     }
-    if (headerValue(request.mcpMethod) !== method) {
+    if (request.mcpMethod !== method && headerValue(request.mcpMethod) !== method) {
       return {
         code: 'HEADER_MISMATCH',
         id,
@@ -186,7 +187,7 @@ export class ModernEndpoint {
     }
     const nameField = namedBy[method];
     const name = nameField === undefined ? undefined : params[nameField];
-    if (typeof name === 'string' && headerValue(request.mcpName) !== name) {
+    if (typeof name === 'string' && request.mcpName !== name && headerValue(request.mcpName) !== name) {
       return {
         code: 'HEADER_MISMATCH',
         id,

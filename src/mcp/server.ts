@@ -82,7 +82,11 @@ function logLevelOf(session: SessionState | undefined, extra: Extra): LoggingLev
   return typeof level === 'string' && level in levelRank ? (level as LoggingLevel) : 'off';
 }
 
-function contextOf(session: SessionState | undefined, extra: Extra, round?: InputRound): HandlerContext {
+function contextOf(
+  session: SessionState | undefined,
+  extra: Extra,
+  round?: () => InputRound,
+): HandlerContext {
   const progressToken = extra.meta?.progressToken;
   const era = session?.era ?? 'legacy';
   const threshold = logLevelOf(session, extra);
@@ -126,7 +130,7 @@ function contextOf(session: SessionState | undefined, extra: Extra, round?: Inpu
         const refusal = declared && undeclaredCapability(request.method, declared);
         return refusal ? Promise.reject(refusal) : extra.sendRequest(request, resultSchema);
       }
-      if (round) return round.request(request, resultSchema, options?.key);
+      if (round) return round().request(request, resultSchema, options?.key);
       return Promise.reject(new LookoutError('INPUT_NOT_DELIVERABLE', extra.requestId.toString()));
     },
   };
@@ -248,11 +252,21 @@ async function inRounds<R>(
   run: (context: HandlerContext) => Promise<R>,
 ): Promise<R | Record<string, unknown>> {
   if (session?.era !== 'modern') return run(contextOf(session, extra));
-  const round = roundOf(extra, states, target);
+  // Most calls never ask: the round is opened when the handler first does, unless the request
+  // continues an earlier one, whose requestState is checked before the handler runs.
+  const params = target.params;
+  let round =
+    params.requestState === undefined && params.inputResponses === undefined
+      ? undefined
+      : roundOf(extra, states, target);
+  const opened = () => {
+    round ??= roundOf(extra, states, target);
+    return round;
+  };
   try {
-    return await run(contextOf(session, extra, round));
+    return await run(contextOf(session, extra, opened));
   } catch (error) {
-    if (error instanceof InputRequired) return round.result();
+    if (error instanceof InputRequired && round !== undefined) return round.result();
     throw error;
   }
 }
