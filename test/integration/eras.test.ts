@@ -146,6 +146,8 @@ describe('both protocol eras on one endpoint', () => {
     for (const [name, requestState] of [
       ['test_input_required_result_multi_round', tampered],
       ['test_input_required_result_tampered_state', second.requestState],
+      // A tool that never asks still refuses a state that does not verify: it is checked before the tool runs.
+      ['test_simple_text', tampered],
     ] as const) {
       const call = modernCall(3, { name, arguments: {}, inputResponses: {}, requestState });
       const refused = await rpc(lookout.url, call.body, call.headers);
