@@ -138,6 +138,7 @@ function contextOf(session: SessionState | undefined, extra: Extra, round?: Inpu
       if (round) return round.request(request, resultSchema, options?.key);
       return Promise.reject(new LookoutError('INPUT_NOT_DELIVERABLE', extra.requestId.toString()));
     },
+    ...(round && { inputRelay: round.relay() }),
   };
 }
 

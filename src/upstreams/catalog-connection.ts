@@ -102,6 +102,11 @@ export class CatalogConnection {
     return this.#connection?.client;
   }
 
+  /** The open connection's listen stream for subscribed resources (2026-07-28 upstreams). */
+  get resourceListen(): OpenConnection['resourceListen'] {
+    return this.#connection?.resourceListen;
+  }
+
   /** The open connection's server capabilities, once connected. */
   get serverCapabilities() {
     return this.#connection?.client.getServerCapabilities();

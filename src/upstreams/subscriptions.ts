@@ -1,3 +1,4 @@
+import type { Client } from '@modelcontextprotocol/client';
 import type { Subscribers } from './connection-pool.ts';
 
 /** Adds a subscriber to `uri` on a connection; whether it is the first (the upstream is asked then). */
@@ -20,4 +21,55 @@ export function removeSubscriber(subscribers: Subscribers, uri: string, key: str
   if (!ofUri?.delete(key) || ofUri.size > 0) return false;
   subscribers.delete(uri);
   return true;
+}
+
+type Listening = Awaited<ReturnType<Client['listen']>>;
+
+/**
+ * The resources a connection's clients subscribed to, followed on a 2026-07-28 upstream, which has no
+ * `resources/subscribe`: one `subscriptions/listen` stream per connection names them all, and is
+ * replaced when they change (the new one opened before the old one is closed, so no update falls
+ * between) and closed when nobody is subscribed. Its `notifications/resources/updated` reach the
+ * client's handler as on a 2025 session (see open-connection.ts). Changes are applied in order.
+ */
+export class ResourceListen {
+  readonly #client: Client;
+  #current: Listening | undefined;
+  #following = '';
+  #queue: Promise<void> = Promise.resolve();
+
+  constructor(client: Client) {
+    this.#client = client;
+  }
+
+  /** Follows exactly the URIs with a subscriber; settles once the upstream acknowledged the stream. */
+  follow(subscribers: Subscribers, options: { timeout: number }): Promise<void> {
+    const uris = [...subscribers.keys()].sort();
+    const next = this.#queue.then(() => this.#apply(uris, options));
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  async #apply(uris: string[], options: { timeout: number }): Promise<void> {
+    const key = JSON.stringify(uris);
+    if (key === this.#following && (this.#current !== undefined || uris.length === 0)) return;
+    const previous = this.#current;
+    const listening =
+      uris.length === 0
+        ? undefined
+        : await this.#client.listen({ resourceSubscriptions: uris }, { timeout: options.timeout });
+    this.#current = listening;
+    this.#following = key;
+    // A stream the upstream ended follows nothing: the next change opens a new one.
+    void listening?.closed.then(() => {
+      if (this.#current === listening) this.#current = undefined;
+    });
+    await previous?.close();
+  }
+
+  async close(): Promise<void> {
+    await this.#queue;
+    await this.#current?.close();
+    this.#current = undefined;
+  }
 }
