@@ -85,9 +85,7 @@ export class InputRound {
     let upstreamState: string | undefined;
     if (params.requestState !== undefined) {
       const opened =
-        typeof params.requestState === 'string'
-          ? states.openState(params.requestState, binding)
-          : undefined;
+        typeof params.requestState === 'string' ? states.openState(params.requestState, binding) : undefined;
       if (!opened)
         throw new LookoutError(
           'INVALID_REQUEST_STATE',

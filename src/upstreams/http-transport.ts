@@ -7,7 +7,7 @@ import {
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { SdkErrorCode, SdkHttpError } from '@modelcontextprotocol/client';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   isInitializedNotification,
   isJSONRPCErrorResponse,
@@ -157,12 +157,18 @@ export class UpstreamHttpTransport implements Transport {
     this.onclose?.();
   }
 
-  async send(message: JSONRPCMessage): Promise<void> {
+  /** `options.headers`: a request's own headers (a tools/call's `Mcp-Param-*`), under the standard ones. */
+  async send(
+    message: JSONRPCMessage,
+    // The 2.x client passes a request's own headers; the 1.x type Transport is declared with lacks them.
+    options?: TransportSendOptions & { readonly headers?: Readonly<Record<string, string>> },
+  ): Promise<void> {
     try {
       const sentWithSession = this.#sessionId !== undefined;
       const requestId = isJSONRPCRequest(message) ? message.id : undefined;
       const modern = modernRequestHeaders(message);
-      const headers = modern ? { ...postHeaders, ...modern } : postHeaders;
+      const own = options?.headers;
+      const headers = modern || own ? { ...postHeaders, ...own, ...modern } : postHeaders;
       const res = await this.#exchange('POST', headers, JSON.stringify(message), requestId);
       const sessionId = res.headers['mcp-session-id'];
       if (typeof sessionId === 'string' && sessionId !== '') this.#sessionId = sessionId;

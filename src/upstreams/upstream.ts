@@ -15,9 +15,10 @@ import { values } from '../telemetry/conventions.ts';
 import { httpTarget } from '../telemetry/http-client.ts';
 import type { UpstreamFacts } from '../telemetry/mcp-client.ts';
 import type { HandlerContext } from '../tools/api.ts';
+import { paramHeadersFor, paramHeadersOf } from '../tools/param-headers.ts';
 import { CallPolicies } from './call-policies.ts';
 import { CatalogConnection, type UpstreamState } from './catalog-connection.ts';
-import { callMeta } from './era-negotiation.ts';
+import { callMeta, isModern } from './era-negotiation.ts';
 import {
   ConnectionEndedError,
   cancellable,
@@ -156,7 +157,8 @@ export class Upstream {
   /** Closes the connections of a downstream session that ended. */
   async sessionEnded(sessionId: string): Promise<void> {
     const subscribers = this.#catalog.subscribers;
-    for (const [uri, ofUri] of subscribers) if (ofUri.delete(sessionId) && ofUri.size === 0) subscribers.delete(uri);
+    for (const [uri, ofUri] of subscribers)
+      if (ofUri.delete(sessionId) && ofUri.size === 0) subscribers.delete(uri);
     const timeout = this.#config.timeouts.requestSeconds * 1000;
     await Promise.all([
       this.#catalog.resourceListen?.follow(subscribers, { timeout }).catch(() => undefined),
@@ -188,8 +190,12 @@ export class Upstream {
       idempotent: options.idempotent,
       outcome: (result) => (result.isError === true ? values.toolError : undefined),
     };
+    const declarations = paramHeadersOf(this.tools.find((tool) => tool.name === name)?.inputSchema);
     const result = await this.#traced(call, (client, meta, sendOptions, connection) => {
       const round = passedRound(client, options.caller);
+      // A 2026-07-28 upstream over HTTP checks the arguments its tool marks with x-mcp-header against
+      // their Mcp-Param-* headers.
+      const headers = isModern(client) && declarations ? paramHeadersFor(declarations, args) : {};
       return connection.logs.during(options.onlog, () =>
         client.request(
           {
@@ -205,6 +211,7 @@ export class Upstream {
           {
             ...sendOptions,
             ...round.options,
+            ...(Object.keys(headers).length > 0 && { headers }),
             ...(options.onprogress && { onprogress: options.onprogress, resetTimeoutOnProgress: true }),
           },
         ),
@@ -294,7 +301,8 @@ export class Upstream {
       caller,
       async (client, meta, options, connection) => {
         const last = removeSubscriber(connection.subscribers, uri, subscriberKey(caller));
-        if (connection.resourceListen) await connection.resourceListen.follow(connection.subscribers, options);
+        if (connection.resourceListen)
+          await connection.resourceListen.follow(connection.subscribers, options);
         else if (last) await client.unsubscribeResource({ uri, _meta: meta }, options);
         return {};
       },
