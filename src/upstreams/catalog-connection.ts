@@ -205,6 +205,18 @@ export class CatalogConnection {
       (silentForMs) => this.#hung(connection, silentForMs),
       () => this.#recovered(connection),
     );
+    // A 2026-07-28 upstream knows nothing of the subscriptions made before it restarted: they are
+    // followed on a new listen stream.
+    if (this.subscribers.size > 0) {
+      void connection.resourceListen
+        ?.follow(this.subscribers, { timeout: this.#config.timeouts.requestSeconds * 1000 })
+        .catch((error: Error) =>
+          this.#logger.warn('upstream resource subscriptions not renewed', {
+            upstream: this.#config.name,
+            error: error.message,
+          }),
+        );
+    }
     this.#logger.info('upstream ready', { upstream: this.#config.name, tools: lists.tools.length });
     this.#events.onServing();
     this.#events.onListsChanged();
