@@ -256,9 +256,14 @@ export class ModernEndpoint {
     }
   }
 
-  async close(): Promise<void> {
+  /** Ends every listen stream: its client opens a new one, on this process or another. */
+  endListens(): void {
     for (const listener of this.#listeners) listener.res.end();
     this.#listeners.clear();
+  }
+
+  async close(): Promise<void> {
+    this.endListens();
     await this.#transport.close();
   }
 }

@@ -157,11 +157,18 @@ export class UpstreamHttpTransport implements Transport {
     this.onclose?.();
   }
 
-  /** `options.headers`: a request's own headers (a tools/call's `Mcp-Param-*`), under the standard ones. */
+  /**
+   * `options.headers`: a request's own headers (a tools/call's `Mcp-Param-*`), under the standard ones.
+   * `options.onRequestStreamEnd`: told when the request's event stream ends without its answer.
+   */
   async send(
     message: JSONRPCMessage,
-    // The 2.x client passes a request's own headers; the 1.x type Transport is declared with lacks them.
-    options?: TransportSendOptions & { readonly headers?: Readonly<Record<string, string>> },
+    // The 2.x client passes a request's own headers, and wants to hear when a listen stream ends; the
+    // 1.x type Transport is declared with lacks both.
+    options?: TransportSendOptions & {
+      readonly headers?: Readonly<Record<string, string>>;
+      readonly onRequestStreamEnd?: () => void;
+    },
   ): Promise<void> {
     try {
       const sentWithSession = this.#sessionId !== undefined;
@@ -191,7 +198,7 @@ export class UpstreamHttpTransport implements Transport {
       }
       const type = mediaType(res);
       if (type === 'text/event-stream') {
-        this.#readEvents(res, false, message.id);
+        this.#readEvents(res, false, message.id, options?.onRequestStreamEnd);
       } else if (type === 'application/json') {
         const body = await readLimited(res, this.#limit.maxMessageBytes);
         if ('tooLarge' in body) {
@@ -395,7 +402,13 @@ export class UpstreamHttpTransport implements Transport {
    * resumed from the last event id the server gave; the GET stream (`reconnectable`) whenever it ends.
    * An event over the size limit ends the stream: on a POST's stream, the request fails in its place.
    */
-  #readEvents(res: IncomingMessage, reconnectable: boolean, requestId?: RequestId): void {
+  #readEvents(
+    res: IncomingMessage,
+    reconnectable: boolean,
+    requestId?: RequestId,
+    /** A POST's stream that ended unanswered and cannot be resumed (a `subscriptions/listen` one). */
+    onUnansweredEnd?: () => void,
+  ): void {
     let lastEventId: string | undefined;
     let answered = false;
     let eventBytes = 0;
@@ -425,6 +438,7 @@ export class UpstreamHttpTransport implements Transport {
       if (error) this.onerror?.(new Error(`SSE stream disconnected: ${error.message}`));
       const resumable = reconnectable || lastEventId !== undefined;
       if (resumable && !answered) this.#scheduleReconnect(lastEventId, reconnectable, 0);
+      else if (!answered) onUnansweredEnd?.();
     };
     res.setEncoding('utf8');
     res.on('data', (chunk: string) => {

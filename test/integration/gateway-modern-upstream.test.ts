@@ -263,3 +263,39 @@ it("sends the Mcp-Param-* headers a 2026-07-28 upstream's tool asks for", async 
     await client.close();
   }
 });
+
+it('follows the subscribed resources again once a restarted 2026-07-28 upstream ended the listen stream', {
+  timeout: 30_000,
+}, async () => {
+  let first: Lookout | undefined = await startTestLookout({}, { definitions });
+  const port = Number(new URL(first.url).port);
+  const own = await startTestLookout({
+    upstreams: [
+      { name: 'up', transport: 'http', url: first.url, era: 'modern', health: { intervalSeconds: 0 } },
+    ],
+  });
+  let restarted: Lookout | undefined;
+  await upstreamsReady(own, 30_000);
+  const client = await connectClient(own.url);
+  try {
+    const updates: string[] = [];
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+      updates.push(n.params.uri);
+    });
+    await client.subscribeResource({ uri: watched });
+    await first.close();
+    first = undefined;
+    restarted = await startTestLookout({ port }, { definitions });
+    const deadline = Date.now() + 10_000;
+    while (updates.length === 0 && Date.now() < deadline) {
+      restarted.resourceUpdated(watched);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(updates[0], watched, 'the update of the restarted upstream arrives');
+  } finally {
+    await client.close();
+    await own.close();
+    await first?.close();
+    await restarted?.close();
+  }
+});
