@@ -4,13 +4,13 @@ import { LookoutError } from '../errors/catalog.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { McpClientTelemetry, UpstreamFacts } from '../telemetry/mcp-client.ts';
 import { Callers, relayableCapabilities } from './caller-relay.ts';
-import type { Subscribers } from './connection-pool.ts';
 import { checkAlive } from './era-negotiation.ts';
 import { HealthProbe } from './health-probe.ts';
 import { listEverything, type UpstreamLists } from './listing.ts';
 import { LogRelay } from './log-relay.ts';
 import type { ConnectionOpener, OpenConnection, Opening } from './open-connection.ts';
 import { RestartSchedule } from './restart-schedule.ts';
+import type { Subscribers } from './subscriptions.ts';
 
 export type UpstreamState = 'starting' | 'ready' | 'down' | 'holding' | 'closed';
 

@@ -4,10 +4,7 @@ import { LookoutError } from '../errors/catalog.ts';
 import type { Callers } from './caller-relay.ts';
 import type { LogRelay } from './log-relay.ts';
 import type { OwnResources } from './own-resources.ts';
-import type { ResourceListen } from './subscriptions.ts';
-
-/** Per connection: who subscribed to which resource URI, by subscriber key, and how to tell them. */
-export type Subscribers = Map<string, Map<string, (uri: string) => void>>;
+import type { ResourceListen, Subscribers } from './subscriptions.ts';
 
 /** A connection to an upstream and what is relayed over it. */
 export interface Connection {

@@ -7,14 +7,14 @@ import type { Logger } from '../logging/logger.ts';
 import type { McpClientTelemetry } from '../telemetry/mcp-client.ts';
 import { type Callers, relayToCallers } from './caller-relay.ts';
 import { type ChildEnvPolicy, childEnvironment } from './child-env.ts';
-import type { Connection, Subscribers } from './connection-pool.ts';
+import type { Connection } from './connection-pool.ts';
 import { isModern, upstreamClient } from './era-negotiation.ts';
 import { UpstreamHttpTransport } from './http-transport.ts';
 import type { LogRelay } from './log-relay.ts';
 import { deliverNotificationsFirst } from './notification-order.ts';
 import { type OversizedMessage, tooLargeResponse } from './oversized.ts';
 import { UpstreamStdioTransport } from './stdio-transport.ts';
-import { ResourceListen } from './subscriptions.ts';
+import { ResourceListen, type Subscribers } from './subscriptions.ts';
 
 /** What opening a connection needs from Lookout besides the upstream's config. */
 export interface ConnectionDeps {

@@ -1,5 +1,7 @@
 import type { Client } from '@modelcontextprotocol/client';
-import type { Subscribers } from './connection-pool.ts';
+
+/** Per connection: who subscribed to which resource URI, by subscriber key, and how to tell them. */
+export type Subscribers = Map<string, Map<string, (uri: string) => void>>;
 
 /** Adds a subscriber to `uri` on a connection; whether it is the first (the upstream is asked then). */
 export function addSubscriber(
