@@ -10,21 +10,23 @@ export interface DrainParts {
   readonly inFlight: InFlightExchanges;
   readonly sessionCount: () => number;
   readonly server: Server;
-  /** Ends the sessions and their streams. */
-  readonly endpoint: { close(): Promise<void> };
+  /** Ends the listen streams (`endListens`), and the sessions and their streams (`close`). */
+  readonly endpoint: { endListens(): void; close(): Promise<void> };
   /** The rest, closed once no session is left: tasks, live view, upstreams. */
   readonly others: readonly (() => void | Promise<void>)[];
   readonly telemetryShutdown: (() => Promise<void>) | undefined;
 }
 
 /**
- * Readiness fails and new requests get 503 at once (the phase), in-flight requests finish, then
- * sessions, the rest, the listener and telemetry are closed.
+ * Readiness fails and new requests get 503 at once (the phase), listen streams end, in-flight
+ * requests finish, then sessions, the rest, the listener and telemetry are closed.
  */
 export async function drain(parts: DrainParts): Promise<void> {
   const { health, logger, server } = parts;
   health.phase = 'draining';
   logger.info('draining', { inFlight: parts.inFlight.count, sessions: parts.sessionCount() });
+  // A listen stream is a POST that lasts until it is ended: the drain would wait for it to the end.
+  parts.endpoint.endListens();
   await parts.inFlight.idle();
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   await parts.endpoint.close();

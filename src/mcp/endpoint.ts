@@ -110,6 +110,11 @@ export class McpEndpoint {
     this.#modern.resourceUpdated(uri);
   }
 
+  /** Ends the 2026-07-28 listen streams, which never end on their own. */
+  endListens(): void {
+    this.#modern.endListens();
+  }
+
   async close(): Promise<void> {
     await this.#modern.close();
     await this.#mode.close();

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { LookoutError } from '../errors/catalog.ts';
-import type { InputRequest } from '../tools/api.ts';
+import type { InputRelay, InputRequest } from '../tools/api.ts';
 import type { RequestStates, StateBinding } from './request-state.ts';
 
 /** The client capability each input request needs (2026-07-28 servers must not ask for undeclared ones). */
@@ -51,15 +51,23 @@ export class InputRound {
   readonly #states: RequestStates;
   /** Answers this round's handler used, so the next round's state carries only those. */
   readonly #used: Record<string, unknown> = {};
-  readonly #asked: Record<string, InputRequest> = {};
+  #asked: Record<string, InputRequest> = {};
   #count = 0;
+  /** This round's `inputResponses` as the client sent them, for an upstream that asked itself. */
+  readonly #responses: Record<string, unknown> | undefined;
+  /** The upstream's requestState of the round before, and the one its latest answer carried. */
+  readonly #upstreamState: string | undefined;
+  #nextUpstreamState: string | undefined;
 
   private constructor(
     answers: Record<string, unknown>,
     capabilities: Record<string, unknown>,
     binding: StateBinding,
     states: RequestStates,
+    relayed: { responses: Record<string, unknown> | undefined; upstreamState: string | undefined },
   ) {
+    this.#responses = relayed.responses;
+    this.#upstreamState = relayed.upstreamState;
     this.#answers = answers;
     this.#capabilities = capabilities;
     this.#binding = binding;
@@ -74,18 +82,40 @@ export class InputRound {
     states: RequestStates,
   ): InputRound {
     let earlier: Record<string, unknown> = {};
+    let upstreamState: string | undefined;
     if (params.requestState !== undefined) {
       const opened =
-        typeof params.requestState === 'string' ? states.open(params.requestState, binding) : undefined;
+        typeof params.requestState === 'string' ? states.openState(params.requestState, binding) : undefined;
       if (!opened)
         throw new LookoutError(
           'INVALID_REQUEST_STATE',
           'it was altered, has expired or belongs to another request',
         );
-      earlier = opened;
+      earlier = opened.answers;
+      upstreamState = opened.relayed;
     }
-    const responses = isObject(params.inputResponses) ? params.inputResponses : {};
-    return new InputRound({ ...earlier, ...responses }, capabilities, binding, states);
+    const responses = isObject(params.inputResponses) ? params.inputResponses : undefined;
+    return new InputRound({ ...earlier, ...responses }, capabilities, binding, states, {
+      responses,
+      upstreamState,
+    });
+  }
+
+  /** The round as a relay to an upstream that asks for input itself sees it. */
+  relay(): InputRelay {
+    return {
+      inputResponses: this.#responses,
+      upstreamState: this.#upstreamState,
+      inputRequired: (inputRequests, upstreamState) => {
+        for (const question of Object.values(inputRequests)) {
+          const refusal = undeclaredCapability(question.method, this.#capabilities);
+          if (refusal) return Promise.reject(refusal);
+        }
+        this.#asked = { ...inputRequests };
+        this.#nextUpstreamState = upstreamState;
+        return Promise.reject(new InputRequired());
+      },
+    };
   }
 
   /** `ctx.request()` of a modern request. */
@@ -122,7 +152,7 @@ export class InputRound {
     return {
       resultType: 'input_required',
       inputRequests: this.#asked,
-      requestState: this.#states.seal(this.#binding, this.#used),
+      requestState: this.#states.seal(this.#binding, this.#used, this.#nextUpstreamState),
     };
   }
 }

@@ -2,10 +2,10 @@ import type { ServerResponse } from 'node:http';
 import type { JSONRPCRequest, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { JsonRpcCode } from '../errors/catalog.ts';
 import { finishOutsideRequestContext } from '../telemetry/outside-request-context.ts';
+import { paramHeaderMismatch, paramHeadersOf } from '../tools/param-headers.ts';
 import { metaKey, modernVersion, supportedVersions } from './era.ts';
 import { type EndpointRequest, exchangeInfo, type Refusal } from './exchange.ts';
 import { type Classified, classify } from './messages.ts';
-import { paramHeaderMismatch, paramHeadersOf } from './param-headers.ts';
 import { HttpServerTransport, type TransportOptions } from './transport.ts';
 
 /** The methods a 2026-07-28 request may call; anything else (initialize, ping, setLevel…) is 404. */
@@ -257,9 +257,14 @@ export class ModernEndpoint {
     }
   }
 
-  async close(): Promise<void> {
+  /** Ends every listen stream: its client opens a new one, on this process or another. */
+  endListens(): void {
     for (const listener of this.#listeners) listener.res.end();
     this.#listeners.clear();
+  }
+
+  async close(): Promise<void> {
+    this.endListens();
     await this.#transport.close();
   }
 }

@@ -15,6 +15,14 @@ interface Sealed {
   readonly binding: string;
   readonly expiresAt: number;
   readonly answers: Record<string, unknown>;
+  /** An upstream's own requestState, carried for the gateway's next call to it. */
+  readonly relayed?: string;
+}
+
+/** What a requestState carries: the answers gathered, and an upstream's own state when one asked. */
+export interface OpenedState {
+  readonly answers: Record<string, unknown>;
+  readonly relayed: string | undefined;
 }
 
 const prefix = 'rs1.';
@@ -44,8 +52,13 @@ export class RequestStates {
     this.#ttlMs = ttlSeconds * 1000;
   }
 
-  seal(binding: StateBinding, answers: Record<string, unknown>): string {
-    const sealed: Sealed = { binding: digestOf(binding), expiresAt: Date.now() + this.#ttlMs, answers };
+  seal(binding: StateBinding, answers: Record<string, unknown>, relayed?: string): string {
+    const sealed: Sealed = {
+      binding: digestOf(binding),
+      expiresAt: Date.now() + this.#ttlMs,
+      answers,
+      ...(relayed !== undefined && { relayed }),
+    };
     const iv = randomBytes(ivBytes);
     const cipher = createCipheriv('aes-256-gcm', this.#keys[0] as Buffer, iv);
     cipher.setAAD(additionalData);
@@ -55,6 +68,11 @@ export class RequestStates {
 
   /** The answers a state carries, or undefined when it is not one of ours, was changed, expired or belongs to another request. */
   open(state: string, binding: StateBinding): Record<string, unknown> | undefined {
+    return this.openState(state, binding)?.answers;
+  }
+
+  /** `open`, with the upstream state sealed alongside the answers. */
+  openState(state: string, binding: StateBinding): OpenedState | undefined {
     if (!state.startsWith(prefix)) return undefined;
     const raw = Buffer.from(state.slice(prefix.length), 'base64url');
     if (raw.length <= ivBytes + tagBytes) return undefined;
@@ -62,7 +80,7 @@ export class RequestStates {
       const sealed = this.#decrypt(key, raw);
       if (!sealed) continue;
       if (sealed.expiresAt < Date.now() || sealed.binding !== digestOf(binding)) return undefined;
-      return sealed.answers;
+      return { answers: sealed.answers, relayed: sealed.relayed };
     }
     return undefined;
   }

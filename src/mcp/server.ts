@@ -133,6 +133,7 @@ function contextOf(
       if (round) return round().request(request, resultSchema, options?.key);
       return Promise.reject(new LookoutError('INPUT_NOT_DELIVERABLE', extra.requestId.toString()));
     },
+    ...(round && { inputRelay: round.relay() }),
   };
 }
 

@@ -13,6 +13,27 @@ export interface InputRequest {
   readonly params?: Record<string, unknown>;
 }
 
+/**
+ * A 2026-07-28 request's round as the gateway passes it on to a 2026-07-28 upstream that asks for
+ * input itself: the upstream gets the client's answers and its own requestState of the round before,
+ * and its InputRequiredResult goes to the client with the upstream's own keys.
+ */
+export interface InputRelay {
+  /** The client's `inputResponses` of this round, as sent. */
+  readonly inputResponses: Readonly<Record<string, unknown>> | undefined;
+  /** The upstream's requestState from the round before, unsealed from Lookout's own. */
+  readonly upstreamState: string | undefined;
+  /**
+   * Ends the request with an InputRequiredResult asking the upstream's questions under its keys, its
+   * requestState sealed into Lookout's (the client can neither read nor change it). Rejects with the
+   * error that ends the round, or -32021 when a question needs a capability the client did not declare.
+   */
+  inputRequired(
+    inputRequests: Readonly<Record<string, InputRequest>>,
+    upstreamState: string | undefined,
+  ): Promise<never>;
+}
+
 /** A notification for the client that none of the other context methods sends. */
 export interface ClientNotice {
   readonly method: string;
@@ -62,6 +83,8 @@ export interface HandlerContext {
     resultSchema: T,
     options?: { readonly key?: string },
   ): Promise<z.output<T>>;
+  /** Set on a 2026-07-28 request that may end with an InputRequiredResult (not on a task's). */
+  readonly inputRelay?: InputRelay;
 }
 
 type ObjectSchema = z.ZodObject<z.ZodRawShape>;

@@ -4,13 +4,13 @@ import { LookoutError } from '../errors/catalog.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { McpClientTelemetry, UpstreamFacts } from '../telemetry/mcp-client.ts';
 import { Callers, relayableCapabilities } from './caller-relay.ts';
-import type { Subscribers } from './connection-pool.ts';
 import { checkAlive } from './era-negotiation.ts';
 import { HealthProbe } from './health-probe.ts';
 import { listEverything, type UpstreamLists } from './listing.ts';
 import { LogRelay } from './log-relay.ts';
 import type { ConnectionOpener, OpenConnection, Opening } from './open-connection.ts';
 import { RestartSchedule } from './restart-schedule.ts';
+import type { Subscribers } from './subscriptions.ts';
 
 export type UpstreamState = 'starting' | 'ready' | 'down' | 'holding' | 'closed';
 
@@ -100,6 +100,11 @@ export class CatalogConnection {
   /** The open connection's client, ready or not. */
   get client(): OpenConnection['client'] | undefined {
     return this.#connection?.client;
+  }
+
+  /** The open connection's listen stream for subscribed resources (2026-07-28 upstreams). */
+  get resourceListen(): OpenConnection['resourceListen'] {
+    return this.#connection?.resourceListen;
   }
 
   /** The open connection's server capabilities, once connected. */
@@ -200,6 +205,18 @@ export class CatalogConnection {
       (silentForMs) => this.#hung(connection, silentForMs),
       () => this.#recovered(connection),
     );
+    // A 2026-07-28 upstream knows nothing of the subscriptions made before it restarted: they are
+    // followed on a new listen stream.
+    if (this.subscribers.size > 0) {
+      void connection.resourceListen
+        ?.follow(this.subscribers, { timeout: this.#config.timeouts.requestSeconds * 1000 })
+        .catch((error: Error) =>
+          this.#logger.warn('upstream resource subscriptions not renewed', {
+            upstream: this.#config.name,
+            error: error.message,
+          }),
+        );
+    }
     this.#logger.info('upstream ready', { upstream: this.#config.name, tools: lists.tools.length });
     this.#events.onServing();
     this.#events.onListsChanged();

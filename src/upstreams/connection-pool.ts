@@ -4,9 +4,7 @@ import { LookoutError } from '../errors/catalog.ts';
 import type { Callers } from './caller-relay.ts';
 import type { LogRelay } from './log-relay.ts';
 import type { OwnResources } from './own-resources.ts';
-
-/** Per connection: who subscribed to which resource URI, by subscriber key, and how to tell them. */
-export type Subscribers = Map<string, Map<string, (uri: string) => void>>;
+import type { ResourceListen, Subscribers } from './subscriptions.ts';
 
 /** A connection to an upstream and what is relayed over it. */
 export interface Connection {
@@ -14,6 +12,8 @@ export interface Connection {
   readonly callers: Callers;
   readonly logs: LogRelay;
   readonly subscribers: Subscribers;
+  /** On a 2026-07-28 connection: the listen stream that follows the subscribed resources. */
+  readonly resourceListen?: ResourceListen;
   /** Isolated connections: the resources it gained, by the client they were made for. */
   ownResources?: OwnResources;
 }

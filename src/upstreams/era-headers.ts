@@ -1,4 +1,5 @@
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { headerValue } from '../tools/param-headers.ts';
 
 const protocolVersionKey = 'io.modelcontextprotocol/protocolVersion';
 
@@ -12,13 +13,6 @@ function nameOf(method: string, params: Record<string, unknown>): unknown {
   if (method === 'resources/read') return params.uri;
   if (method.startsWith('tasks/')) return params.taskId;
   return undefined;
-}
-
-/** A header value as sent: as it is when it is plain visible ASCII, else in its `=?base64?…?=` form. */
-function headerValue(value: string): string {
-  return /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/.test(value)
-    ? value
-    : `=?base64?${Buffer.from(value, 'utf8').toString('base64')}?=`;
 }
 
 /**

@@ -7,7 +7,7 @@ import {
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { SdkErrorCode, SdkHttpError } from '@modelcontextprotocol/client';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   isInitializedNotification,
   isJSONRPCErrorResponse,
@@ -157,12 +157,25 @@ export class UpstreamHttpTransport implements Transport {
     this.onclose?.();
   }
 
-  async send(message: JSONRPCMessage): Promise<void> {
+  /**
+   * `options.headers`: a request's own headers (a tools/call's `Mcp-Param-*`), under the standard ones.
+   * `options.onRequestStreamEnd`: told when the request's event stream ends without its answer.
+   */
+  async send(
+    message: JSONRPCMessage,
+    // The 2.x client passes a request's own headers, and wants to hear when a listen stream ends; the
+    // 1.x type Transport is declared with lacks both.
+    options?: TransportSendOptions & {
+      readonly headers?: Readonly<Record<string, string>>;
+      readonly onRequestStreamEnd?: () => void;
+    },
+  ): Promise<void> {
     try {
       const sentWithSession = this.#sessionId !== undefined;
       const requestId = isJSONRPCRequest(message) ? message.id : undefined;
       const modern = modernRequestHeaders(message);
-      const headers = modern ? { ...postHeaders, ...modern } : postHeaders;
+      const own = options?.headers;
+      const headers = modern || own ? { ...postHeaders, ...own, ...modern } : postHeaders;
       const res = await this.#exchange('POST', headers, JSON.stringify(message), requestId);
       const sessionId = res.headers['mcp-session-id'];
       if (typeof sessionId === 'string' && sessionId !== '') this.#sessionId = sessionId;
@@ -185,7 +198,7 @@ export class UpstreamHttpTransport implements Transport {
       }
       const type = mediaType(res);
       if (type === 'text/event-stream') {
-        this.#readEvents(res, false, message.id);
+        this.#readEvents(res, false, message.id, options?.onRequestStreamEnd);
       } else if (type === 'application/json') {
         const body = await readLimited(res, this.#limit.maxMessageBytes);
         if ('tooLarge' in body) {
@@ -389,7 +402,13 @@ export class UpstreamHttpTransport implements Transport {
    * resumed from the last event id the server gave; the GET stream (`reconnectable`) whenever it ends.
    * An event over the size limit ends the stream: on a POST's stream, the request fails in its place.
    */
-  #readEvents(res: IncomingMessage, reconnectable: boolean, requestId?: RequestId): void {
+  #readEvents(
+    res: IncomingMessage,
+    reconnectable: boolean,
+    requestId?: RequestId,
+    /** A POST's stream that ended unanswered and cannot be resumed (a `subscriptions/listen` one). */
+    onUnansweredEnd?: () => void,
+  ): void {
     let lastEventId: string | undefined;
     let answered = false;
     let eventBytes = 0;
@@ -419,6 +438,7 @@ export class UpstreamHttpTransport implements Transport {
       if (error) this.onerror?.(new Error(`SSE stream disconnected: ${error.message}`));
       const resumable = reconnectable || lastEventId !== undefined;
       if (resumable && !answered) this.#scheduleReconnect(lastEventId, reconnectable, 0);
+      else if (!answered) onUnansweredEnd?.();
     };
     res.setEncoding('utf8');
     res.on('data', (chunk: string) => {

@@ -7,13 +7,14 @@ import type { Logger } from '../logging/logger.ts';
 import type { McpClientTelemetry } from '../telemetry/mcp-client.ts';
 import { type Callers, relayToCallers } from './caller-relay.ts';
 import { type ChildEnvPolicy, childEnvironment } from './child-env.ts';
-import type { Connection, Subscribers } from './connection-pool.ts';
-import { upstreamClient } from './era-negotiation.ts';
+import type { Connection } from './connection-pool.ts';
+import { isModern, upstreamClient } from './era-negotiation.ts';
 import { UpstreamHttpTransport } from './http-transport.ts';
 import type { LogRelay } from './log-relay.ts';
 import { deliverNotificationsFirst } from './notification-order.ts';
 import { type OversizedMessage, tooLargeResponse } from './oversized.ts';
 import { UpstreamStdioTransport } from './stdio-transport.ts';
+import { ResourceListen, type Subscribers } from './subscriptions.ts';
 
 /** What opening a connection needs from Lookout besides the upstream's config. */
 export interface ConnectionDeps {
@@ -139,6 +140,7 @@ export class ConnectionOpener {
       callers: options.callers,
       logs: options.logs,
       subscribers: options.subscribers,
+      ...(isModern(client) && { resourceListen: new ResourceListen(client) }),
       stderr,
       protocolVersion: client.getNegotiatedProtocolVersion(),
     };

@@ -1,4 +1,7 @@
-import type { Subscribers } from './connection-pool.ts';
+import type { Client } from '@modelcontextprotocol/client';
+
+/** Per connection: who subscribed to which resource URI, by subscriber key, and how to tell them. */
+export type Subscribers = Map<string, Map<string, (uri: string) => void>>;
 
 /** Adds a subscriber to `uri` on a connection; whether it is the first (the upstream is asked then). */
 export function addSubscriber(
@@ -20,4 +23,75 @@ export function removeSubscriber(subscribers: Subscribers, uri: string, key: str
   if (!ofUri?.delete(key) || ofUri.size > 0) return false;
   subscribers.delete(uri);
   return true;
+}
+
+type Listening = Awaited<ReturnType<Client['listen']>>;
+
+/** How soon a listen stream the upstream ended is opened again, doubling while that fails. */
+const renewal = { firstMs: 250, maxMs: 10_000 };
+
+/**
+ * The resources a connection's clients subscribed to, followed on a 2026-07-28 upstream, which has no
+ * `resources/subscribe`: one `subscriptions/listen` stream per connection names them all, and is
+ * replaced when they change (the new one opened before the old one is closed, so no update falls
+ * between) and closed when nobody is subscribed. A stream the upstream ends (it restarted, or dropped
+ * it) is opened again while the connection lasts. Its `notifications/resources/updated` reach the
+ * client's handler as on a 2025 session (see open-connection.ts). Changes are applied in order.
+ */
+export class ResourceListen {
+  readonly #client: Client;
+  #current: Listening | undefined;
+  #following = '';
+  #queue: Promise<void> = Promise.resolve();
+  #subscribers: Subscribers = new Map();
+  #timeoutMs = 0;
+  #renewalMs = renewal.firstMs;
+  #renewTimer: NodeJS.Timeout | undefined;
+
+  constructor(client: Client) {
+    this.#client = client;
+  }
+
+  /** Follows exactly the URIs with a subscriber; settles once the upstream acknowledged the stream. */
+  follow(subscribers: Subscribers, options: { timeout: number }): Promise<void> {
+    this.#subscribers = subscribers;
+    this.#timeoutMs = options.timeout;
+    clearTimeout(this.#renewTimer);
+    const uris = [...subscribers.keys()].sort();
+    const next = this.#queue.then(() => this.#apply(uris));
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  async #apply(uris: string[]): Promise<void> {
+    const key = JSON.stringify(uris);
+    if (key === this.#following && (this.#current !== undefined || uris.length === 0)) return;
+    const previous = this.#current;
+    const listening =
+      uris.length === 0
+        ? undefined
+        : await this.#client.listen({ resourceSubscriptions: uris }, { timeout: this.#timeoutMs });
+    this.#current = listening;
+    this.#following = key;
+    this.#renewalMs = renewal.firstMs;
+    void listening?.closed.then((cause) => {
+      if (this.#current !== listening || cause === 'local') return;
+      this.#current = undefined;
+      this.#renew();
+    });
+    await previous?.close();
+  }
+
+  /** Opens the stream again after a pause, unless the connection closed meanwhile. */
+  #renew(): void {
+    clearTimeout(this.#renewTimer);
+    this.#renewTimer = setTimeout(() => {
+      if (this.#client.transport === undefined || this.#current !== undefined) return;
+      this.follow(this.#subscribers, { timeout: this.#timeoutMs }).catch(() => {
+        this.#renewalMs = Math.min(this.#renewalMs * 2, renewal.maxMs);
+        this.#renew();
+      });
+    }, this.#renewalMs);
+    this.#renewTimer.unref();
+  }
 }

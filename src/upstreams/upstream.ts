@@ -15,9 +15,10 @@ import { values } from '../telemetry/conventions.ts';
 import { httpTarget } from '../telemetry/http-client.ts';
 import type { UpstreamFacts } from '../telemetry/mcp-client.ts';
 import type { HandlerContext } from '../tools/api.ts';
+import { paramHeadersFor, paramHeadersOf } from '../tools/param-headers.ts';
 import { CallPolicies } from './call-policies.ts';
 import { CatalogConnection, type UpstreamState } from './catalog-connection.ts';
-import { callMeta } from './era-negotiation.ts';
+import { callMeta, isModern } from './era-negotiation.ts';
 import {
   ConnectionEndedError,
   cancellable,
@@ -26,6 +27,7 @@ import {
   isUpstreamFailure,
   mapUpstreamError,
 } from './error-mapping.ts';
+import { answerOf, passedRound } from './input-relay.ts';
 import { IsolatedConnections } from './isolated-connections.ts';
 import { connectionKey, type Isolation, isolationOf, subscriberKey } from './isolation.ts';
 import { UpstreamLocks } from './locks.ts';
@@ -154,8 +156,14 @@ export class Upstream {
 
   /** Closes the connections of a downstream session that ended. */
   async sessionEnded(sessionId: string): Promise<void> {
-    for (const subscribers of this.#catalog.subscribers.values()) subscribers.delete(sessionId);
-    await this.#isolated.sessionEnded(sessionId);
+    const subscribers = this.#catalog.subscribers;
+    for (const [uri, ofUri] of subscribers)
+      if (ofUri.delete(sessionId) && ofUri.size === 0) subscribers.delete(uri);
+    const timeout = this.#config.timeouts.requestSeconds * 1000;
+    await Promise.all([
+      this.#catalog.resourceListen?.follow(subscribers, { timeout }).catch(() => undefined),
+      this.#isolated.sessionEnded(sessionId),
+    ]);
   }
 
   /** The resources the caller's own connection gained from its calls (session-scoped ones). */
@@ -172,7 +180,7 @@ export class Upstream {
   }
 
   /** Calls one of the upstream's tools through its lock and the policies, in a `mcp.client` span. */
-  callTool(name: string, args: unknown, options: CallOptions): Promise<CallToolResult> {
+  async callTool(name: string, args: unknown, options: CallOptions): Promise<CallToolResult> {
     const call: Call<CallToolResult> = {
       method: 'tools/call',
       target: name,
@@ -182,21 +190,34 @@ export class Upstream {
       idempotent: options.idempotent,
       outcome: (result) => (result.isError === true ? values.toolError : undefined),
     };
-    return this.#traced(call, (client, meta, sendOptions, connection) =>
-      connection.logs.during(options.onlog, () =>
+    const declarations = paramHeadersOf(this.tools.find((tool) => tool.name === name)?.inputSchema);
+    const result = await this.#traced(call, (client, meta, sendOptions, connection) => {
+      const round = passedRound(client, options.caller);
+      // A 2026-07-28 upstream over HTTP checks the arguments its tool marks with x-mcp-header against
+      // their Mcp-Param-* headers.
+      const headers = isModern(client) && declarations ? paramHeadersFor(declarations, args) : {};
+      return connection.logs.during(options.onlog, () =>
         client.request(
           {
             method: 'tools/call',
-            params: { name, arguments: args as Record<string, unknown>, _meta: callMeta(client, meta) },
+            params: {
+              name,
+              arguments: args as Record<string, unknown>,
+              ...round.params,
+              _meta: callMeta(client, meta),
+            },
           },
           relayedToolResult,
           {
             ...sendOptions,
+            ...round.options,
+            ...(Object.keys(headers).length > 0 && { headers }),
             ...(options.onprogress && { onprogress: options.onprogress, resetTimeoutOnProgress: true }),
           },
         ),
-      ),
-    );
+      );
+    });
+    return answerOf(result, options.caller);
   }
 
   /**
@@ -219,14 +240,19 @@ export class Upstream {
     });
   }
 
-  getPrompt(
+  async getPrompt(
     name: string,
     args: Record<string, string> | undefined,
     caller: HandlerContext,
   ): Promise<GetPromptResult> {
-    return this.#request('prompts/get', name, caller, (client, meta, options) =>
-      client.getPrompt({ name, ...(args && { arguments: args }), _meta: meta }, options),
-    );
+    const result = await this.#request('prompts/get', name, caller, (client, meta, options) => {
+      const round = passedRound(client, caller);
+      return client.getPrompt(
+        { name, ...(args && { arguments: args }), ...round.params, _meta: meta },
+        { ...options, ...round.options },
+      );
+    });
+    return answerOf(result, caller);
   }
 
   /** Completion values from the upstream, on the caller's connection; none when it does not complete. */
@@ -254,8 +280,14 @@ export class Upstream {
       undefined,
       caller,
       async (client, meta, options, connection) => {
-        if (addSubscriber(connection.subscribers, uri, subscriberKey(caller), updated))
-          await client.subscribeResource({ uri, _meta: meta }, options);
+        const key = subscriberKey(caller);
+        const first = addSubscriber(connection.subscribers, uri, key, updated);
+        if (connection.resourceListen) {
+          await connection.resourceListen.follow(connection.subscribers, options).catch((error) => {
+            removeSubscriber(connection.subscribers, uri, key);
+            throw error;
+          });
+        } else if (first) await client.subscribeResource({ uri, _meta: meta }, options);
         return {};
       },
     );
@@ -268,8 +300,10 @@ export class Upstream {
       undefined,
       caller,
       async (client, meta, options, connection) => {
-        if (removeSubscriber(connection.subscribers, uri, subscriberKey(caller)))
-          await client.unsubscribeResource({ uri, _meta: meta }, options);
+        const last = removeSubscriber(connection.subscribers, uri, subscriberKey(caller));
+        if (connection.resourceListen)
+          await connection.resourceListen.follow(connection.subscribers, options);
+        else if (last) await client.unsubscribeResource({ uri, _meta: meta }, options);
         return {};
       },
     );

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { connectClient, rpc } from '../support/lookout.ts';
+import {
+  Client as ModernClient,
+  StreamableHTTPClientTransport as ModernHttp,
+} from '@modelcontextprotocol/client';
+import { connectClient, rpc, startTestLookout } from '../support/lookout.ts';
 import { spawnLookout } from '../support/process.ts';
 
 const fixtures = fileURLToPath(new URL('../fixtures/slow-tools.ts', import.meta.url));
@@ -56,4 +60,24 @@ it('SIGTERM drains: in-flight calls and SSE streams finish, new calls get 503, e
   const lines = lookout.lines.map((l) => JSON.parse(l) as { message: string });
   assert.ok(lines.some((l) => l.message === 'draining'));
   assert.equal(lines.at(-1)?.message, 'stopped');
+});
+
+it('a 2026-07-28 listen stream does not hold the drain: it is ended, and the stop is quick', {
+  timeout: 30_000,
+}, async () => {
+  const lookout = await startTestLookout();
+  const client = new ModernClient(
+    { name: 'listener', version: '1.0.0' },
+    { capabilities: {}, versionNegotiation: { mode: { pin: '2026-07-28' } } },
+  );
+  await client.connect(new ModernHttp(new URL(lookout.url)));
+  try {
+    const listening = await client.listen({ toolsListChanged: true });
+    const startedAt = Date.now();
+    await lookout.close();
+    assert.ok(Date.now() - startedAt < 5_000, `stopped in ${Date.now() - startedAt} ms`);
+    assert.equal(await listening.closed, 'remote', 'the listen stream was ended by the server');
+  } finally {
+    await client.close();
+  }
 });

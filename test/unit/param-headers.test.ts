@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { paramHeaderMismatch, scanParamHeaders } from '../../src/mcp/param-headers.ts';
+import {
+  headerValue,
+  paramHeaderMismatch,
+  paramHeadersFor,
+  scanParamHeaders,
+} from '../../src/tools/param-headers.ts';
 
 const schema = {
   type: 'object',
@@ -93,5 +98,35 @@ describe('Mcp-Param-* headers against the arguments', () => {
         bad,
       );
     }
+  });
+});
+
+describe('Mcp-Param-* headers a client sends', () => {
+  const declarations = scanParamHeaders(schema) ?? [];
+
+  it('repeat each present primitive argument, plain or in Base64, as the server check accepts', () => {
+    const args = { region: 'zürich ', priority: 5, dryRun: false, target: { zone: 'a b' }, query: 'x' };
+    const headers = paramHeadersFor(declarations, args);
+    const headerOf = (name: string) => headers[`mcp-param-${name.toLowerCase()}`];
+    assert.equal(paramHeaderMismatch(declarations, args, headerOf), undefined);
+    assert.deepEqual(headers, {
+      'mcp-param-region': `=?base64?${Buffer.from('zürich ').toString('base64')}?=`,
+      'mcp-param-priority': '5',
+      'mcp-param-dry-run': 'false',
+      'mcp-param-zone': 'a b',
+    });
+  });
+
+  it('leave out absent and null arguments', () => {
+    assert.deepEqual(paramHeadersFor(declarations, { region: null, priority: undefined }), {});
+  });
+
+  it('encode what would read as the sentinel, and empty values', () => {
+    assert.equal(
+      headerValue('=?base64?eA==?='),
+      `=?base64?${Buffer.from('=?base64?eA==?=').toString('base64')}?=`,
+    );
+    assert.equal(headerValue(''), '=?base64??=');
+    assert.equal(headerValue('plain value'), 'plain value');
   });
 });

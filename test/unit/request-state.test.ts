@@ -18,6 +18,15 @@ describe('requestState sealing', () => {
     assert.deepEqual(states.open(states.seal(binding, answers), binding), answers);
   });
 
+  it("carries an upstream's own requestState beside the answers, sealed with them", () => {
+    const states = new RequestStates([randomBytes(32)], 60);
+    const sealed = states.seal(binding, answers, 'upstream-state');
+    assert.deepEqual(states.openState(sealed, binding), { answers, relayed: 'upstream-state' });
+    assert.equal(sealed.includes('upstream-state'), false);
+    assert.equal(states.openState(states.seal(binding, answers), binding)?.relayed, undefined);
+    assert.equal(states.openState(sealed, { ...binding, name: 'other' }), undefined);
+  });
+
   it('refuses a state whose bytes were changed', () => {
     const states = new RequestStates([randomBytes(32)], 60);
     const sealed = states.seal(binding, answers);

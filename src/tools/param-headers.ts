@@ -84,6 +84,38 @@ export function scanParamHeaders(inputSchema: unknown): readonly ParamHeader[] |
   return visit(inputSchema, [], true) ? found : undefined;
 }
 
+/** Plain visible ASCII (inner spaces allowed), neither empty nor padded: sent as it is. */
+const plainValue = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
+
+/**
+ * A header value as a client sends it: as it is when it is plain visible ASCII, else (non-ASCII, empty,
+ * padded with spaces, or itself shaped like the sentinel) in its `=?base64?…?=` form, UTF-8 inside.
+ */
+export function headerValue(value: string): string {
+  return plainValue.test(value) && !base64Sentinel.test(value)
+    ? value
+    : `=?base64?${Buffer.from(value, 'utf8').toString('base64')}?=`;
+}
+
+/**
+ * The `Mcp-Param-*` headers of a tools/call, by lower-case name: one per declaration whose argument is
+ * a string, a finite number or a boolean; an absent or null one (or any other value) gets none.
+ */
+export function paramHeadersFor(declarations: readonly ParamHeader[], args: unknown): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const declaration of declarations) {
+    const value = valueAt(args, declaration.path);
+    const text =
+      typeof value === 'string' ||
+      typeof value === 'boolean' ||
+      (typeof value === 'number' && Number.isFinite(value))
+        ? String(value)
+        : undefined;
+    if (text !== undefined) headers[`mcp-param-${declaration.name.toLowerCase()}`] = headerValue(text);
+  }
+  return headers;
+}
+
 /** A header value as sent: `=?base64?…?=` decoded (undefined when that payload is not valid Base64 UTF-8). */
 function decode(value: string): string | undefined {
   const wrapped = value.match(base64Sentinel);
