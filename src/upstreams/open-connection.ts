@@ -1,4 +1,4 @@
-import type { Client } from '@modelcontextprotocol/client';
+import { type Client, type PriorDiscovery, SdkError, SdkErrorCode } from '@modelcontextprotocol/client';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { context, ROOT_CONTEXT } from '@opentelemetry/api';
@@ -8,7 +8,8 @@ import type { McpClientTelemetry } from '../telemetry/mcp-client.ts';
 import { type Callers, relayToCallers } from './caller-relay.ts';
 import { type ChildEnvPolicy, childEnvironment } from './child-env.ts';
 import type { Connection, Subscribers } from './connection-pool.ts';
-import { upstreamClient } from './era-negotiation.ts';
+import { followListChanges, isModern, upstreamClient } from './era-negotiation.ts';
+import { EraVerdict } from './era-verdict.ts';
 import { UpstreamHttpTransport } from './http-transport.ts';
 import type { LogRelay } from './log-relay.ts';
 import { deliverNotificationsFirst } from './notification-order.ts';
@@ -52,10 +53,15 @@ export interface OpenOptions {
 
 /** A connection being opened, which can be closed meanwhile (a child may be starting). */
 export interface Opening {
-  readonly client: Client;
   readonly connected: Promise<OpenConnection>;
   /** Closes the client and its transport: while the era is probed, the client does not own it yet. */
   close(): Promise<void>;
+}
+
+/** One client on one transport: an opening makes a second when a child exits on the era probe. */
+interface Attempt {
+  readonly client: Client;
+  readonly transport: Transport;
 }
 
 const listChangedNotifications = [
@@ -79,6 +85,9 @@ export class ConnectionOpener {
   /** Told of each `notifications/resources/updated`, whichever connection it came on (the read cache). */
   readonly #onResourceUpdated: (uri: string) => void;
 
+  /** The era `auto` settled on, shared by the catalog connection and the isolated ones. */
+  readonly #verdict = new EraVerdict();
+
   constructor(config: UpstreamConfig, deps: ConnectionDeps, onResourceUpdated: (uri: string) => void) {
     this.#config = config;
     this.#deps = deps;
@@ -86,6 +95,54 @@ export class ConnectionOpener {
   }
 
   open(options: OpenOptions): Opening {
+    let attempt: Attempt | undefined;
+    let closed = false;
+    const start = (prior: PriorDiscovery | undefined) => {
+      attempt = this.#attempt(options);
+      return this.#connect(attempt, options, prior);
+    };
+    return {
+      connected: this.#negotiate(start, () => closed),
+      close: async () => {
+        closed = true;
+        if (attempt) await Promise.all([attempt.client.close(), attempt.transport.close()]);
+      },
+    };
+  }
+
+  /**
+   * Connects in the upstream's era. With `era: auto` the first connection that succeeds settles the
+   * verdict every later one connects on. A stdio child that exits on the `server/discover` probe (as
+   * servers built on SDKs that end on any request before `initialize` do) is a 2025 server: it is started
+   * again and spoken to with `initialize`, once, and the verdict kept.
+   */
+  async #negotiate(
+    start: (prior: PriorDiscovery | undefined) => Promise<OpenConnection>,
+    closed: () => boolean,
+  ): Promise<OpenConnection> {
+    const auto = this.#config.era === 'auto';
+    const prior = auto ? this.#verdict.prior : undefined;
+    try {
+      const connection = await start(prior);
+      if (auto && !prior) this.#verdict.learn(connection.client);
+      return connection;
+    } catch (error) {
+      if (!auto) throw error;
+      if (prior) {
+        this.#verdict.forget();
+        throw error;
+      }
+      if (!(error instanceof ExitedOnProbe) || closed()) throw error;
+    }
+    const connection = await start({ kind: 'legacy' });
+    this.#verdict.learnLegacy();
+    this.#deps.logger.warn('upstream exited on the server/discover probe: restarted and spoken to in 2025', {
+      upstream: this.#config.name,
+    });
+    return connection;
+  }
+
+  #attempt(options: OpenOptions): Attempt {
     // The catalog connection follows the lists (a 2026-07-28 upstream tells of changes only on a
     // listen stream, which the client opens when asked to); an isolated one reports changes below.
     const client = upstreamClient(
@@ -96,16 +153,14 @@ export class ConnectionOpener {
     relayToCallers(client, options.declared, options.callers);
     const transport: Transport =
       this.#config.transport === 'stdio' ? this.#stdioTransport() : this.#httpTransport();
-    return {
-      client,
-      connected: this.#connect(client, transport, options),
-      close: async () => {
-        await Promise.all([client.close(), transport.close()]);
-      },
-    };
+    return { client, transport };
   }
 
-  async #connect(client: Client, transport: Transport, options: OpenOptions): Promise<OpenConnection> {
+  async #connect(
+    { client, transport }: Attempt,
+    options: OpenOptions,
+    prior: PriorDiscovery | undefined,
+  ): Promise<OpenConnection> {
     const name = this.#config.name;
     const logger = this.#deps.logger;
     const stdio = this.#config.transport === 'stdio';
@@ -117,12 +172,17 @@ export class ConnectionOpener {
     const slowStart = stdio && options.timeoutMs === undefined ? this.#watchStartup(stderr) : undefined;
     try {
       // Outside the context of the call that opens it: the connection outlives that call's trace.
-      await context.with(ROOT_CONTEXT, () =>
-        client.connect(transport, { timeout: options.timeoutMs ?? noTimeoutMs }),
-      );
+      const timeout = options.timeoutMs ?? noTimeoutMs;
+      await context.with(ROOT_CONTEXT, async () => {
+        await client.connect(transport, { timeout, ...(prior && { prior }) });
+        // Connecting on a kept 2026-07-28 verdict opens no listen stream by itself.
+        if (prior && isModern(client) && options.role === 'catalog')
+          await followListChanges(client, timeout).catch((error: Error) => client.onerror?.(error));
+      });
     } catch (error) {
       const lines = stderr();
       await client.close().catch(() => undefined);
+      if (exitedOnProbe(error, transport)) throw new ExitedOnProbe(error);
       logger.warn('upstream connection failed', {
         upstream: name,
         connection: options.role,
@@ -211,4 +271,20 @@ export class ConnectionOpener {
     timer.unref();
     return timer;
   }
+}
+
+/** A stdio child ended while the era was being probed: the probe is what it could not take. */
+class ExitedOnProbe extends Error {
+  constructor(cause: unknown) {
+    super((cause as Error).message, { cause });
+  }
+}
+
+function exitedOnProbe(error: unknown, transport: Transport): boolean {
+  return (
+    error instanceof SdkError &&
+    error.code === SdkErrorCode.EraNegotiationFailed &&
+    transport instanceof UpstreamStdioTransport &&
+    transport.exitedByItself
+  );
 }
