@@ -143,13 +143,9 @@ export class ConnectionOpener {
   }
 
   #attempt(options: OpenOptions): Attempt {
-    // The catalog connection follows the lists (a 2026-07-28 upstream tells of changes only on a
-    // listen stream, which the client opens when asked to); an isolated one reports changes below.
-    const client = upstreamClient(
-      this.#config,
-      options.declared,
-      options.role === 'catalog' ? options.onListChanged : undefined,
-    );
+    // Every connection follows the lists: a 2026-07-28 upstream tells of changes only on a listen
+    // stream, which the client opens when asked to, as a 2025 one tells each session of its own.
+    const client = upstreamClient(this.#config, options.declared, options.onListChanged);
     relayToCallers(client, options.declared, options.callers);
     const transport: Transport =
       this.#config.transport === 'stdio' ? this.#stdioTransport() : this.#httpTransport();
@@ -176,7 +172,7 @@ export class ConnectionOpener {
       await context.with(ROOT_CONTEXT, async () => {
         await client.connect(transport, { timeout, ...(prior && { prior }) });
         // Connecting on a kept 2026-07-28 verdict opens no listen stream by itself.
-        if (prior && isModern(client) && options.role === 'catalog')
+        if (prior && isModern(client))
           await followListChanges(client, timeout).catch((error: Error) => client.onerror?.(error));
       });
     } catch (error) {
