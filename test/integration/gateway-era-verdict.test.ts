@@ -67,8 +67,13 @@ const logged = (lookout: TestLookout, message: string) =>
   lookout.logLines.map((l) => JSON.parse(l) as { message: string }).filter((l) => l.message === message);
 
 describe('a 2025 stdio server, with no era configured', () => {
-  for (const mode of ['answers', 'exit-on-probe'] as const) {
-    it(`that ${mode === 'answers' ? 'answers the probe with an error' : 'exits on the probe'}: probed once, then every connection (a restart, an isolated one) starts with initialize`, {
+  const behaviours = {
+    answers: 'answers the probe with an error',
+    silent: 'leaves the probe unanswered',
+    'exit-on-probe': 'exits on the probe',
+  } as const;
+  for (const mode of ['answers', 'silent', 'exit-on-probe'] as const) {
+    it(`that ${behaviours[mode]}: probed once, then every connection (a restart, an isolated one) starts with initialize`, {
       timeout: 60_000,
     }, async () => {
       const file = join(work, `${mode}.journal`);
@@ -79,6 +84,7 @@ describe('a 2025 stdio server, with no era configured', () => {
             transport: 'stdio',
             command: process.execPath,
             args: [probeServer, file, mode],
+            timeouts: { probeSeconds: 1 },
             health: { intervalSeconds: 0 },
             restart: { initialBackoffSeconds: 0.05 },
           },
@@ -93,6 +99,9 @@ describe('a 2025 stdio server, with no era configured', () => {
         if (mode === 'exit-on-probe') {
           assert.equal(first.length, 2, 'the child that exited on the probe is started again');
           assert.deepEqual(first[1]?.methods.slice(0, 1), ['initialize']);
+        } else {
+          assert.equal(first.length, 1, 'spoken to in 2025 on the same pipe');
+          assert.deepEqual(first[0]?.methods.slice(0, 2), ['server/discover', 'initialize']);
         }
         assert.equal(
           logged(lookout, 'upstream exited on the server/discover probe: restarted and spoken to in 2025')
