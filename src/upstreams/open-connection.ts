@@ -58,7 +58,7 @@ export interface Opening {
   close(): Promise<void>;
 }
 
-/** One client on one transport: an opening makes a second when a child exits on the era probe. */
+/** One client on its transport. */
 interface Attempt {
   readonly client: Client;
   readonly transport: Transport;
@@ -87,6 +87,7 @@ export class ConnectionOpener {
 
   /** The era `auto` settled on, shared by the catalog connection and the isolated ones. */
   readonly #verdict = new EraVerdict();
+  #probeExitLogged = false;
 
   constructor(config: UpstreamConfig, deps: ConnectionDeps, onResourceUpdated: (uri: string) => void) {
     this.#config = config;
@@ -95,17 +96,11 @@ export class ConnectionOpener {
   }
 
   open(options: OpenOptions): Opening {
-    let attempt: Attempt | undefined;
-    let closed = false;
-    const start = (prior: PriorDiscovery | undefined) => {
-      attempt = this.#attempt(options);
-      return this.#connect(attempt, options, prior);
-    };
+    const attempt = this.#attempt(options);
     return {
-      connected: this.#negotiate(start, () => closed),
+      connected: this.#negotiate(attempt, options),
       close: async () => {
-        closed = true;
-        if (attempt) await Promise.all([attempt.client.close(), attempt.transport.close()]);
+        await Promise.all([attempt.client.close(), attempt.transport.close()]);
       },
     };
   }
@@ -113,33 +108,37 @@ export class ConnectionOpener {
   /**
    * Connects in the upstream's era. With `era: auto` the first connection that succeeds settles the
    * verdict every later one connects on. A stdio child that exits on the `server/discover` probe (as
-   * servers built on SDKs that end on any request before `initialize` do) is a 2025 server: it is started
-   * again and spoken to with `initialize`, once, and the verdict kept.
+   * servers built on SDKs that end on any request before `initialize` do) is taken as a 2025 server:
+   * the restart that follows speaks `initialize` to it.
    */
-  async #negotiate(
-    start: (prior: PriorDiscovery | undefined) => Promise<OpenConnection>,
-    closed: () => boolean,
-  ): Promise<OpenConnection> {
+  async #negotiate(attempt: Attempt, options: OpenOptions): Promise<OpenConnection> {
     const auto = this.#config.era === 'auto';
     const prior = auto ? this.#verdict.prior : undefined;
     try {
-      const connection = await start(prior);
+      const connection = await this.#connect(attempt, options, prior);
       if (auto && !prior) this.#verdict.learn(connection.client);
       return connection;
     } catch (error) {
-      if (!auto) throw error;
-      if (prior) {
-        this.#verdict.forget();
-        throw error;
-      }
-      if (!(error instanceof ExitedOnProbe) || closed()) throw error;
+      if (prior) this.#verdict.forget();
+      else if (auto && error instanceof ExitedOnProbe) this.#exitedOnProbe();
+      throw error;
     }
-    const connection = await start({ kind: 'legacy' });
+  }
+
+  /**
+   * Restarting it at once would start a second child for every one that exits at start for any other
+   * reason; the restart that follows a failed connection, with its backoff and crash-loop count, does.
+   */
+  #exitedOnProbe(): void {
     this.#verdict.learnLegacy();
-    this.#deps.logger.warn('upstream exited on the server/discover probe: restarted and spoken to in 2025', {
-      upstream: this.#config.name,
-    });
-    return connection;
+    if (this.#probeExitLogged) return;
+    this.#probeExitLogged = true;
+    this.#deps.logger.warn(
+      'upstream exited on the server/discover probe: it is spoken to in 2025 from its restart',
+      {
+        upstream: this.#config.name,
+      },
+    );
   }
 
   #attempt(options: OpenOptions): Attempt {

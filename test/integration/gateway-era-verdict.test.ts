@@ -1,7 +1,7 @@
 /**
  * `era: auto`, the default: each upstream's era is probed once (`server/discover`, else `initialize`)
  * and the verdict kept for every later connection to it; a stdio child that exits on the probe is
- * started again and spoken to in 2025.
+ * taken as 2025: its restart is spoken to with `initialize`.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -104,8 +104,10 @@ describe('a 2025 stdio server, with no era configured', () => {
           assert.deepEqual(first[0]?.methods.slice(0, 2), ['server/discover', 'initialize']);
         }
         assert.equal(
-          logged(lookout, 'upstream exited on the server/discover probe: restarted and spoken to in 2025')
-            .length,
+          logged(
+            lookout,
+            'upstream exited on the server/discover probe: it is spoken to in 2025 from its restart',
+          ).length,
           mode === 'exit-on-probe' ? 1 : 0,
         );
 
@@ -126,8 +128,10 @@ describe('a 2025 stdio server, with no era configured', () => {
           assert.deepEqual(later.methods.slice(0, 1), ['initialize'], `process ${later.pid} was not probed`);
         assert.equal(count(file, 'server/discover'), 1, 'one probe in all');
         assert.equal(
-          logged(lookout, 'upstream exited on the server/discover probe: restarted and spoken to in 2025')
-            .length,
+          logged(
+            lookout,
+            'upstream exited on the server/discover probe: it is spoken to in 2025 from its restart',
+          ).length,
           mode === 'exit-on-probe' ? 1 : 0,
           'logged once',
         );
