@@ -14,9 +14,11 @@ import { connectClient, startTestLookout, upstreamsReady } from '../support/look
 
 const probeServer = fileURLToPath(new URL('../fixtures/era-probe-server.ts', import.meta.url));
 const fixtureUpstream = fileURLToPath(new URL('../conformance/fixture-upstream.ts', import.meta.url));
-const memoryServer = fileURLToPath(
-  new URL('../../node_modules/@modelcontextprotocol/server-memory/dist/index.js', import.meta.url),
-);
+/** The npm servers the gateway matrix runs, from their installed bins. */
+const npmServer = (name: string) =>
+  fileURLToPath(
+    new URL(`../../node_modules/@modelcontextprotocol/server-${name}/dist/index.js`, import.meta.url),
+  );
 
 type TestLookout = Awaited<ReturnType<typeof startTestLookout>>;
 
@@ -154,10 +156,20 @@ describe('the default-config gateway (no era given)', () => {
           name: 'memory',
           transport: 'stdio',
           command: process.execPath,
-          args: [memoryServer],
+          args: [npmServer('memory')],
           env: { MEMORY_FILE_PATH: join(work, 'memory.jsonl') },
           health: { intervalSeconds: 0 },
         },
+        ...[
+          { name: 'everything', args: [npmServer('everything'), 'stdio'] },
+          { name: 'filesystem', args: [npmServer('filesystem'), work] },
+          { name: 'thinking', args: [npmServer('sequential-thinking')] },
+        ].map((server) => ({
+          ...server,
+          transport: 'stdio',
+          command: process.execPath,
+          health: { intervalSeconds: 0 },
+        })),
         {
           name: 'modern',
           transport: 'stdio',
@@ -174,8 +186,14 @@ describe('the default-config gateway (no era given)', () => {
   });
   after(() => lookout?.close());
 
-  it('reaches a 2025 npm server and a 2026-07-28 server, each in its own era', async () => {
-    assert.deepEqual(await versions(lookout), { memory: '2025-11-25', modern: '2026-07-28' });
+  it('reaches the 2025 npm servers and a 2026-07-28 server, each in its own era', async () => {
+    assert.deepEqual(await versions(lookout), {
+      memory: '2025-11-25',
+      everything: '2025-11-25',
+      filesystem: '2025-11-25',
+      thinking: '2025-11-25',
+      modern: '2026-07-28',
+    });
     const client = await connectClient(lookout.url);
     try {
       const graph = await client.callTool({ name: 'memory__read_graph', arguments: {} });
