@@ -24,7 +24,7 @@ export class EraVerdict {
     this.#prior = legacy;
   }
 
-  /** A connection made on the verdict failed: the next one probes again (the upstream may have changed). */
+  /** The upstream refused a connection made on the verdict: the next one probes again (it may have changed). */
   forget(): void {
     this.#prior = undefined;
   }

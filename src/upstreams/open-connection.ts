@@ -1,4 +1,10 @@
-import { type Client, type PriorDiscovery, SdkError, SdkErrorCode } from '@modelcontextprotocol/client';
+import {
+  type Client,
+  type PriorDiscovery,
+  ProtocolError,
+  SdkError,
+  SdkErrorCode,
+} from '@modelcontextprotocol/client';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { context, ROOT_CONTEXT } from '@opentelemetry/api';
@@ -119,7 +125,9 @@ export class ConnectionOpener {
       if (auto && !prior) this.#verdict.learn(connection.client);
       return connection;
     } catch (error) {
-      if (prior) this.#verdict.forget();
+      // Refused in the kept era (a 2025 server upgraded to 2026-07-28 only): the next one probes again.
+      // A child that crashed or an upstream out of reach says nothing of its era.
+      if (prior && error instanceof ProtocolError) this.#verdict.forget();
       else if (auto && error instanceof ExitedOnProbe) this.#exitedOnProbe();
       throw error;
     }
