@@ -39,6 +39,11 @@ const upstreamSchema = z
         /** An HTTP upstream's time to answer `initialize`; a later attempt follows with backoff. */
         connectSeconds: seconds.default(10),
         requestSeconds: seconds.default(30),
+        /**
+         * `era: auto` over stdio: a child that has not answered `server/discover` by then is taken as a
+         * 2025 server (silence on a pipe is how some answer an unknown request before `initialize`).
+         */
+        probeSeconds: seconds.default(10),
       })
       .prefault({}),
     /** The largest message (a result, usually) taken from the upstream; a larger one fails its call only. */
@@ -83,10 +88,10 @@ const upstreamSchema = z
     prefix: z.boolean().default(true),
     /**
      * The protocol era spoken to it: `auto` asks `server/discover` first and speaks 2026-07-28 to an
-     * upstream that serves it, 2025 (`initialize`) to any other; `legacy` only 2025; `modern` only
-     * 2026-07-28.
+     * upstream that serves it, 2025 (`initialize`) to any other, and keeps that verdict for every later
+     * connection to it; `legacy` only 2025; `modern` only 2026-07-28.
      */
-    era: z.enum(['auto', 'legacy', 'modern']).default('legacy'),
+    era: z.enum(['auto', 'legacy', 'modern']).default('auto'),
     /** Lookout is not ready while a required upstream is down. */
     required: z.boolean().default(false),
     /**

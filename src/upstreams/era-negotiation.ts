@@ -34,10 +34,28 @@ export function upstreamClient(
     {
       // The 1.x type Lookout describes capabilities with; the wire shape is the same.
       capabilities: capabilities as never,
-      versionNegotiation: { mode: negotiation(config.era) },
+      versionNegotiation: {
+        mode: negotiation(config.era),
+        // Over HTTP the probe has the connect timeout, and silence there is an outage.
+        ...(config.transport === 'stdio' && { probe: { timeoutMs: config.timeouts.probeSeconds * 1000 } }),
+      },
       ...(follow && { listChanged: { tools: follow, prompts: follow, resources: follow } }),
     },
   );
+}
+
+/**
+ * Opens the `subscriptions/listen` stream for the list changes the upstream announces: what the client
+ * does itself after probing, and not when it connects on a kept verdict (`connect({ prior })`).
+ */
+export async function followListChanges(client: Client, timeout: number): Promise<void> {
+  const advertised = client.getServerCapabilities();
+  const filter = {
+    ...(advertised?.tools?.listChanged && { toolsListChanged: true }),
+    ...(advertised?.prompts?.listChanged && { promptsListChanged: true }),
+    ...(advertised?.resources?.listChanged && { resourcesListChanged: true }),
+  };
+  if (Object.keys(filter).length > 0) await client.listen(filter, { timeout });
 }
 
 /** Whether the connection settled on 2026-07-28 (no session, no `ping`, no server→client requests). */

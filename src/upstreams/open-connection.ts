@@ -1,4 +1,10 @@
-import type { Client } from '@modelcontextprotocol/client';
+import {
+  type Client,
+  type PriorDiscovery,
+  ProtocolError,
+  SdkError,
+  SdkErrorCode,
+} from '@modelcontextprotocol/client';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { context, ROOT_CONTEXT } from '@opentelemetry/api';
@@ -8,7 +14,8 @@ import type { McpClientTelemetry } from '../telemetry/mcp-client.ts';
 import { type Callers, relayToCallers } from './caller-relay.ts';
 import { type ChildEnvPolicy, childEnvironment } from './child-env.ts';
 import type { Connection } from './connection-pool.ts';
-import { isModern, upstreamClient } from './era-negotiation.ts';
+import { followListChanges, isModern, upstreamClient } from './era-negotiation.ts';
+import { EraVerdict } from './era-verdict.ts';
 import { UpstreamHttpTransport } from './http-transport.ts';
 import type { LogRelay } from './log-relay.ts';
 import { deliverNotificationsFirst } from './notification-order.ts';
@@ -53,10 +60,15 @@ export interface OpenOptions {
 
 /** A connection being opened, which can be closed meanwhile (a child may be starting). */
 export interface Opening {
-  readonly client: Client;
   readonly connected: Promise<OpenConnection>;
   /** Closes the client and its transport: while the era is probed, the client does not own it yet. */
   close(): Promise<void>;
+}
+
+/** One client on its transport. */
+interface Attempt {
+  readonly client: Client;
+  readonly transport: Transport;
 }
 
 const listChangedNotifications = [
@@ -80,6 +92,10 @@ export class ConnectionOpener {
   /** Told of each `notifications/resources/updated`, whichever connection it came on (the read cache). */
   readonly #onResourceUpdated: (uri: string) => void;
 
+  /** The era `auto` settled on, shared by the catalog connection and the isolated ones. */
+  readonly #verdict = new EraVerdict();
+  #probeExitLogged = false;
+
   constructor(config: UpstreamConfig, deps: ConnectionDeps, onResourceUpdated: (uri: string) => void) {
     this.#config = config;
     this.#deps = deps;
@@ -87,26 +103,68 @@ export class ConnectionOpener {
   }
 
   open(options: OpenOptions): Opening {
-    // The catalog connection follows the lists (a 2026-07-28 upstream tells of changes only on a
-    // listen stream, which the client opens when asked to); an isolated one reports changes below.
-    const client = upstreamClient(
-      this.#config,
-      options.declared,
-      options.role === 'catalog' ? options.onListChanged : undefined,
-    );
-    relayToCallers(client, options.declared, options.callers);
-    const transport: Transport =
-      this.#config.transport === 'stdio' ? this.#stdioTransport() : this.#httpTransport();
+    const attempt = this.#attempt(options);
     return {
-      client,
-      connected: this.#connect(client, transport, options),
+      connected: this.#negotiate(attempt, options),
       close: async () => {
-        await Promise.all([client.close(), transport.close()]);
+        await Promise.all([attempt.client.close(), attempt.transport.close()]);
       },
     };
   }
 
-  async #connect(client: Client, transport: Transport, options: OpenOptions): Promise<OpenConnection> {
+  /**
+   * Connects in the upstream's era. With `era: auto` the first connection that succeeds settles the
+   * verdict every later one connects on. A stdio child that exits on the `server/discover` probe (as
+   * servers built on SDKs that end on any request before `initialize` do) is taken as a 2025 server:
+   * the restart that follows speaks `initialize` to it.
+   */
+  async #negotiate(attempt: Attempt, options: OpenOptions): Promise<OpenConnection> {
+    const auto = this.#config.era === 'auto';
+    const prior = auto ? this.#verdict.prior : undefined;
+    try {
+      const connection = await this.#connect(attempt, options, prior);
+      if (auto && !prior) this.#verdict.learn(connection.client);
+      return connection;
+    } catch (error) {
+      // Refused in the kept era (a 2025 server upgraded to 2026-07-28 only): the next one probes again.
+      // A child that crashed or an upstream out of reach says nothing of its era.
+      if (prior && error instanceof ProtocolError) this.#verdict.forget();
+      else if (auto && error instanceof ExitedOnProbe) this.#exitedOnProbe();
+      throw error;
+    }
+  }
+
+  /**
+   * Restarting it at once would start a second child for every one that exits at start for any other
+   * reason; the restart that follows a failed connection, with its backoff and crash-loop count, does.
+   */
+  #exitedOnProbe(): void {
+    this.#verdict.learnLegacy();
+    if (this.#probeExitLogged) return;
+    this.#probeExitLogged = true;
+    this.#deps.logger.warn(
+      'upstream exited on the server/discover probe: it is spoken to in 2025 from its restart',
+      {
+        upstream: this.#config.name,
+      },
+    );
+  }
+
+  #attempt(options: OpenOptions): Attempt {
+    // Every connection follows the lists: a 2026-07-28 upstream tells of changes only on a listen
+    // stream, which the client opens when asked to, as a 2025 one tells each session of its own.
+    const client = upstreamClient(this.#config, options.declared, options.onListChanged);
+    relayToCallers(client, options.declared, options.callers);
+    const transport: Transport =
+      this.#config.transport === 'stdio' ? this.#stdioTransport() : this.#httpTransport();
+    return { client, transport };
+  }
+
+  async #connect(
+    { client, transport }: Attempt,
+    options: OpenOptions,
+    prior: PriorDiscovery | undefined,
+  ): Promise<OpenConnection> {
     const name = this.#config.name;
     const logger = this.#deps.logger;
     const stdio = this.#config.transport === 'stdio';
@@ -118,12 +176,17 @@ export class ConnectionOpener {
     const slowStart = stdio && options.timeoutMs === undefined ? this.#watchStartup(stderr) : undefined;
     try {
       // Outside the context of the call that opens it: the connection outlives that call's trace.
-      await context.with(ROOT_CONTEXT, () =>
-        client.connect(transport, { timeout: options.timeoutMs ?? noTimeoutMs }),
-      );
+      const timeout = options.timeoutMs ?? noTimeoutMs;
+      await context.with(ROOT_CONTEXT, async () => {
+        await client.connect(transport, { timeout, ...(prior && { prior }) });
+        // Connecting on a kept 2026-07-28 verdict opens no listen stream by itself.
+        if (prior && isModern(client))
+          await followListChanges(client, timeout).catch((error: Error) => client.onerror?.(error));
+      });
     } catch (error) {
       const lines = stderr();
       await client.close().catch(() => undefined);
+      if (exitedOnProbe(error, transport)) throw new ExitedOnProbe(error);
       logger.warn('upstream connection failed', {
         upstream: name,
         connection: options.role,
@@ -213,4 +276,20 @@ export class ConnectionOpener {
     timer.unref();
     return timer;
   }
+}
+
+/** A stdio child ended while the era was being probed: the probe is what it could not take. */
+class ExitedOnProbe extends Error {
+  constructor(cause: unknown) {
+    super((cause as Error).message, { cause });
+  }
+}
+
+function exitedOnProbe(error: unknown, transport: Transport): boolean {
+  return (
+    error instanceof SdkError &&
+    error.code === SdkErrorCode.EraNegotiationFailed &&
+    transport instanceof UpstreamStdioTransport &&
+    transport.exitedByItself
+  );
 }

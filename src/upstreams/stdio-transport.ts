@@ -38,6 +38,8 @@ export class UpstreamStdioTransport implements Transport {
   readonly #options: StdioChild;
   #child: ChildProcess | undefined;
   #exited: Promise<unknown> | undefined;
+  #stopAsked = false;
+  #exitedByItself = false;
 
   constructor(options: StdioChild) {
     this.#options = options;
@@ -45,6 +47,11 @@ export class UpstreamStdioTransport implements Transport {
 
   get pid(): number | undefined {
     return this.#child?.pid;
+  }
+
+  /** The child ended (or closed its stdout) without being told to stop. */
+  get exitedByItself(): boolean {
+    return this.#exitedByItself;
   }
 
   async start(): Promise<void> {
@@ -71,13 +78,14 @@ export class UpstreamStdioTransport implements Transport {
     // A child whose stdout is closed can answer nothing more, whether it exits or not: it is stopped,
     // so that the connection counts as lost at once rather than after the health probe's grace period.
     child.stdout?.on('end', () => {
-      if (this.#child === child) void this.close();
+      if (this.#child === child) void this.#stop();
     });
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (chunk: string) => this.stderr.push(chunk, options.onStderrLine));
     child.stdin?.on('error', (error) => this.onerror?.(error));
     child.on('close', () => {
       if (this.#child === child) this.#child = undefined;
+      this.#exitedByItself = !this.#stopAsked;
       this.onclose?.();
     });
     await new Promise<void>((resolve, reject) => {
@@ -110,7 +118,12 @@ export class UpstreamStdioTransport implements Transport {
   }
 
   /** Closes stdin, then signals the child's process group: `SIGTERM`, then `SIGKILL`. */
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    this.#stopAsked = true;
+    return this.#stop();
+  }
+
+  async #stop(): Promise<void> {
     const child = this.#child;
     const exited = this.#exited;
     if (!child || !exited) return;

@@ -64,6 +64,15 @@ async function drippingUpstream(s: Scenario): Promise<{ port: number; open: () =
     if (message.method === 'tools/list')
       return json({ tools: [tool('drip_sse'), tool('drip_json'), tool('fine')] });
     if (message.method === 'ping') return json({});
+    // A 2025 server: the era probe gets the answer a 2025 SDK server gives, only its tools drip.
+    if (message.method === 'server/discover')
+      return res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id: message.id,
+          error: { code: -32601, message: 'Method not found' },
+        }),
+      );
     const name = message.params?.name;
     if (name === 'fine') return json({ content: [{ type: 'text', text: 'fine' }] });
     dripping.add(res);

@@ -24,10 +24,11 @@ async function httpFixture(): Promise<{ child: ChildProcess; url: string }> {
   return { child, url };
 }
 
-/** The gateway speaks 2025 to the fixture over stdio and HTTP, and 2026-07-28 over HTTP (`era: modern`). */
+/** The gateway speaks 2025 (`era: legacy`) and 2026-07-28 (`era: modern`) to the fixture, over stdio and HTTP. */
 const upstreams = [
   { transport: 'stdio', era: 'legacy' },
   { transport: 'http', era: 'legacy' },
+  { transport: 'stdio', era: 'modern' },
   { transport: 'http', era: 'modern' },
 ] as const;
 

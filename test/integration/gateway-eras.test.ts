@@ -27,6 +27,8 @@ before(async () => {
         transport: 'stdio',
         command: process.execPath,
         args: [fixtureUpstream, '--stdio'],
+        // The fixture serves both eras; this file is about a 2025 upstream.
+        era: 'legacy',
         health: { intervalSeconds: 0 },
       },
     ],
