@@ -40,6 +40,8 @@ const paramsSchemas = {
   }),
 };
 
+type CallToolParams = z.output<typeof paramsSchemas.callTool>;
+
 function paramsOf<T extends z.ZodType>(
   schema: T,
   request: { method: string; params?: unknown },
@@ -55,6 +57,21 @@ function paramsOf<T extends z.ZodType>(
     `${request.method}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
     { issues },
   );
+}
+
+/**
+ * A `tools/call`'s params as they came, when well formed: the call's hot path takes them without the
+ * copy a schema parse makes. Anything else gets the schema's error, with its path.
+ */
+function callToolParams(request: { method: string; params?: unknown }): CallToolParams {
+  const params = request.params;
+  if (
+    isObject(params) &&
+    typeof params.name === 'string' &&
+    (params.arguments === undefined || isObject(params.arguments))
+  )
+    return params as CallToolParams;
+  return paramsOf(paramsSchemas.callTool, request);
 }
 
 const resolved = Promise.resolve();
@@ -364,7 +381,7 @@ export function createProtocolServer(
 
   dispatcher.handle('tools/list', () => catalog.listTools());
   dispatcher.handle('tools/call', (request, extra) => {
-    const params = paramsOf(paramsSchemas.callTool, request);
+    const params = callToolParams(request);
     const scopes = extra.authInfo?.scopes;
     if (scopes !== undefined) {
       const missing = policy.scopesFor(params.name).filter((scope) => !scopes.includes(scope));

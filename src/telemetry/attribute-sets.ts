@@ -1,6 +1,8 @@
 import type { Attributes } from '@opentelemetry/api';
 
-type Part = string | number | undefined;
+/** One part of a combination an attribute set is kept for. */
+export type AttributePart = string | number | undefined;
+type Part = AttributePart;
 
 /** Distinct sets kept at most; combinations past it are built per call instead of kept. */
 const defaultLimit = 4096;

@@ -1,6 +1,4 @@
-import type { Agent, RequestOptions } from 'node:http';
 import {
-  type Attributes,
   context,
   type Histogram,
   type Meter,
@@ -12,17 +10,8 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { redactQuery } from '../redaction/secrets.ts';
+import { AttributeSets } from './attribute-sets.ts';
 import { attr, metricNames, operationDurationBuckets, units } from './conventions.ts';
-
-/**
- * Agents whose requests Lookout traces itself: the `http` instrumentation leaves them alone
- * (`ignoreOutgoingRequestHook`), so each request gets one client span, not two.
- */
-const selfTracedAgents = new WeakSet<Agent>();
-
-export function isSelfTraced(options: RequestOptions): boolean {
-  return options.agent instanceof Object && selfTracedAgents.has(options.agent as Agent);
-}
 
 /** Where a client's requests go, as its spans name it: worked out once per client, not per request. */
 export interface HttpTarget {
@@ -41,14 +30,61 @@ export function httpTarget(url: URL): HttpTarget {
   };
 }
 
-/** One HTTP request's client span, and what its headers carry of it. */
+/** One HTTP request's client span: what its headers carry of it went into the carrier it was started with. */
 export interface HttpClientRequest {
-  /** `traceparent` (and `tracestate`) of the request's span. */
-  readonly headers: Record<string, string>;
   /** The response's status arrived. */
   responded(status: number): void;
   /** The exchange is over (the response body read, or the request failed with `error`). */
   end(error?: NodeJS.ErrnoException): void;
+}
+
+/** A target's span and metric attribute sets, built once per method, status and error type. */
+interface TargetSets {
+  readonly span: AttributeSets;
+  readonly metrics: AttributeSets;
+}
+
+class TracedRequest implements HttpClientRequest {
+  readonly #span: Span;
+  readonly #duration: Histogram;
+  readonly #sets: AttributeSets;
+  readonly #method: string;
+  readonly #started = performance.now();
+  #status: number | undefined;
+  #errorType: string | undefined;
+  #ended = false;
+
+  constructor(span: Span, duration: Histogram, sets: AttributeSets, method: string) {
+    this.#span = span;
+    this.#duration = duration;
+    this.#sets = sets;
+    this.#method = method;
+  }
+
+  responded(status: number): void {
+    this.#status = status;
+    this.#span.setAttribute(attr.httpResponseStatusCode, status);
+    if (status >= 400) {
+      this.#errorType = String(status);
+      this.#span.setAttribute(attr.errorType, this.#errorType);
+      this.#span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+  }
+
+  end(error?: NodeJS.ErrnoException): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    if (error) {
+      this.#errorType = error.code ?? error.name;
+      this.#span.setAttribute(attr.errorType, this.#errorType);
+      this.#span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
+    }
+    this.#span.end();
+    this.#duration.record(
+      (performance.now() - this.#started) / 1000,
+      this.#sets.get(this.#method, this.#status, this.#errorType, undefined),
+    );
+  }
 }
 
 /**
@@ -56,11 +92,12 @@ export interface HttpClientRequest {
  * Lookout's own HTTP clients (the upstream transport), as the HTTP semantic conventions name them.
  * Made here rather than by the `http` instrumentation, whose generic wrapping of `http.request` (the
  * emitters bound to the context, the options copied and parsed) was a measurable share of a proxied
- * call's CPU (docs/performance.md).
+ * call's CPU (docs/performance.md): the transport sends with `ClientRequest`, which it does not wrap.
  */
 export class HttpClientTelemetry {
   readonly #tracer: Tracer;
   readonly #duration: Histogram;
+  readonly #targets = new WeakMap<HttpTarget, TargetSets>();
 
   constructor(tracer: Tracer, meter: Meter) {
     this.#tracer = tracer;
@@ -71,49 +108,43 @@ export class HttpClientTelemetry {
     });
   }
 
-  /** Marks the agent whose requests go through `request` (the instrumentation skips them). */
-  adopt(agent: Agent): void {
-    selfTracedAgents.add(agent);
+  /**
+   * The span of one request to `target`, a child of the active context; its W3C trace context goes
+   * into `carrier` (the request's headers).
+   */
+  request(method: string, target: HttpTarget, carrier: Record<string, string>): HttpClientRequest {
+    const parent = context.active();
+    const sets = this.#setsOf(target);
+    const span = this.#tracer.startSpan(
+      method,
+      { kind: SpanKind.CLIENT, attributes: sets.span.get(method, undefined, undefined, undefined) },
+      parent,
+    );
+    propagation.inject(trace.setSpan(parent, span), carrier);
+    return new TracedRequest(span, this.#duration, sets.metrics, method);
   }
 
-  /** The span of one request to `target`, a child of the active context. */
-  request(method: string, target: HttpTarget): HttpClientRequest {
-    const metricAttributes: Attributes = {
-      [attr.httpRequestMethod]: method,
+  #setsOf(target: HttpTarget): TargetSets {
+    let sets = this.#targets.get(target);
+    if (sets) return sets;
+    const base = {
       [attr.serverAddress]: target.address,
       [attr.serverPort]: target.port,
     };
-    const span: Span = this.#tracer.startSpan(method, {
-      kind: SpanKind.CLIENT,
-      attributes: { ...metricAttributes, [attr.urlFull]: target.full },
-    });
-    const headers: Record<string, string> = {};
-    propagation.inject(trace.setSpan(context.active(), span), headers);
-    const started = performance.now();
-    let ended = false;
-    return {
-      headers,
-      responded: (status) => {
-        span.setAttribute(attr.httpResponseStatusCode, status);
-        metricAttributes[attr.httpResponseStatusCode] = status;
-        if (status >= 400) {
-          span.setAttribute(attr.errorType, String(status));
-          span.setStatus({ code: SpanStatusCode.ERROR });
-          metricAttributes[attr.errorType] = String(status);
-        }
-      },
-      end: (error) => {
-        if (ended) return;
-        ended = true;
-        if (error) {
-          const type = error.code ?? error.name;
-          span.setAttribute(attr.errorType, type);
-          span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
-          metricAttributes[attr.errorType] = type;
-        }
-        span.end();
-        this.#duration.record((performance.now() - started) / 1000, metricAttributes);
-      },
+    sets = {
+      span: new AttributeSets((method) => ({
+        [attr.httpRequestMethod]: method,
+        ...base,
+        [attr.urlFull]: target.full,
+      })),
+      metrics: new AttributeSets((method, status, errorType) => ({
+        [attr.httpRequestMethod]: method,
+        ...base,
+        ...(status !== undefined && { [attr.httpResponseStatusCode]: status }),
+        ...(errorType !== undefined && { [attr.errorType]: errorType }),
+      })),
     };
+    this.#targets.set(target, sets);
+    return sets;
   }
 }

@@ -1,6 +1,5 @@
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import type { HttpInstrumentationConfig } from '@opentelemetry/instrumentation-http';
-import { isSelfTraced } from './http-client.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -18,8 +17,9 @@ export function patchedModules(env: Env): string[] | undefined {
 }
 
 /**
- * Lookout's instrumentations: `http` (outgoing requests only, and not those of the upstream transport:
- * Lookout makes those spans and the server span itself, see http-client.ts and http-server.ts), `undici`
+ * Lookout's instrumentations: `http` (outgoing requests only; the upstream transport's requests do not
+ * pass through it, as they are sent with `ClientRequest` itself: Lookout makes those spans and the server
+ * span itself, see http-client.ts and http-server.ts), `undici`
  * and `runtime-node`, imported one by one rather than through auto-instrumentations-node, which loads
  * all of its several dozen packages whatever is enabled. That
  * package is used only when an operator names other instrumentations in OTEL_NODE_ENABLED_INSTRUMENTATIONS.
@@ -28,7 +28,6 @@ export function patchedModules(env: Env): string[] | undefined {
 export async function createInstrumentations(env: Env): Promise<Instrumentation[]> {
   const http: HttpInstrumentationConfig = {
     disableIncomingRequestInstrumentation: true,
-    ignoreOutgoingRequestHook: isSelfTraced,
   };
   if (env[operatorChoice]) {
     const { getNodeAutoInstrumentations } = await import('@opentelemetry/auto-instrumentations-node');

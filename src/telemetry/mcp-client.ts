@@ -11,7 +11,7 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
-import { AttributeSets } from './attribute-sets.ts';
+import { type AttributePart, AttributeSets } from './attribute-sets.ts';
 import {
   attr,
   mcpSpanName,
@@ -46,6 +46,15 @@ export interface ClientCall {
 }
 
 /**
+ * An upstream's attribute sets: of its spans, by protocol version, method and target (the name called);
+ * of its metric points, by protocol version, method, target label and error type.
+ */
+interface UpstreamSets {
+  readonly spans: AttributeSets;
+  readonly metrics: AttributeSets;
+}
+
+/**
  * A `mcp.client` span (kind CLIENT) and a `mcp.client.operation.duration` point for each call Lookout
  * makes to an upstream MCP server, with the trace context injected into the request's `params._meta`;
  * `http` makes the spans of the HTTP requests that carry them to an HTTP upstream.
@@ -55,8 +64,8 @@ export class McpClientTelemetry {
   readonly #tracer: Tracer;
   readonly #duration: Histogram;
   readonly #sessionDuration: Histogram;
-  /** Per upstream: its `mcp.client.operation.duration` attribute sets, built once per combination. */
-  readonly #metricSets = new Map<string, AttributeSets>();
+  /** Per upstream: its span and `mcp.client.operation.duration` attribute sets, built once per combination. */
+  readonly #sets = new Map<string, UpstreamSets>();
 
   constructor(tracer: Tracer, meter: Meter) {
     this.http = new HttpClientTelemetry(tracer, meter);
@@ -79,20 +88,11 @@ export class McpClientTelemetry {
     upstream: UpstreamFacts,
     knownTarget: boolean,
   ): ClientCall {
-    const attributes: Attributes = {
-      [attr.mcpMethodName]: method,
-      [attr.lookoutUpstream]: upstream.name,
-      [attr.networkTransport]: upstream.transport === 'stdio' ? 'pipe' : values.tcp,
-    };
-    if (upstream.protocolVersion !== undefined)
-      attributes[attr.mcpProtocolVersion] = upstream.protocolVersion;
-    if (upstream.address !== undefined) attributes[attr.serverAddress] = upstream.address;
-    if (upstream.port !== undefined) attributes[attr.serverPort] = upstream.port;
-    if (method === 'tools/call' && target !== undefined) {
-      attributes[attr.genAiToolName] = target;
-      attributes[attr.genAiOperationName] = values.executeTool;
-    }
-    const span = this.#tracer.startSpan(mcpSpanName(method, target), { kind: SpanKind.CLIENT, attributes });
+    const sets = this.#setsOf(upstream);
+    const span = this.#tracer.startSpan(mcpSpanName(method, target), {
+      kind: SpanKind.CLIENT,
+      attributes: sets.spans.get(upstream.protocolVersion, method, target, undefined),
+    });
     const callContext = trace.setSpan(context.active(), span);
     const meta: Record<string, string> = {};
     propagation.inject(callContext, meta);
@@ -100,7 +100,7 @@ export class McpClientTelemetry {
       span,
       context: callContext,
       start: performance.now(),
-      metricSets: this.#metricSetsOf(upstream),
+      metricSets: sets.metrics,
       protocolVersion: upstream.protocolVersion,
       method,
       targetLabel: knownTarget ? target : target === undefined ? undefined : values.other,
@@ -108,11 +108,16 @@ export class McpClientTelemetry {
     };
   }
 
-  #metricSetsOf(upstream: UpstreamFacts): AttributeSets {
-    let sets = this.#metricSets.get(upstream.name);
+  #setsOf(upstream: UpstreamFacts): UpstreamSets {
+    let sets = this.#sets.get(upstream.name);
     if (sets) return sets;
     const { name, transport, address, port } = upstream;
-    sets = new AttributeSets((protocolVersion, method, target, errorType) => {
+    const build = (
+      protocolVersion: AttributePart,
+      method: AttributePart,
+      target: AttributePart,
+      errorType: AttributePart,
+    ) => {
       const attributes: Attributes = {
         [attr.mcpMethodName]: method,
         [attr.lookoutUpstream]: name,
@@ -127,8 +132,12 @@ export class McpClientTelemetry {
       }
       if (errorType !== undefined) attributes[attr.errorType] = errorType;
       return attributes;
-    });
-    this.#metricSets.set(upstream.name, sets);
+    };
+    sets = {
+      spans: new AttributeSets((version, method, target) => build(version, method, target, undefined)),
+      metrics: new AttributeSets(build),
+    };
+    this.#sets.set(upstream.name, sets);
     return sets;
   }
 

@@ -43,6 +43,8 @@ export class CatalogConnection {
   readonly #logger: Logger;
   readonly #telemetry: McpClientTelemetry;
   readonly #facts: UpstreamFacts;
+  /** The facts with the protocol version of the connection: made once per version, not per call. */
+  #versionedFacts: UpstreamFacts;
   readonly #events: CatalogEvents;
   readonly #schedule: RestartSchedule;
   #connection: OpenConnection | undefined;
@@ -73,6 +75,7 @@ export class CatalogConnection {
     this.#logger = deps.logger;
     this.#telemetry = deps.telemetry;
     this.#facts = deps.facts;
+    this.#versionedFacts = deps.facts;
     this.#events = events;
     this.#schedule = new RestartSchedule(config);
   }
@@ -115,7 +118,9 @@ export class CatalogConnection {
   /** The facts of the upstream as its spans and metrics name it, with the protocol version once known. */
   facts(): UpstreamFacts {
     const version = this.#protocolVersion;
-    return version === undefined ? this.#facts : { ...this.#facts, protocolVersion: version };
+    if (this.#versionedFacts.protocolVersion !== version)
+      this.#versionedFacts = { ...this.#facts, protocolVersion: version };
+    return this.#versionedFacts;
   }
 
   noteError(message: string): void {

@@ -1,22 +1,10 @@
-import {
-  type ClientRequest,
-  Agent as HttpAgent,
-  request as httpRequest,
-  type IncomingMessage,
-} from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { ClientRequest, type ClientRequestArgs, Agent as HttpAgent, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { urlToHttpOptions } from 'node:url';
 import { SdkErrorCode, SdkHttpError } from '@modelcontextprotocol/client';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
-import {
-  isInitializedNotification,
-  isJSONRPCErrorResponse,
-  isJSONRPCNotification,
-  isJSONRPCRequest,
-  isJSONRPCResultResponse,
-  type JSONRPCMessage,
-  type RequestId,
-} from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { context, propagation } from '@opentelemetry/api';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import {
@@ -26,7 +14,7 @@ import {
   httpTarget,
 } from '../telemetry/http-client.ts';
 import { modernRequestHeaders } from './era-headers.ts';
-import { jsonRpcMessage } from './jsonrpc-envelope.ts';
+import { isErrorResponse, isRequest, isResponse, jsonRpcMessage } from './jsonrpc-envelope.ts';
 import type { OversizedMessage } from './oversized.ts';
 
 /** Reconnecting an event stream: the SDK client's defaults (1 s, ×1.5, at most 30 s, 2 attempts). */
@@ -99,10 +87,10 @@ export class UpstreamHttpTransport implements Transport {
   onerror?: Transport['onerror'];
   onclose?: Transport['onclose'];
 
-  readonly #url: URL;
   readonly #headers: Readonly<Record<string, string>>;
   readonly #agent: HttpAgent;
-  readonly #request: typeof httpRequest;
+  /** Where every request goes, and on which agent: worked out from the URL once. */
+  readonly #destination: ClientRequestArgs;
   readonly #telemetry: { readonly spans: HttpClientTelemetry; readonly target: HttpTarget } | undefined;
   readonly #inFlight = new Set<ClientRequest>();
   /** Each request's POST, while its answer may still come. */
@@ -121,14 +109,13 @@ export class UpstreamHttpTransport implements Transport {
     telemetry?: HttpClientTelemetry,
     limit: MessageLimit = noLimit,
   ) {
-    this.#url = url;
     this.#limit = limit;
     this.#headers = headers;
     const https = url.protocol === 'https:';
+    // The agent, whichever the protocol, makes the connection (TLS for https): `ClientRequest` serves both.
     this.#agent = https ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
-    this.#request = https ? httpsRequest : httpRequest;
+    this.#destination = { ...urlToHttpOptions(url), agent: this.#agent };
     this.#telemetry = telemetry && { spans: telemetry, target: httpTarget(url) };
-    telemetry?.adopt(this.#agent);
   }
 
   get sessionId(): string | undefined {
@@ -172,7 +159,8 @@ export class UpstreamHttpTransport implements Transport {
   ): Promise<void> {
     try {
       const sentWithSession = this.#sessionId !== undefined;
-      const requestId = isJSONRPCRequest(message) ? message.id : undefined;
+      const request = isRequest(message);
+      const requestId = request ? message.id : undefined;
       const modern = modernRequestHeaders(message);
       const own = options?.headers;
       const headers = modern || own ? { ...postHeaders, ...own, ...modern } : postHeaders;
@@ -189,11 +177,12 @@ export class UpstreamHttpTransport implements Transport {
           await this.#checkSession(res.statusCode);
         throw error;
       }
-      if (res.statusCode === 202 || !isJSONRPCRequest(message)) {
+      if (res.statusCode === 202 || !request) {
         res.resume();
-        if (isJSONRPCNotification(message) && message.method === 'notifications/cancelled')
-          this.#abandon(message.params?.requestId);
-        if (res.statusCode === 202 && isInitializedNotification(message)) this.#openStream(undefined);
+        const method = 'method' in message ? message.method : undefined;
+        if (method === 'notifications/cancelled')
+          this.#abandon((message as { params?: { requestId?: unknown } }).params?.requestId);
+        if (res.statusCode === 202 && method === 'notifications/initialized') this.#openStream(undefined);
         return;
       }
       const type = mediaType(res);
@@ -221,14 +210,12 @@ export class UpstreamHttpTransport implements Transport {
    * A POST's span, whose W3C trace context its headers carry (a child of the active span: the MCP
    * client span of the call being sent); without telemetry, the active span's context itself.
    */
-  #traced(headers: Record<string, string>): { headers: Record<string, string>; span?: HttpClientRequest } {
+  #traced(headers: Record<string, string>): HttpClientRequest | undefined {
     if (this.#telemetry === undefined) {
-      const carrier = { ...headers };
-      propagation.inject(context.active(), carrier);
-      return { headers: carrier };
+      propagation.inject(context.active(), headers);
+      return undefined;
     }
-    const span = this.#telemetry.spans.request('POST', this.#telemetry.target);
-    return { headers: { ...headers, ...span.headers }, span };
+    return this.#telemetry.spans.request('POST', this.#telemetry.target, headers);
   }
 
   #exchange(
@@ -272,8 +259,9 @@ export class UpstreamHttpTransport implements Transport {
     requestId?: RequestId,
   ): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
-      const traced = method === 'POST' ? this.#traced(headers) : { headers };
-      const req = this.#request(this.#url, { method, headers: traced.headers, agent: this.#agent });
+      // On a retry, its own span's trace context replaces the first attempt's in the headers.
+      const span = method === 'POST' ? this.#traced(headers) : undefined;
+      const req = new ClientRequest({ ...this.#destination, method, headers });
       this.#inFlight.add(req);
       if (requestId !== undefined) this.#requests.set(requestId, req);
       const done = () => {
@@ -282,15 +270,15 @@ export class UpstreamHttpTransport implements Transport {
           this.#requests.delete(requestId);
       };
       req.on('response', (res) => {
-        traced.span?.responded(res.statusCode ?? 0);
+        span?.responded(res.statusCode ?? 0);
         res.on('close', () => {
           done();
-          traced.span?.end();
+          span?.end();
         });
         resolve(res);
       });
       req.on('error', (error: NodeJS.ErrnoException) => {
-        traced.span?.end(error);
+        span?.end(error);
         done();
         if (!isRetry && req.reusedSocket && error.code === 'ECONNRESET' && !this.#closed) {
           resolve(this.#dispatch(method, headers, body, true, requestId));
@@ -335,7 +323,7 @@ export class UpstreamHttpTransport implements Transport {
     if (res.statusCode === 400 && 'id' in message) {
       try {
         const answer = jsonRpcMessage(JSON.parse(text));
-        if (isJSONRPCErrorResponse(answer) && answer.id === message.id) {
+        if (isErrorResponse(answer) && answer.id === message.id) {
           this.onmessage?.(answer);
           return;
         }
@@ -419,7 +407,7 @@ export class UpstreamHttpTransport implements Transport {
         if (!event.data || (event.event !== undefined && event.event !== 'message')) return;
         try {
           const message = jsonRpcMessage(JSON.parse(event.data));
-          if (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) answered = true;
+          if (isResponse(message)) answered = true;
           this.onmessage?.(message);
         } catch (error) {
           this.onerror?.(error as Error);

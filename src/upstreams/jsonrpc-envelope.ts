@@ -1,4 +1,9 @@
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type {
+  JSONRPCErrorResponse,
+  JSONRPCMessage,
+  JSONRPCRequest,
+  JSONRPCResponse,
+} from '@modelcontextprotocol/sdk/types.js';
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -30,4 +35,20 @@ export function jsonRpcMessage(value: unknown): JSONRPCMessage {
     }
   }
   throw new Error('not a JSON-RPC 2.0 message');
+}
+
+/*
+ * What kind a message already known to be JSON-RPC is, by its shape alone: the SDK's `isJSONRPC*`
+ * guards run a schema per message, on every message of every proxied call.
+ */
+export function isRequest(message: JSONRPCMessage): message is JSONRPCRequest {
+  return 'method' in message && 'id' in message;
+}
+
+export function isResponse(message: JSONRPCMessage): message is JSONRPCResponse {
+  return !('method' in message);
+}
+
+export function isErrorResponse(message: JSONRPCMessage): message is JSONRPCErrorResponse {
+  return !('method' in message) && 'error' in message;
 }

@@ -39,6 +39,10 @@ import type { Call, CallOptions, Send, UpstreamDeps, UpstreamStatus } from './up
 
 export type { CallOptions, UpstreamDeps, UpstreamStatus } from './upstream-types.ts';
 
+/** A tool's result that is an error is the call's `error.type`. */
+const toolOutcome = (result: CallToolResult) => (result.isError === true ? values.toolError : undefined);
+const noOutcome = () => undefined;
+
 /**
  * One upstream MCP server as the gateway uses it: what it serves (read on its supervised catalog
  * connection), and its calls, each sent on the caller's connection (the catalog one when `shared`, else
@@ -55,6 +59,8 @@ export class Upstream {
   readonly #isolated: IsolatedConnections;
   readonly #locks: UpstreamLocks;
   readonly #reads: ReadCache;
+  /** The names in the tool list last looked in, made again when the list is replaced. */
+  #toolNames: { of: readonly Tool[]; names: ReadonlySet<string> } = { of: [], names: new Set() };
 
   constructor(config: UpstreamConfig, deps: UpstreamDeps) {
     this.name = config.name;
@@ -179,16 +185,24 @@ export class Upstream {
     return this.#isolation === 'shared' ? Promise.resolve() : this.#isolated.setLogLevel(level, caller);
   }
 
+  /** Whether the upstream lists a tool of this name (its span names it, its metrics do only then). */
+  #lists(name: string): boolean {
+    const tools = this.tools;
+    if (this.#toolNames.of !== tools)
+      this.#toolNames = { of: tools, names: new Set(tools.map((t) => t.name)) };
+    return this.#toolNames.names.has(name);
+  }
+
   /** Calls one of the upstream's tools through its lock and the policies, in a `mcp.client` span. */
   async callTool(name: string, args: unknown, options: CallOptions): Promise<CallToolResult> {
     const call: Call<CallToolResult> = {
       method: 'tools/call',
       target: name,
-      known: this.tools.some((t) => t.name === name),
+      known: this.#lists(name),
       caller: options.caller,
       signal: options.signal,
       idempotent: options.idempotent,
-      outcome: (result) => (result.isError === true ? values.toolError : undefined),
+      outcome: toolOutcome,
     };
     const declarations = paramHeadersOf(this.tools.find((tool) => tool.name === name)?.inputSchema);
     const result = await this.#traced(call, (client, meta, sendOptions, connection) => {
@@ -312,7 +326,7 @@ export class Upstream {
   /** A safe request other than a tool call, on the caller's connection. */
   #request<T>(method: string, target: string | undefined, caller: HandlerContext, send: Send<T>): Promise<T> {
     const call = { method, target, known: true, caller, signal: caller.signal, idempotent: true };
-    return this.#traced({ ...call, outcome: () => undefined }, send);
+    return this.#traced({ ...call, outcome: noOutcome }, send);
   }
 
   async #traced<T>(call: Call<T>, send: Send<T>): Promise<T> {

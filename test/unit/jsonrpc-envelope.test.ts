@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { jsonRpcMessage } from '../../src/upstreams/jsonrpc-envelope.ts';
+import {
+  isErrorResponse,
+  isRequest,
+  isResponse,
+  jsonRpcMessage,
+} from '../../src/upstreams/jsonrpc-envelope.ts';
 
 describe('the JSON-RPC envelope of an upstream message', () => {
   it('passes requests, notifications, results and errors on as they are, without copying them', () => {
@@ -29,5 +34,34 @@ describe('the JSON-RPC envelope of an upstream message', () => {
       { jsonrpc: '2.0', id: 1, error: { code: 'x', message: 'bad' } },
     ])
       assert.throws(() => jsonRpcMessage(value), /not a JSON-RPC 2.0 message/, JSON.stringify(value));
+  });
+});
+
+describe('the kind of a JSON-RPC message, by its shape', () => {
+  const request = { jsonrpc: '2.0', id: 0, method: 'tools/call', params: { name: 'echo' } } as const;
+  const notification = {
+    jsonrpc: '2.0',
+    method: 'notifications/cancelled',
+    params: { requestId: 0 },
+  } as const;
+  const result = { jsonrpc: '2.0', id: 0, result: { content: [] } } as const;
+  const error = { jsonrpc: '2.0', id: 0, error: { code: -32601, message: 'no' } } as const;
+  const unnumbered = { jsonrpc: '2.0', error: { code: -32700, message: 'parse error' } } as const;
+
+  it('tells requests (an id of 0 included) from notifications and responses', () => {
+    assert.deepEqual(
+      [request, notification, result, error, unnumbered].map((m) => [
+        isRequest(m),
+        isResponse(m),
+        isErrorResponse(m),
+      ]),
+      [
+        [true, false, false],
+        [false, false, false],
+        [false, true, false],
+        [false, true, true],
+        [false, true, true],
+      ],
+    );
   });
 });
