@@ -7,6 +7,7 @@ import type {
   LatencyResult,
   LiveViewResult,
   Measured,
+  MeasuredAtRate,
   ReadyResult,
   SoakResult,
   ThroughputRow,
@@ -26,8 +27,19 @@ export interface TargetVerdict {
   readonly target: string;
   readonly measured: string;
   readonly goal: string;
-  /** undefined: not measured in this run. */
+  /** undefined: not measured in this run, or measured but not valid. */
   readonly met: boolean | undefined;
+  /** Why the run's figure for this target cannot be counted (the load generator, not the server, set it). */
+  readonly invalid?: string;
+}
+
+/** Why the latency comparison does not count: the as-shipped row or the floor it is divided by is invalid. */
+export function latencyInvalid(l: LatencyResult): string | undefined {
+  const faults = [
+    l.load.invalid && `${l.target}: ${l.load.invalid}`,
+    l.floor.invalid && `the floor: ${l.floor.invalid}`,
+  ].filter((f): f is string => typeof f === 'string' && f.length > 0);
+  return faults.length > 0 ? faults.join('; ') : undefined;
 }
 
 const fixed = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
@@ -103,14 +115,18 @@ export function resultsTable(r: Results, connections: number): string {
     ]);
   if (r.latency) {
     const l = r.latency;
-    const scenario = `constant ${thousands(l.rate)} rps = 50 % of max (k6, ${l.seconds} s)`;
-    lines.push(other(scenario, 'express-echo (the floor: load generator and machine)', l.floor, ''));
-    lines.push(other(scenario, 'express-echo-otel (the OTel SDK alone, same telemetry)', l.sdkAlone, ''));
-    lines.push(other(scenario, 'lookout-full', l.load, fixed(l.rssMb), `GC: ${describeGc(l.gc)}`));
+    const scenario = `constant ${thousands(l.rate)} rps = 50 % of ${l.target}'s max (open model, ${l.seconds} s)`;
+    const atRate = (target: string, m: MeasuredAtRate, rss: string, note = '') =>
+      m.invalid
+        ? row([scenario, target, '—', '—', '—', '—', rss, '—', '', '', `INVALID, not reported: ${m.invalid}`])
+        : other(scenario, target, m, rss, note);
+    lines.push(atRate('express-echo (the floor: load generator and machine)', l.floor, ''));
+    lines.push(atRate('express-echo-otel (the OTel SDK alone, full telemetry)', l.sdkAlone, ''));
+    lines.push(atRate(`${l.target} (as shipped)`, l.load, fixed(l.rssMb), `GC: ${describeGc(l.gc)}`));
   }
   if (r.gateway) {
     const g = r.gateway;
-    const scenario = `gateway, constant ${g.rate} rps (k6, ${g.seconds} s)`;
+    const scenario = `gateway, constant ${g.rate} rps (open model, ${g.seconds} s)`;
     lines.push(other(scenario, 'sdk-stateful called directly', g.direct, ''));
     lines.push(
       other(
@@ -157,7 +173,7 @@ export function resultsTable(r: Results, connections: number): string {
     const s = r.soak;
     lines.push(
       other(
-        `soak, constant ${thousands(s.rate)} rps (k6, ${s.seconds} s)`,
+        `soak, constant ${thousands(s.rate)} rps (open model, ${s.seconds} s)`,
         'lookout-full',
         s.load,
         `${fixed(s.startMb)} → ${fixed(s.endMb)} (max ${fixed(s.maxMb)})`,
@@ -217,13 +233,17 @@ export function verdicts(r: Results): TargetVerdict[] {
     met: modern && full ? modern.rps >= full.rps : undefined,
   });
   const l = r.latency;
+  const latencyFault = l && latencyInvalid(l);
   out.push({
-    target: `p99 at 50 % of max throughput, every call traced, vs the floor (express-echo) at the same rate, same run${l && l.seconds < 60 ? ` (shortened: ${l.seconds} s, not 60 s)` : ''}`,
-    measured: l
-      ? `${ms(l.load.p99Ms)} ms at ${thousands(l.rate)} rps = ${fixed(l.load.p99Ms / l.floor.p99Ms, 2)}× the floor's ${ms(l.floor.p99Ms)} ms; ${l.load.errors} errors, ${l.load.dropped ?? 0} dropped (express-echo-otel: ${ms(l.sdkAlone.p99Ms)} ms)`
-      : 'not measured',
+    target: `p99 at 50 % of max throughput, as shipped, vs the floor (express-echo) at the same rate, same run${l && l.seconds < 60 ? ` (shortened: ${l.seconds} s, not 60 s)` : ''}`,
+    measured: !l
+      ? 'not measured'
+      : latencyFault
+        ? `INVALID: ${latencyFault}`
+        : `${ms(l.load.p99Ms)} ms at ${thousands(l.rate)} rps = ${fixed(l.load.p99Ms / l.floor.p99Ms, 2)}× the floor's ${ms(l.floor.p99Ms)} ms; ${l.load.errors} errors (express-echo-otel: ${l.sdkAlone.invalid ? 'invalid' : `${ms(l.sdkAlone.p99Ms)} ms`})`,
     goal: "≤ 2× the floor's p99, 0 errors",
-    met: l ? l.load.p99Ms <= 2 * l.floor.p99Ms && l.load.errors === 0 : undefined,
+    met: l && !latencyFault ? l.load.p99Ms <= 2 * l.floor.p99Ms && l.load.errors === 0 : undefined,
+    ...(latencyFault && { invalid: latencyFault }),
   });
   const g = r.gateway;
   out.push({
@@ -302,10 +322,11 @@ export function verdicts(r: Results): TargetVerdict[] {
 }
 
 export function verdictTable(v: TargetVerdict[]): string {
-  const status = (met: boolean | undefined) => (met === undefined ? 'not measured' : met ? 'met' : 'NOT MET');
+  const status = (t: TargetVerdict) =>
+    t.invalid ? 'INVALID' : t.met === undefined ? 'not measured' : t.met ? 'met' : 'NOT MET';
   return [
     row(['target', 'measured', 'goal', 'status']),
     row(['---', '---', '---', '---']),
-    ...v.map((t) => row([t.target, t.measured, t.goal, status(t.met)])),
+    ...v.map((t) => row([t.target, t.measured, t.goal, status(t)])),
   ].join('\n');
 }

@@ -8,8 +8,9 @@
  *   npm run bench -- --quick                        # every scenario, short: a smoke test
  *
  * Scenarios (--only): echo (max throughput, wrk: express-echo, sdk-stateful, sdk-stateless-otel,
- * lookout-full, lookout-full-2026, lookout-default, lookout-off, lookout-collector-down), latency (k6 at 50 % of lookout-full's max),
- * gateway (k6 at a moderate rate, upstream direct vs through Lookout), live (lookout-default at full load
+ * lookout-full, lookout-full-2026, lookout-default, lookout-off, lookout-collector-down), latency (open-model
+ * generator at 50 % of lookout-default's max; the floor and the SDK alone at the same rate), gateway (the
+ * same generator at a moderate rate, upstream direct vs through Lookout), live (lookout-default at full load
  * with and without a live view page open), idle (RSS with N idle sessions),
  * soak (RSS over a long run at 50 % of max), ready (spawn → /health/ready).
  */
@@ -84,7 +85,7 @@ if (values.help) {
       '  --warmup N               warm-up before each measurement (3)',
       '  --rounds N               interleaved echo rounds (2)',
       '  --connections N          wrk connections (32)',
-      '  --latency-seconds N      constant-rate run at 50 % of max (60)',
+      "  --latency-seconds N      constant-rate run at 50 % of lookout-default's max (60)",
       '  --gateway-seconds N      each gateway run (30)',
       '  --gateway-rate N         gateway requests per second (200)',
       '  --soak-seconds N         soak length (600)',
@@ -152,7 +153,6 @@ const machine = {
     selected('echo') || selected('live') || selected('latency') || selected('soak')
       ? version('wrk', ['--version'])
       : undefined,
-  k6: version(toolPath('k6'), ['version']),
   collector: version(toolPath('otelcol-lookout'), ['--version']),
   loadAverageAtStart: loadavg(),
 };
@@ -189,18 +189,22 @@ async function attempt(scenario: Scenario, fn: () => Promise<void>): Promise<voi
 }
 
 await collector.start();
-let maxRps: number | undefined;
-const lookoutMax = async () => {
-  maxRps ??=
-    results.throughput?.find((t) => t.name === 'lookout-full')?.rps ?? (await measureMaxRps(ctx, durations));
-  return maxRps;
+const maxima = new Map<string, number>();
+/** A target's maximum throughput: from the side-by-side when it ran, else measured on its own. */
+const maxOf = async (spec: TargetSpec) => {
+  const known =
+    maxima.get(spec.name) ??
+    results.throughput?.find((t) => t.name === spec.name)?.rps ??
+    (await measureMaxRps(spec, ctx, durations));
+  maxima.set(spec.name, known);
+  return known;
 };
 try {
   await attempt('echo', async () => {
     results.throughput = await echoSideBySide(chosenTargets, ctx, collector, durations);
   });
   await attempt('latency', async () => {
-    results.latency = await latencyAtHalfMax(await lookoutMax(), ctx, durations);
+    results.latency = await latencyAtHalfMax(await maxOf(targets.lookoutDefault), ctx, durations);
   });
   await attempt('gateway', async () => {
     results.gateway = await gatewayHop(ctx, durations);
@@ -215,7 +219,7 @@ try {
     ];
   });
   await attempt('soak', async () => {
-    results.soak = await soak(await lookoutMax(), ctx, durations);
+    results.soak = await soak(await maxOf(targets.lookoutFull), ctx, durations);
   });
   await attempt('ready', async () => {
     results.ready = await readiness(ctx, durations);
@@ -251,7 +255,7 @@ const report = [
   `Machine: ${machine.cpu}, ${machine.cpus} CPUs, ${machine.memoryGb} GB, Linux ${machine.kernel}, Node ${machine.node}; servers on CPU ${ctx.serverCpu}, load generator and receiver on CPU ${ctx.loadCpu}`,
   `Load average (1/5/15 min): ${fmtLoad(machine.loadAverageAtStart)} at start, ${fmtLoad(loadAverageAtEnd)} at end`,
   `Receiver: ${collectorDescription}`,
-  `Load: ${machine.wrk ?? 'wrk not used'} (closed model, 1 thread); ${machine.k6} constant-arrival-rate (open model)`,
+  `Load: ${machine.wrk ?? 'wrk not used'} (closed model, 1 thread); bench/load/open-loop.ts (open model, undici, fixed schedule)`,
   '',
   resultsTable(results, durations.connections),
   '',

@@ -4,7 +4,13 @@ import { type Collector, difference } from './harness/collector.ts';
 import { describeGc, type GcTotals, gcBetween, gcTotals } from './harness/gc.ts';
 import { liveHeapMb } from './harness/inspector.ts';
 import { openLivePage } from './harness/live-page.ts';
-import { type ConstantRateOptions, k6ConstantRate, type LoadResult, wrkEcho } from './harness/load.ts';
+import {
+  type ConstantRateOptions,
+  type ConstantRateResult,
+  constantRate,
+  type LoadResult,
+  wrkEcho,
+} from './harness/load.ts';
 import { lookoutSessionCount, openSessions } from './harness/mcp.ts';
 import { cpuSecondsOf, memoryOf, sleep } from './harness/processes.ts';
 import {
@@ -47,12 +53,15 @@ async function withCpu(pid: number, seconds: number, load: () => Promise<LoadRes
   return { ...result, cpuUsPerRequest: (used * 1e6) / result.requests, cpuShare: used / seconds };
 }
 
-/** k6 at a constant rate against `target`; CPU per request counts the measured phase only. */
+/** A constant-rate run: the server's CPU besides the generator's figures and its validity. */
+export type MeasuredAtRate = Measured & ConstantRateResult;
+
+/** The open-model generator at a constant rate against `target`; CPU per request counts the measured phase only. */
 async function atConstantRate(
   target: RunningTarget,
   options: Omit<ConstantRateOptions, 'pid'>,
-): Promise<Measured> {
-  const result = await k6ConstantRate(target.url, target.session, { ...options, pid: target.process.pid });
+): Promise<MeasuredAtRate> {
+  const result = await constantRate(target.url, target.session, { ...options, pid: target.process.pid });
   const used = result.serverCpuSeconds ?? Number.NaN;
   return { ...result, cpuUsPerRequest: (used * 1e6) / result.requests, cpuShare: used / options.seconds };
 }
@@ -264,35 +273,37 @@ export async function liveViewOpen(ctx: BenchContext, d: Durations): Promise<Liv
   });
 }
 
-/** Lookout's full-telemetry maximum, measured on its own (when the side-by-side did not run). */
-export async function measureMaxRps(ctx: BenchContext, d: Durations): Promise<number> {
-  return withTarget(targets.lookoutFull, ctx, async (target) => {
+/** A target's maximum throughput (wrk), measured on its own when the side-by-side did not run. */
+export async function measureMaxRps(spec: TargetSpec, ctx: BenchContext, d: Durations): Promise<number> {
+  return withTarget(spec, ctx, async (target) => {
     const wrk = { cpu: ctx.loadCpu, connections: d.connections };
     await wrkEcho(target.url, target.session, { ...wrk, seconds: d.warmupSeconds });
     const { rps } = await wrkEcho(target.url, target.session, { ...wrk, seconds: d.seconds });
-    log(`max throughput of lookout-full: ${rps.toFixed(0)} rps`);
+    log(`max throughput of ${spec.name}: ${rps.toFixed(0)} rps`);
     return rps;
   });
 }
 
 export interface LatencyResult {
+  /** The target measured (Lookout as shipped) and its own maximum throughput, of which `rate` is half. */
+  readonly target: string;
   readonly maxRps: number;
   readonly rate: number;
   readonly seconds: number;
-  readonly load: Measured;
+  readonly load: MeasuredAtRate;
   readonly rssMb: number;
   /** The raw Express echo at the same rate: what the load generator and the machine alone add to the tail. */
-  readonly floor: Measured;
+  readonly floor: MeasuredAtRate;
   /** The raw echo with the same telemetry through the OTel SDK alone, at the same rate. */
-  readonly sdkAlone: Measured;
+  readonly sdkAlone: MeasuredAtRate;
   /** Lookout's GC pauses from the end of the warm-up to the end of the run (its own `v8js.gc.duration`). */
   readonly gc: GcTotals;
 }
 
 /**
- * Lookout, full telemetry, at a constant half of its maximum throughput (k6, open model); the raw
- * Express echo at the same rate as the floor of the measurement, and the same echo with the same
- * telemetry through the OTel SDK alone.
+ * Lookout as shipped at a constant half of its own maximum throughput (open model); the raw Express
+ * echo at the same rate as the floor of the measurement, and the same echo with Lookout's full
+ * telemetry through the OTel SDK alone. A run the generator could not hold carries `invalid`.
  */
 export async function latencyAtHalfMax(
   maxRps: number,
@@ -300,43 +311,42 @@ export async function latencyAtHalfMax(
   d: Durations,
 ): Promise<LatencyResult> {
   const rate = Math.round(maxRps / 2);
-  const k6 = {
+  const options = {
     cpu: ctx.loadCpu,
     tool: 'echo',
     rate,
     warmupSeconds: Math.max(3, d.warmupSeconds),
     seconds: d.latencySeconds,
   };
-  const baselineAtRate = async (spec: TargetSpec, role: string): Promise<Measured> => {
-    const run = await withTarget(spec, ctx, (echo) => atConstantRate(echo, k6));
-    log(
-      `${role}: ${spec.name} at ${rate} rps for ${d.latencySeconds} s: p50 ${run.p50Ms.toFixed(2)} ms, p99 ${run.p99Ms.toFixed(2)} ms, ${run.errors} errors, ${run.dropped ?? 0} dropped`,
-    );
+  const describe = (name: string, run: MeasuredAtRate) =>
+    `${name} at ${rate} rps for ${d.latencySeconds} s: p50 ${run.p50Ms.toFixed(2)} ms, p99 ${run.p99Ms.toFixed(2)} ms, ${run.errors} errors, ${run.dropped ?? 0} dropped; generator lateness p99 ${run.latenessP99Ms.toFixed(2)} ms, max ${run.latenessMaxMs.toFixed(1)} ms, ${(run.generatorCpuShare * 100).toFixed(0)} % of its CPU${run.invalid ? `; INVALID: ${run.invalid}` : ''}`;
+  const baselineAtRate = async (spec: TargetSpec, role: string): Promise<MeasuredAtRate> => {
+    const run = await withTarget(spec, ctx, (echo) => atConstantRate(echo, options));
+    log(`${role}: ${describe(spec.name, run)}`);
     return run;
   };
   const floor = await baselineAtRate(targets.expressEcho, 'floor');
   const sdkAlone = await baselineAtRate(targets.expressEchoOtel, 'the SDK alone');
-  return withTarget(targets.lookoutFull, ctx, async (target) => {
+  const spec = targets.lookoutDefault;
+  return withTarget(spec, ctx, async (target) => {
     const metricsUrl = new URL('/metrics', target.url).toString();
-    const atMeasuredPhase = sleep(k6.warmupSeconds * 1000).then(() => gcTotals(metricsUrl));
+    const atMeasuredPhase = sleep(options.warmupSeconds * 1000).then(() => gcTotals(metricsUrl));
     // Awaited after the load; if the load fails first, nothing awaits it and the target is gone.
     atMeasuredPhase.catch(() => {});
-    const load = await atConstantRate(target, k6);
+    const load = await atConstantRate(target, options);
     const gc = gcBetween(await atMeasuredPhase, await gcTotals(metricsUrl));
     const { rssMb } = memoryOf(target.process.pid);
-    log(
-      `latency at ${rate} rps for ${d.latencySeconds} s: p50 ${load.p50Ms.toFixed(2)} ms, p99 ${load.p99Ms.toFixed(2)} ms, ${load.errors} errors, ${load.dropped} dropped; GC: ${describeGc(gc)}`,
-    );
-    return { maxRps, rate, seconds: d.latencySeconds, load, rssMb, floor, sdkAlone, gc };
+    log(`latency: ${describe(spec.name, load)}; GC: ${describeGc(gc)}`);
+    return { target: spec.name, maxRps, rate, seconds: d.latencySeconds, load, rssMb, floor, sdkAlone, gc };
   });
 }
 
 export interface GatewayResult {
   readonly rate: number;
   readonly seconds: number;
-  readonly direct: Measured;
+  readonly direct: MeasuredAtRate;
   /** CPU: Lookout's own (the upstream's is not counted). */
-  readonly viaLookout: Measured;
+  readonly viaLookout: MeasuredAtRate;
   readonly addedP50Ms: number;
   readonly addedP99Ms: number;
   readonly lookoutRssMb: number;
@@ -344,17 +354,17 @@ export interface GatewayResult {
    * Through Lookout to the same echo as a stdio child (the SDK's stdio server), at the same rate; CPU:
    * Lookout's own. No direct row: a stdio server cannot be called over HTTP.
    */
-  readonly viaStdio?: Measured;
+  readonly viaStdio?: MeasuredAtRate;
 }
 
 /**
  * The gateway hop: the SDK stateful server called directly, then through Lookout (full telemetry,
- * HTTP upstream), at the same moderate constant rate. Both servers share the server CPU.
+ * HTTP upstream), at the same moderate constant rate (open model). Both servers share the server CPU.
  */
 export async function gatewayHop(ctx: BenchContext, d: Durations): Promise<GatewayResult> {
   return withTarget(targets.sdkStateful, ctx, async (upstream) => {
-    const k6 = k6Options(ctx, d);
-    const direct = await atConstantRate(upstream, { ...k6, tool: 'echo' });
+    const rate = rateOptions(ctx, d);
+    const direct = await atConstantRate(upstream, { ...rate, tool: 'echo' });
     log(
       `upstream direct at ${d.gatewayRate} rps: p50 ${direct.p50Ms.toFixed(2)} ms, p99 ${direct.p99Ms.toFixed(2)} ms`,
     );
@@ -362,7 +372,7 @@ export async function gatewayHop(ctx: BenchContext, d: Durations): Promise<Gatew
       gatewayTarget({ url: upstream.url }),
       ctx,
       async (gateway) => {
-        const viaLookout = await atConstantRate(gateway, { ...k6, tool: 'up__echo' });
+        const viaLookout = await atConstantRate(gateway, { ...rate, tool: 'up__echo' });
         const { rssMb } = memoryOf(gateway.process.pid);
         log(
           `through lookout at ${d.gatewayRate} rps: p50 ${viaLookout.p50Ms.toFixed(2)} ms, p99 ${viaLookout.p99Ms.toFixed(2)} ms`,
@@ -383,7 +393,7 @@ export async function gatewayHop(ctx: BenchContext, d: Durations): Promise<Gatew
     const viaStdio = await withTarget(
       gatewayTarget(stdioEchoUpstream(ctx)),
       ctx,
-      (gateway) => atConstantRate(gateway, { ...k6Options(ctx, d), tool: 'up__echo' }),
+      (gateway) => atConstantRate(gateway, { ...rateOptions(ctx, d), tool: 'up__echo' }),
       'up__echo',
     );
     log(
@@ -393,7 +403,7 @@ export async function gatewayHop(ctx: BenchContext, d: Durations): Promise<Gatew
   });
 }
 
-function k6Options(ctx: BenchContext, d: Durations) {
+function rateOptions(ctx: BenchContext, d: Durations) {
   return {
     cpu: ctx.loadCpu,
     rate: d.gatewayRate,

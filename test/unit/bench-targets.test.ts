@@ -1,14 +1,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type Results, verdicts } from '../../bench/report.ts';
-import type { Measured, ThroughputRow } from '../../bench/scenarios.ts';
+import type { MeasuredAtRate, ThroughputRow } from '../../bench/scenarios.ts';
 
-const measured = (p50Ms: number, p99Ms: number, cpuUsPerRequest: number): Measured => ({
+const measured = (p50Ms: number, p99Ms: number, cpuUsPerRequest: number): MeasuredAtRate => ({
   requests: 1000,
   rps: 200,
   p50Ms,
   p99Ms,
   errors: 0,
+  dropped: 0,
+  scheduled: 1000,
+  latenessP99Ms: 0.5,
+  latenessMaxMs: 3,
+  generatorCpuShare: 0.1,
   cpuUsPerRequest,
   cpuShare: 0.2,
 });
@@ -40,6 +45,7 @@ function run(miss: boolean): Results {
       row('lookout-full-2026', 6_600 - d * 300, 130),
     ],
     latency: {
+      target: 'lookout-default',
       maxRps: 6000,
       rate: 3000,
       seconds: 60,
