@@ -13,6 +13,9 @@ import type {
   ThroughputRow,
 } from './scenarios.ts';
 
+/** The most a target's rounds may differ (spread of rps, or of CPU per request) for ratios over it to count. */
+export const steadyWithin = 0.1;
+
 export interface Results {
   throughput?: ThroughputRow[];
   latency?: LatencyResult;
@@ -31,6 +34,26 @@ export interface TargetVerdict {
   readonly met: boolean | undefined;
   /** Why the run's figure for this target cannot be counted (the load generator, not the server, set it). */
   readonly invalid?: string;
+}
+
+/** Round by round, `row`'s rps over `base`'s (rounds run side by side), e.g. `0.91×, 0.95×, 0.93×`. */
+export function roundRatios(row: ThroughputRow, base: ThroughputRow): string {
+  return row.runs.map((run, i) => `${fixed(run.rps / (base.runs[i]?.rps ?? Number.NaN), 2)}×`).join(', ');
+}
+
+/** Why ratios over these rows do not count: a row whose rounds differ by more than `steadyWithin`. */
+export function unsteady(
+  rows: readonly ThroughputRow[],
+  spreadOf: 'rpsSpread' | 'cpuSpread',
+): string | undefined {
+  const what = spreadOf === 'rpsSpread' ? 'rps' : 'CPU per request';
+  const faults = rows
+    .filter((r) => !(r[spreadOf] <= steadyWithin))
+    .map(
+      (r) =>
+        `${r.name}'s rounds differ by ${fixed(r[spreadOf] * 100)} % in ${what} (bound ${fixed(steadyWithin * 100)} %)`,
+    );
+  return faults.length > 0 ? faults.join('; ') : undefined;
 }
 
 /** Why the latency comparison does not count: the as-shipped row or the floor it is divided by is invalid. */
@@ -73,8 +96,9 @@ export function resultsTable(r: Results, connections: number): string {
       'vs express-echo',
       'vs sdk-stateful',
       'telemetry received',
+      'rounds: rps (spread)',
     ]),
-    row(['---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---']),
+    row(['---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---', '---']),
   ];
   const byName = new Map((r.throughput ?? []).map((t) => [t.name, t]));
   const express = byName.get('express-echo')?.rps ?? Number.NaN;
@@ -98,6 +122,7 @@ export function resultsTable(r: Results, connections: number): string {
         `${fixed(t.rps / express, 2)}×`,
         `${fixed(t.rps / sdk, 2)}×`,
         telemetry,
+        `${t.runs.map((run) => thousands(run.rps)).join(' / ')} (${fixed(t.rpsSpread * 100)} %${t.rpsSpread > steadyWithin ? ', UNSTEADY' : ''})`,
       ]),
     );
   }
@@ -112,13 +137,27 @@ export function resultsTable(r: Results, connections: number): string {
       '',
       '',
       note,
+      '',
     ]);
   if (r.latency) {
     const l = r.latency;
     const scenario = `constant ${thousands(l.rate)} rps = 50 % of ${l.target}'s max (open model, ${l.seconds} s)`;
     const atRate = (target: string, m: MeasuredAtRate, rss: string, note = '') =>
       m.invalid
-        ? row([scenario, target, '—', '—', '—', '—', rss, '—', '', '', `INVALID, not reported: ${m.invalid}`])
+        ? row([
+            scenario,
+            target,
+            '—',
+            '—',
+            '—',
+            '—',
+            rss,
+            '—',
+            '',
+            '',
+            `INVALID, not reported: ${m.invalid}`,
+            '',
+          ])
         : other(scenario, target, m, rss, note);
     lines.push(atRate('express-echo (the floor: load generator and machine)', l.floor, ''));
     lines.push(atRate('express-echo-otel (the OTel SDK alone, full telemetry)', l.sdkAlone, ''));
@@ -195,43 +234,71 @@ export function verdicts(r: Results): TargetVerdict[] {
   const shipped = byName.get('lookout-default');
   const vsOff = (row: ThroughputRow | undefined) =>
     row && off
-      ? `${fixed(row.rps / off.rps, 2)}× (${thousands(row.rps)} / ${thousands(off.rps)} rps; CPU ${fixed(row.cpuUsPerRequest)} vs ${fixed(off.cpuUsPerRequest)} µs/req)`
+      ? `${fixed(row.rps / off.rps, 2)}× (${thousands(row.rps)} / ${thousands(off.rps)} rps; per round ${roundRatios(row, off)}; CPU ${fixed(row.cpuUsPerRequest)} vs ${fixed(off.cpuUsPerRequest)} µs/req)`
       : 'not measured';
-  out.push({
-    target: 'tools/call throughput as shipped (adaptive sampling) vs telemetry off (OTEL_SDK_DISABLED=true)',
-    measured: vsOff(shipped),
-    goal: '≥ 0.85×',
-    met: shipped && off ? shipped.rps / off.rps >= 0.85 : undefined,
-  });
-  out.push({
-    target: 'tools/call throughput, every call traced and every signal exported, vs telemetry off',
-    measured: vsOff(full),
-    goal: '≥ 0.65×',
-    met: full && off ? full.rps / off.rps >= 0.65 : undefined,
-  });
+  /** A ratio target over measured rows: met only when every row's rounds agree. */
+  const ratioVerdict = (
+    target: string,
+    rows: (ThroughputRow | undefined)[],
+    spreadOf: 'rpsSpread' | 'cpuSpread',
+    measured: string,
+    goal: string,
+    holds: () => boolean,
+  ): TargetVerdict => {
+    if (!rows.every((r) => r)) return { target, measured: 'not measured', goal, met: undefined };
+    const invalid = unsteady(rows as ThroughputRow[], spreadOf);
+    return invalid
+      ? { target, measured: `${measured}; INVALID: ${invalid}`, goal, met: undefined, invalid }
+      : { target, measured, goal, met: holds() };
+  };
+  out.push(
+    ratioVerdict(
+      'tools/call throughput as shipped (adaptive sampling) vs telemetry off (OTEL_SDK_DISABLED=true)',
+      [shipped, off],
+      'rpsSpread',
+      vsOff(shipped),
+      '≥ 0.85×',
+      () => (shipped?.rps ?? 0) / (off?.rps ?? 1) >= 0.85,
+    ),
+  );
+  out.push(
+    ratioVerdict(
+      'tools/call throughput, every call traced and every signal exported, vs telemetry off',
+      [full, off],
+      'rpsSpread',
+      vsOff(full),
+      '≥ 0.65×',
+      () => (full?.rps ?? 0) / (off?.rps ?? 1) >= 0.65,
+    ),
+  );
   const sdkAlone = byName.get('express-echo-otel');
   const lookoutCost = full && off ? full.cpuUsPerRequest - off.cpuUsPerRequest : undefined;
   const sdkCost = sdkAlone && express ? sdkAlone.cpuUsPerRequest - express.cpuUsPerRequest : undefined;
-  out.push({
-    target:
+  out.push(
+    ratioVerdict(
       "telemetry's CPU per call, every call traced (lookout-full − lookout-off), vs the OTel SDK alone giving the same telemetry (express-echo-otel − express-echo)",
-    measured:
+      [full, off, sdkAlone, express],
+      'cpuSpread',
       lookoutCost === undefined || sdkCost === undefined
         ? 'not measured'
         : `${fixed(lookoutCost)} vs ${fixed(sdkCost)} µs/req (${lookoutCost >= sdkCost ? '+' : ''}${fixed(lookoutCost - sdkCost)} µs)`,
-    goal: '≤ SDK alone + 10 µs',
-    met: lookoutCost === undefined || sdkCost === undefined ? undefined : lookoutCost <= sdkCost + 10,
-  });
+      '≤ SDK alone + 10 µs',
+      () => (lookoutCost ?? Number.POSITIVE_INFINITY) <= (sdkCost ?? 0) + 10,
+    ),
+  );
   const modern = byName.get('lookout-full-2026');
-  out.push({
-    target: 'MCP 2026-07-28 echo (no session) vs the 2025-11-25 echo (session), both every call traced',
-    measured:
+  out.push(
+    ratioVerdict(
+      'MCP 2026-07-28 echo (no session) vs the 2025-11-25 echo (session), both every call traced',
+      [modern, full],
+      'rpsSpread',
       modern && full
-        ? `${fixed(modern.rps / full.rps, 2)}× (${thousands(modern.rps)} / ${thousands(full.rps)} rps)`
+        ? `${fixed(modern.rps / full.rps, 2)}× (${thousands(modern.rps)} / ${thousands(full.rps)} rps; per round ${roundRatios(modern, full)})`
         : 'not measured',
-    goal: '≥ 1.00×',
-    met: modern && full ? modern.rps >= full.rps : undefined,
-  });
+      '≥ 1.00×',
+      () => (modern?.rps ?? 0) >= (full?.rps ?? 1),
+    ),
+  );
   const l = r.latency;
   const latencyFault = l && latencyInvalid(l);
   out.push({

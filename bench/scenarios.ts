@@ -12,7 +12,7 @@ import {
   wrkEcho,
 } from './harness/load.ts';
 import { lookoutSessionCount, openSessions } from './harness/mcp.ts';
-import { cpuSecondsOf, memoryOf, sleep } from './harness/processes.ts';
+import { busySecondsOf, cpuSecondsOf, memoryOf, sleep } from './harness/processes.ts';
 import {
   type BenchContext,
   gatewayTarget,
@@ -26,7 +26,9 @@ import {
 export interface Durations {
   /** Seconds of each measured wrk run in the side-by-side. */
   readonly seconds: number;
+  /** The shortest warm-up, and the longest while the server's CPU per request has not settled. */
   readonly warmupSeconds: number;
+  readonly maxWarmupSeconds: number;
   readonly rounds: number;
   readonly connections: number;
   readonly latencySeconds: number;
@@ -43,14 +45,77 @@ export interface Measured extends LoadResult {
   readonly cpuUsPerRequest: number;
   /** Share of one CPU the server used during the run. */
   readonly cpuShare: number;
+  /**
+   * Share of the server's CPU that other processes (or the hypervisor) took during the run: what a
+   * round's rps lost to the machine rather than to the server.
+   */
+  readonly othersCpuShare?: number;
 }
 
-/** Runs `load` and measures the CPU time process `pid` spent meanwhile. */
-async function withCpu(pid: number, seconds: number, load: () => Promise<LoadResult>): Promise<Measured> {
+/** Runs `load` and measures the CPU time process `pid`, and everything else on `cpu`, spent meanwhile. */
+async function withCpu(
+  pid: number,
+  seconds: number,
+  load: () => Promise<LoadResult>,
+  cpu?: string,
+): Promise<Measured> {
   const before = cpuSecondsOf(pid);
+  const busyBefore = cpu === undefined ? Number.NaN : busySecondsOf(cpu);
+  const started = performance.now();
   const result = await load();
   const used = cpuSecondsOf(pid) - before;
-  return { ...result, cpuUsPerRequest: (used * 1e6) / result.requests, cpuShare: used / seconds };
+  const wall = (performance.now() - started) / 1000;
+  const others = (busySecondsOf(cpu ?? '') - busyBefore - used) / wall;
+  return {
+    ...result,
+    cpuUsPerRequest: (used * 1e6) / result.requests,
+    cpuShare: used / seconds,
+    ...(Number.isFinite(others) && { othersCpuShare: Math.max(0, others) }),
+  };
+}
+
+/** Consecutive one-second warm-up slices whose server CPU per request differ by at most this share are settled. */
+export const settledWithin = 0.05;
+
+export interface WarmUp {
+  readonly seconds: number;
+  /** Whether the server's CPU per request settled before the longest warm-up allowed. */
+  readonly settled: boolean;
+  /** Server CPU µs per request of each one-second slice. */
+  readonly cpuUsPerRequest: number[];
+  readonly requests: number;
+}
+
+/**
+ * Whether the last two slices of a warm-up agree within `settledWithin`: a fresh Node process spends
+ * its first seconds of load compiling (its CPU per request falls for several seconds), and a fixed
+ * warm-up that ends before that measures the compiler with the server.
+ */
+export function hasSettled(slices: readonly number[], minSeconds: number): boolean {
+  const [a, b] = slices.slice(-2);
+  if (slices.length < Math.max(2, minSeconds) || a === undefined || b === undefined) return false;
+  return Math.abs(a - b) <= settledWithin * Math.min(a, b);
+}
+
+/** wrk in one-second slices until the server's CPU per request has settled, at least `minSeconds`, at most `maxSeconds`. */
+async function warmUp(
+  target: RunningTarget,
+  wrk: { cpu: string; connections: number; era?: 'legacy' | 'modern' | undefined },
+  minSeconds: number,
+  maxSeconds: number,
+): Promise<WarmUp> {
+  const slices: number[] = [];
+  let requests = 0;
+  while (slices.length < Math.max(minSeconds, maxSeconds)) {
+    const slice = await withCpu(target.process.pid, 1, () =>
+      wrkEcho(target.url, target.session, { ...wrk, seconds: 1 }),
+    );
+    requests += slice.requests;
+    slices.push(slice.cpuUsPerRequest);
+    if (hasSettled(slices, minSeconds))
+      return { seconds: slices.length, settled: true, cpuUsPerRequest: slices, requests };
+  }
+  return { seconds: slices.length, settled: false, cpuUsPerRequest: slices, requests };
 }
 
 /** A constant-rate run: the server's CPU besides the generator's figures and its validity. */
@@ -94,7 +159,20 @@ export interface ThroughputRow {
    */
   readonly cpuUsPerRequest: number;
   readonly cpuShare: number;
+  /**
+   * How far the rounds disagree: (max − min) / median of their rps and of their CPU per request. A
+   * ratio over a row whose rounds differ by more than report.ts's `steadyWithin` is not counted.
+   */
+  readonly rpsSpread: number;
+  readonly cpuSpread: number;
+  /** Each round's warm-up, in round order. */
+  readonly warmUps: WarmUp[];
   readonly telemetry?: Telemetry;
+}
+
+/** (max − min) / median: 0 for one value, NaN for none. */
+export function spread(values: readonly number[]): number {
+  return (Math.max(...values) - Math.min(...values)) / median(values);
 }
 
 const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
@@ -130,7 +208,9 @@ async function withTarget<T>(
 
 /**
  * The side-by-side: every target in turn, `rounds` times interleaved (so drift on the machine hits
- * all alike), wrk at full speed. The receiver's counts while a target ran give its spans per request.
+ * all alike; every other round in reverse order, so no target always follows the same one), wrk at
+ * full speed after a warm-up that lasts until the server's CPU per request settles. The receiver's
+ * counts while a target ran give its spans per request.
  */
 export async function echoSideBySide(
   specs: TargetSpec[],
@@ -140,6 +220,7 @@ export async function echoSideBySide(
 ): Promise<ThroughputRow[]> {
   interface Run {
     load: Measured;
+    warmUp: WarmUp;
     rssMb: number;
     peakMb: number;
     telemetry: Telemetry | undefined;
@@ -147,22 +228,25 @@ export async function echoSideBySide(
   const runs = new Map<string, Run[]>(specs.map((s) => [s.name, []]));
   const wrk = { cpu: ctx.loadCpu, connections: d.connections };
   for (let round = 1; round <= d.rounds; round++) {
-    for (const spec of specs) {
+    for (const spec of round % 2 === 1 ? specs : [...specs].reverse()) {
       const before = collector.snapshot();
       let sent = 1;
       let failures: number | undefined;
-      const { load, memory } = await withTarget(spec, ctx, async (target) => {
+      const { load, memory, warm } = await withTarget(spec, ctx, async (target) => {
         const era = spec.era;
-        sent += (await wrkEcho(target.url, target.session, { ...wrk, era, seconds: d.warmupSeconds }))
-          .requests;
-        const load = await withCpu(target.process.pid, d.seconds, () =>
-          wrkEcho(target.url, target.session, { ...wrk, era, seconds: d.seconds }),
+        const warm = await warmUp(target, { ...wrk, era }, d.warmupSeconds, d.maxWarmupSeconds);
+        sent += warm.requests;
+        const load = await withCpu(
+          target.process.pid,
+          d.seconds,
+          () => wrkEcho(target.url, target.session, { ...wrk, era, seconds: d.seconds }),
+          ctx.serverCpu,
         );
         sent += load.requests;
         const memory = memoryOf(target.process.pid);
         if (spec.readiness === 'health')
           failures = await scrapeCounter(target.port, 'lookout_telemetry_export_failures_total');
-        return { load, memory };
+        return { load, memory, warm };
       });
       // The target flushed its telemetry as it stopped; give the receiver's log line a moment.
       await sleep(300);
@@ -176,9 +260,11 @@ export async function echoSideBySide(
               ...(failures !== undefined && { exportFailures: failures }),
             }
           : undefined;
-      runs.get(spec.name)?.push({ load, rssMb: memory.rssMb, peakMb: memory.peakMb, telemetry });
+      runs
+        .get(spec.name)
+        ?.push({ load, warmUp: warm, rssMb: memory.rssMb, peakMb: memory.peakMb, telemetry });
       log(
-        `echo round ${round}/${d.rounds} ${spec.name}: ${load.rps.toFixed(0)} rps, p50 ${load.p50Ms.toFixed(2)} ms, p99 ${load.p99Ms.toFixed(2)} ms, ${load.errors} errors, RSS ${memory.rssMb.toFixed(0)} MB, ${load.cpuUsPerRequest.toFixed(0)} µs CPU/req at ${(load.cpuShare * 100).toFixed(0)} % of a CPU${telemetry ? `, ${telemetry.spansPerRequest.toFixed(2)} spans/req` : ''}`,
+        `echo round ${round}/${d.rounds} ${spec.name}: ${load.rps.toFixed(0)} rps, p50 ${load.p50Ms.toFixed(2)} ms, p99 ${load.p99Ms.toFixed(2)} ms, ${load.errors} errors, RSS ${memory.rssMb.toFixed(0)} MB, ${load.cpuUsPerRequest.toFixed(0)} µs CPU/req at ${(load.cpuShare * 100).toFixed(0)} % of a CPU, others ${((load.othersCpuShare ?? Number.NaN) * 100).toFixed(0)} % of it; warm-up ${warm.seconds} s (${warm.settled ? 'settled' : 'NOT settled'}: ${warm.cpuUsPerRequest.map((us) => us.toFixed(0)).join(' → ')} µs/req)${telemetry ? `, ${telemetry.spansPerRequest.toFixed(2)} spans/req` : ''}`,
       );
     }
   }
@@ -198,6 +284,9 @@ export async function echoSideBySide(
       peakRssMb: of((x) => x.peakMb),
       cpuUsPerRequest: of((x) => x.load.cpuUsPerRequest),
       cpuShare: of((x) => x.load.cpuShare),
+      rpsSpread: spread(r.map((x) => x.load.rps)),
+      cpuSpread: spread(r.map((x) => x.load.cpuUsPerRequest)),
+      warmUps: r.map((x) => x.warmUp),
       ...(last && {
         telemetry: {
           ...last,
@@ -233,7 +322,7 @@ export async function liveViewOpen(ctx: BenchContext, d: Durations): Promise<Liv
   return withTarget(targets.lookoutDefault, ctx, async (target) => {
     const wrk = { cpu: ctx.loadCpu, connections: d.connections };
     const origin = new URL(target.url).origin;
-    await wrkEcho(target.url, target.session, { ...wrk, seconds: d.warmupSeconds });
+    await warmUp(target, wrk, d.warmupSeconds, d.maxWarmupSeconds);
     const without: Measured[] = [];
     const withPage: Measured[] = [];
     const snapshots: number[] = [];
@@ -277,7 +366,7 @@ export async function liveViewOpen(ctx: BenchContext, d: Durations): Promise<Liv
 export async function measureMaxRps(spec: TargetSpec, ctx: BenchContext, d: Durations): Promise<number> {
   return withTarget(spec, ctx, async (target) => {
     const wrk = { cpu: ctx.loadCpu, connections: d.connections };
-    await wrkEcho(target.url, target.session, { ...wrk, seconds: d.warmupSeconds });
+    await warmUp(target, wrk, d.warmupSeconds, d.maxWarmupSeconds);
     const { rps } = await wrkEcho(target.url, target.session, { ...wrk, seconds: d.seconds });
     log(`max throughput of ${spec.name}: ${rps.toFixed(0)} rps`);
     return rps;

@@ -30,6 +30,9 @@ const row = (name: string, rps: number, cpuUsPerRequest: number): ThroughputRow 
   peakRssMb: 100,
   cpuUsPerRequest,
   cpuShare: 1,
+  rpsSpread: 0.05,
+  cpuSpread: 0.05,
+  warmUps: [],
 });
 
 /** A run whose figures sit just inside (or, with `miss`, just outside) each of issue #25's and #23's targets. */
