@@ -207,7 +207,12 @@ try {
     results.throughput = await echoSideBySide(chosenTargets, ctx, collector, durations);
   });
   await attempt('latency', async () => {
-    results.latency = await latencyAtHalfMax(await maxOf(targets.lookoutDefault), ctx, durations);
+    results.latency = await latencyAtHalfMax(
+      await maxOf(targets.lookoutDefault),
+      ctx,
+      durations,
+      collector.pid,
+    );
   });
   await attempt('gateway', async () => {
     results.gateway = await gatewayHop(ctx, durations);

@@ -398,9 +398,11 @@ export async function latencyAtHalfMax(
   maxRps: number,
   ctx: BenchContext,
   d: Durations,
+  receiverPid?: number,
 ): Promise<LatencyResult> {
   const rate = Math.round(maxRps / 2);
   const options = {
+    ...(receiverPid !== undefined && { receiverPid }),
     cpu: ctx.loadCpu,
     tool: 'echo',
     rate,
@@ -408,7 +410,7 @@ export async function latencyAtHalfMax(
     seconds: d.latencySeconds,
   };
   const describe = (name: string, run: MeasuredAtRate) =>
-    `${name} at ${rate} rps for ${d.latencySeconds} s: p50 ${run.p50Ms.toFixed(2)} ms, p99 ${run.p99Ms.toFixed(2)} ms, ${run.errors} errors, ${run.dropped ?? 0} dropped; generator lateness p99 ${run.latenessP99Ms.toFixed(2)} ms, max ${run.latenessMaxMs.toFixed(1)} ms, ${(run.generatorCpuShare * 100).toFixed(0)} % of its CPU${run.invalid ? `; INVALID: ${run.invalid}` : ''}`;
+    `${name} at ${rate} rps for ${d.latencySeconds} s: p50 ${run.p50Ms.toFixed(2)} ms, p99 ${run.p99Ms.toFixed(2)} ms, ${run.errors} errors, ${run.dropped ?? 0} dropped; generator lateness p99 ${run.latenessP99Ms.toFixed(2)} ms, max ${run.latenessMaxMs.toFixed(1)} ms, ${(run.generatorCpuShare * 100).toFixed(0)} % of its CPU, the receiver ${((run.receiverCpuShare ?? Number.NaN) * 100).toFixed(0)} %${run.invalid ? `; INVALID: ${run.invalid}` : ''}`;
   const baselineAtRate = async (spec: TargetSpec, role: string): Promise<MeasuredAtRate> => {
     const run = await withTarget(spec, ctx, (echo) => atConstantRate(echo, options));
     log(`${role}: ${describe(spec.name, run)}`);

@@ -78,6 +78,8 @@ export interface ConstantRateOptions {
   readonly seconds: number;
   /** A process whose CPU time over the measured phase is returned (the server under load). */
   readonly pid?: number;
+  /** The OTLP receiver, which shares the generator's CPU: its CPU time over the measured phase is returned. */
+  readonly receiverPid?: number;
 }
 
 export interface ConstantRateResult extends LoadResult {
@@ -92,6 +94,8 @@ export interface ConstantRateResult extends LoadResult {
   readonly invalid?: string;
   /** CPU seconds `pid` used during the measured phase. */
   readonly serverCpuSeconds?: number;
+  /** Share of the load CPU the receiver (`receiverPid`) used during the measured phase. */
+  readonly receiverCpuShare?: number;
 }
 
 type GeneratorFigures = Pick<
@@ -133,11 +137,16 @@ export async function constantRate(
     WARMUP: String(options.warmupSeconds),
     SECONDS: String(options.seconds),
   };
-  let cpuAtMeasureStart: number | undefined;
-  let cpuAtMeasureEnd: number | undefined;
+  const pids = [options.pid, options.receiverPid];
+  const cpuOf = () => pids.map((pid) => (pid === undefined ? Number.NaN : cpuSecondsOf(pid)));
+  let cpuAtMeasureStart: number[] | undefined;
+  let cpuAtMeasureEnd: number[] | undefined;
+  let measureStartedAt = 0;
+  let measureEndedAt = 0;
   let resultLine: string | undefined;
-  const pid = options.pid;
-  const generator = spawnPinned(process.execPath, [join(loadDir, 'open-loop.ts')], {
+  // Above the receiver's priority where the system allows it (nice runs the generator regardless):
+  // the receiver's batches then wait for the generator's ticks rather than delay them.
+  const generator = spawnPinned('nice', ['-n', '-10', process.execPath, join(loadDir, 'open-loop.ts')], {
     cpu: options.cpu,
     cwd: loadDir,
     env,
@@ -145,9 +154,14 @@ export async function constantRate(
       if (line.startsWith('RESULT ')) resultLine = line.slice('RESULT '.length);
     },
     onStderrLine: (line) => {
-      if (pid === undefined) return;
-      if (line === 'lookout-bench: measure starts') cpuAtMeasureStart = cpuSecondsOf(pid);
-      if (line === 'lookout-bench: measure ends') cpuAtMeasureEnd = cpuSecondsOf(pid);
+      if (line === 'lookout-bench: measure starts') {
+        cpuAtMeasureStart = cpuOf();
+        measureStartedAt = performance.now();
+      }
+      if (line === 'lookout-bench: measure ends') {
+        cpuAtMeasureEnd = cpuOf();
+        measureEndedAt = performance.now();
+      }
     },
   });
   const [code] = (await once(generator.child, 'exit')) as [number | null];
@@ -177,10 +191,13 @@ export async function constantRate(
     generatorCpuShare: r.cpuShare,
   };
   const invalid = generatorFault(figures);
+  const used = (i: number) => (cpuAtMeasureEnd?.[i] ?? Number.NaN) - (cpuAtMeasureStart?.[i] ?? Number.NaN);
+  const serverCpuSeconds = used(0);
+  const receiverCpuShare = used(1) / ((measureEndedAt - measureStartedAt) / 1000);
   return {
     ...figures,
     ...(invalid !== undefined && { invalid }),
-    ...(cpuAtMeasureStart !== undefined &&
-      cpuAtMeasureEnd !== undefined && { serverCpuSeconds: cpuAtMeasureEnd - cpuAtMeasureStart }),
+    ...(Number.isFinite(serverCpuSeconds) && { serverCpuSeconds }),
+    ...(Number.isFinite(receiverCpuShare) && { receiverCpuShare }),
   };
 }

@@ -18,7 +18,7 @@ import { repo } from '../support/stack.ts';
 
 const run = promisify(execFile);
 
-describe('npm run bench (echo side by side, 1 s per target)', () => {
+describe('npm run bench, cut to seconds', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lookout-bench-'));
   before(() => {
     toolPath('otelcol-lookout');
