@@ -12,7 +12,7 @@ import {
   wrkEcho,
 } from './harness/load.ts';
 import { lookoutSessionCount, openSessions } from './harness/mcp.ts';
-import { busySecondsOf, cpuSecondsOf, memoryOf, sleep } from './harness/processes.ts';
+import { cpuSecondsOf, cpuTimesOf, memoryOf, sleep } from './harness/processes.ts';
 import {
   type BenchContext,
   gatewayTarget,
@@ -46,10 +46,12 @@ export interface Measured extends LoadResult {
   /** Share of one CPU the server used during the run. */
   readonly cpuShare: number;
   /**
-   * Share of the server's CPU that other processes (or the hypervisor) took during the run: what a
-   * round's rps lost to the machine rather than to the server.
+   * How the server's CPU spent the run (with `cpuShare`, the server's own part): other processes'
+   * share (steal included), and its idle share (the load generator did not keep the server busy).
+   * What the three leave of the run's wall time was not accounted to the CPU at all: the host held it.
    */
   readonly othersCpuShare?: number;
+  readonly idleCpuShare?: number;
 }
 
 /** Runs `load` and measures the CPU time process `pid`, and everything else on `cpu`, spent meanwhile. */
@@ -60,17 +62,19 @@ async function withCpu(
   cpu?: string,
 ): Promise<Measured> {
   const before = cpuSecondsOf(pid);
-  const busyBefore = cpu === undefined ? Number.NaN : busySecondsOf(cpu);
+  const cpuBefore = cpuTimesOf(cpu ?? '');
   const started = performance.now();
   const result = await load();
   const used = cpuSecondsOf(pid) - before;
   const wall = (performance.now() - started) / 1000;
-  const others = (busySecondsOf(cpu ?? '') - busyBefore - used) / wall;
+  const cpuAfter = cpuTimesOf(cpu ?? '');
+  const others = (cpuAfter.busy - cpuBefore.busy - used) / wall;
+  const idle = (cpuAfter.idle - cpuBefore.idle) / wall;
   return {
     ...result,
     cpuUsPerRequest: (used * 1e6) / result.requests,
     cpuShare: used / seconds,
-    ...(Number.isFinite(others) && { othersCpuShare: Math.max(0, others) }),
+    ...(Number.isFinite(others) && { othersCpuShare: Math.max(0, others), idleCpuShare: idle }),
   };
 }
 
@@ -264,7 +268,7 @@ export async function echoSideBySide(
         .get(spec.name)
         ?.push({ load, warmUp: warm, rssMb: memory.rssMb, peakMb: memory.peakMb, telemetry });
       log(
-        `echo round ${round}/${d.rounds} ${spec.name}: ${load.rps.toFixed(0)} rps, p50 ${load.p50Ms.toFixed(2)} ms, p99 ${load.p99Ms.toFixed(2)} ms, ${load.errors} errors, RSS ${memory.rssMb.toFixed(0)} MB, ${load.cpuUsPerRequest.toFixed(0)} µs CPU/req at ${(load.cpuShare * 100).toFixed(0)} % of a CPU, others ${((load.othersCpuShare ?? Number.NaN) * 100).toFixed(0)} % of it; warm-up ${warm.seconds} s (${warm.settled ? 'settled' : 'NOT settled'}: ${warm.cpuUsPerRequest.map((us) => us.toFixed(0)).join(' → ')} µs/req)${telemetry ? `, ${telemetry.spansPerRequest.toFixed(2)} spans/req` : ''}`,
+        `echo round ${round}/${d.rounds} ${spec.name}: ${load.rps.toFixed(0)} rps, p50 ${load.p50Ms.toFixed(2)} ms, p99 ${load.p99Ms.toFixed(2)} ms, ${load.errors} errors, RSS ${memory.rssMb.toFixed(0)} MB, ${load.cpuUsPerRequest.toFixed(0)} µs CPU/req at ${(load.cpuShare * 100).toFixed(0)} % of a CPU, others ${((load.othersCpuShare ?? Number.NaN) * 100).toFixed(0)} % of it, idle ${((load.idleCpuShare ?? Number.NaN) * 100).toFixed(0)} %; warm-up ${warm.seconds} s (${warm.settled ? 'settled' : 'NOT settled'}: ${warm.cpuUsPerRequest.map((us) => us.toFixed(0)).join(' → ')} µs/req)${telemetry ? `, ${telemetry.spansPerRequest.toFixed(2)} spans/req` : ''}`,
       );
     }
   }
