@@ -139,36 +139,39 @@ export function resultsTable(r: Results, connections: number): string {
       note,
       '',
     ]);
+  /** A constant-rate row: its figures only when the generator held the rate. */
+  const atRate = (scenario: string, target: string, m: MeasuredAtRate, rss: string, note = '') =>
+    m.invalid
+      ? row([
+          scenario,
+          target,
+          '—',
+          '—',
+          '—',
+          '—',
+          rss,
+          '—',
+          '',
+          '',
+          `INVALID, not reported: ${m.invalid}`,
+          '',
+        ])
+      : other(scenario, target, m, rss, note);
   if (r.latency) {
     const l = r.latency;
     const scenario = `constant ${thousands(l.rate)} rps = 50 % of ${l.target}'s max (open model, ${l.seconds} s)`;
-    const atRate = (target: string, m: MeasuredAtRate, rss: string, note = '') =>
-      m.invalid
-        ? row([
-            scenario,
-            target,
-            '—',
-            '—',
-            '—',
-            '—',
-            rss,
-            '—',
-            '',
-            '',
-            `INVALID, not reported: ${m.invalid}`,
-            '',
-          ])
-        : other(scenario, target, m, rss, note);
-    lines.push(atRate('express-echo (the floor: load generator and machine)', l.floor, ''));
-    lines.push(atRate('express-echo-otel (the OTel SDK alone, full telemetry)', l.sdkAlone, ''));
-    lines.push(atRate(`${l.target} (as shipped)`, l.load, fixed(l.rssMb), `GC: ${describeGc(l.gc)}`));
+    lines.push(atRate(scenario, 'express-echo (the floor: load generator and machine)', l.floor, ''));
+    lines.push(atRate(scenario, 'express-echo-otel (the OTel SDK alone, full telemetry)', l.sdkAlone, ''));
+    lines.push(
+      atRate(scenario, `${l.target} (as shipped)`, l.load, fixed(l.rssMb), `GC: ${describeGc(l.gc)}`),
+    );
   }
   if (r.gateway) {
     const g = r.gateway;
     const scenario = `gateway, constant ${g.rate} rps (open model, ${g.seconds} s)`;
-    lines.push(other(scenario, 'sdk-stateful called directly', g.direct, ''));
+    lines.push(atRate(scenario, 'sdk-stateful called directly', g.direct, ''));
     lines.push(
-      other(
+      atRate(
         scenario,
         'lookout-gateway → sdk-stateful',
         g.viaLookout,
@@ -178,7 +181,7 @@ export function resultsTable(r: Results, connections: number): string {
     );
     if (g.viaStdio)
       lines.push(
-        other(scenario, 'lookout-gateway → sdk-stdio (child process)', g.viaStdio, '', 'CPU: Lookout only'),
+        atRate(scenario, 'lookout-gateway → sdk-stdio (child process)', g.viaStdio, '', 'CPU: Lookout only'),
       );
   }
   if (r.live) {
@@ -313,23 +316,39 @@ export function verdicts(r: Results): TargetVerdict[] {
     ...(latencyFault && { invalid: latencyFault }),
   });
   const g = r.gateway;
+  const hopFault =
+    g &&
+    [
+      g.direct.invalid && `direct: ${g.direct.invalid}`,
+      g.viaLookout.invalid && `through Lookout: ${g.viaLookout.invalid}`,
+    ]
+      .filter(Boolean)
+      .join('; ');
   out.push({
     target: 'gateway hop over Streamable HTTP: added p50, and Lookout CPU per proxied call',
-    measured: g
-      ? `+${ms(g.addedP50Ms)} ms p50 (${ms(g.viaLookout.p50Ms)} vs ${ms(g.direct.p50Ms)} direct), ${fixed(g.viaLookout.cpuUsPerRequest)} µs CPU per call, ${g.rate} rps`
-      : 'not measured',
+    measured: !g
+      ? 'not measured'
+      : hopFault
+        ? `INVALID: ${hopFault}`
+        : `+${ms(g.addedP50Ms)} ms p50 (${ms(g.viaLookout.p50Ms)} vs ${ms(g.direct.p50Ms)} direct), ${fixed(g.viaLookout.cpuUsPerRequest)} µs CPU per call, ${g.rate} rps`,
     goal: '≤ 0.4 ms and ≤ 300 µs',
-    met: g
-      ? g.addedP50Ms <= 0.4 && g.viaLookout.cpuUsPerRequest <= 300 && g.viaLookout.errors === 0
-      : undefined,
+    met:
+      g && !hopFault
+        ? g.addedP50Ms <= 0.4 && g.viaLookout.cpuUsPerRequest <= 300 && g.viaLookout.errors === 0
+        : undefined,
+    ...(hopFault && { invalid: hopFault }),
   });
   if (g?.viaStdio) {
+    const stdio = g.viaStdio;
     out.push({
       target:
         'gateway hop to a stdio upstream (reported beside the HTTP hop; no direct call to compare with)',
-      measured: `${ms(g.viaStdio.p50Ms)} ms p50 through Lookout, ${fixed(g.viaStdio.cpuUsPerRequest)} µs Lookout CPU per call, ${g.viaStdio.errors} errors, ${g.rate} rps`,
+      measured: stdio.invalid
+        ? `INVALID: ${stdio.invalid}`
+        : `${ms(stdio.p50Ms)} ms p50 through Lookout, ${fixed(stdio.cpuUsPerRequest)} µs Lookout CPU per call, ${stdio.errors} errors, ${g.rate} rps`,
       goal: 'reported',
-      met: g.viaStdio.errors === 0,
+      met: stdio.invalid ? undefined : stdio.errors === 0,
+      ...(stdio.invalid && { invalid: stdio.invalid }),
     });
   }
   const live = r.live;

@@ -102,6 +102,37 @@ describe('a constant-rate run the generator could not hold is refused', () => {
   }
 });
 
+describe('the gateway hop is refused when the generator could not hold either side', () => {
+  const gateway = (direct: MeasuredAtRate, viaLookout: MeasuredAtRate): Results => ({
+    gateway: {
+      rate: 200,
+      seconds: 30,
+      direct,
+      viaLookout,
+      addedP50Ms: viaLookout.p50Ms - direct.p50Ms,
+      addedP99Ms: 1,
+      lookoutRssMb: 200,
+    },
+  });
+  const fast = (p50Ms: number, invalid?: string) => ({ ...atRate(3, invalid), p50Ms, cpuUsPerRequest: 250 });
+
+  it('judges a held hop', () => {
+    assert.equal(statusOf(gateway(fast(0.5), fast(0.8)), '≤ 0.4 ms and ≤ 300 µs').status, 'met');
+  });
+
+  for (const side of ['direct', 'through Lookout'] as const) {
+    it(`marks it invalid when the ${side} run was not held`, () => {
+      const late = 'the generator issued an arrival 80.0 ms late (bound 50 ms)';
+      const results =
+        side === 'direct' ? gateway(fast(0.5, late), fast(0.8)) : gateway(fast(0.5), fast(0.8, late));
+      const { verdict, status } = statusOf(results, '≤ 0.4 ms and ≤ 300 µs');
+      assert.equal(status, 'INVALID');
+      assert.equal(verdict.met, undefined);
+      assert.match(verdict.measured, new RegExp(`^INVALID: ${side}: .*80\\.0 ms late`));
+    });
+  }
+});
+
 const row = (name: string, rounds: number[], cpuUs: number[] = rounds.map(() => 100)): ThroughputRow => ({
   name,
   description: name,
