@@ -4,8 +4,8 @@
  * Run by bench/harness/load.ts as its own process on the load CPU; settings come from the environment:
  * URL, TOOL, SESSION (may be empty), RATE (per second), WARMUP and SECONDS, CONNECTIONS.
  *
- * It is cheap per request (undici's pool, one prepared body), so it holds rates that k6's
- * constant-arrival-rate executor could not on one shared CPU. A request's latency runs from the moment
+ * It does little per request (undici's dispatch API on a pool, one prepared body), since it shares
+ * its CPU with the OTLP receiver. A request's latency runs from the moment
  * the generator issued it, waiting for a free connection included (the server's backlog, counted as
  * wrk2 counts it). The generator's own lateness (issue time − scheduled time) is measured separately:
  * when it is large, the generator, not the server, set the pace, and the harness refuses the row.
