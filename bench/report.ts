@@ -7,10 +7,14 @@ import type {
   LatencyResult,
   LiveViewResult,
   Measured,
+  MeasuredAtRate,
   ReadyResult,
   SoakResult,
   ThroughputRow,
 } from './scenarios.ts';
+
+/** The most a target's rounds may differ (spread of rps, or of CPU per request) for ratios over it to count. */
+export const steadyWithin = 0.1;
 
 export interface Results {
   throughput?: ThroughputRow[];
@@ -26,8 +30,39 @@ export interface TargetVerdict {
   readonly target: string;
   readonly measured: string;
   readonly goal: string;
-  /** undefined: not measured in this run. */
+  /** undefined: not measured in this run, or measured but not valid. */
   readonly met: boolean | undefined;
+  /** Why the run's figure for this target cannot be counted (the load generator, not the server, set it). */
+  readonly invalid?: string;
+}
+
+/** Round by round, `row`'s rps over `base`'s (rounds run side by side), e.g. `0.91×, 0.95×, 0.93×`. */
+export function roundRatios(row: ThroughputRow, base: ThroughputRow): string {
+  return row.runs.map((run, i) => `${fixed(run.rps / (base.runs[i]?.rps ?? Number.NaN), 2)}×`).join(', ');
+}
+
+/** Why ratios over these rows do not count: a row whose rounds differ by more than `steadyWithin`. */
+export function unsteady(
+  rows: readonly ThroughputRow[],
+  spreadOf: 'rpsSpread' | 'cpuSpread',
+): string | undefined {
+  const what = spreadOf === 'rpsSpread' ? 'rps' : 'CPU per request';
+  const faults = rows
+    .filter((r) => !(r[spreadOf] <= steadyWithin))
+    .map(
+      (r) =>
+        `${r.name}'s rounds differ by ${fixed(r[spreadOf] * 100)} % in ${what} (bound ${fixed(steadyWithin * 100)} %)`,
+    );
+  return faults.length > 0 ? faults.join('; ') : undefined;
+}
+
+/** Why the latency comparison does not count: the as-shipped row or the floor it is divided by is invalid. */
+export function latencyInvalid(l: LatencyResult): string | undefined {
+  const faults = [
+    l.load.invalid && `${l.target}: ${l.load.invalid}`,
+    l.floor.invalid && `the floor: ${l.floor.invalid}`,
+  ].filter((f): f is string => typeof f === 'string' && f.length > 0);
+  return faults.length > 0 ? faults.join('; ') : undefined;
 }
 
 const fixed = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
@@ -61,8 +96,9 @@ export function resultsTable(r: Results, connections: number): string {
       'vs express-echo',
       'vs sdk-stateful',
       'telemetry received',
+      'rounds: rps (spread)',
     ]),
-    row(['---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---']),
+    row(['---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---', '---']),
   ];
   const byName = new Map((r.throughput ?? []).map((t) => [t.name, t]));
   const express = byName.get('express-echo')?.rps ?? Number.NaN;
@@ -86,6 +122,7 @@ export function resultsTable(r: Results, connections: number): string {
         `${fixed(t.rps / express, 2)}×`,
         `${fixed(t.rps / sdk, 2)}×`,
         telemetry,
+        `${t.runs.map((run) => thousands(run.rps)).join(' / ')} (${fixed(t.rpsSpread * 100)} %${t.rpsSpread > steadyWithin ? ', UNSTEADY' : ''})`,
       ]),
     );
   }
@@ -100,20 +137,41 @@ export function resultsTable(r: Results, connections: number): string {
       '',
       '',
       note,
+      '',
     ]);
+  /** A constant-rate row: its figures only when the generator held the rate. */
+  const atRate = (scenario: string, target: string, m: MeasuredAtRate, rss: string, note = '') =>
+    m.invalid
+      ? row([
+          scenario,
+          target,
+          '—',
+          '—',
+          '—',
+          '—',
+          rss,
+          '—',
+          '',
+          '',
+          `INVALID, not reported: ${m.invalid}`,
+          '',
+        ])
+      : other(scenario, target, m, rss, note);
   if (r.latency) {
     const l = r.latency;
-    const scenario = `constant ${thousands(l.rate)} rps = 50 % of max (k6, ${l.seconds} s)`;
-    lines.push(other(scenario, 'express-echo (the floor: load generator and machine)', l.floor, ''));
-    lines.push(other(scenario, 'express-echo-otel (the OTel SDK alone, same telemetry)', l.sdkAlone, ''));
-    lines.push(other(scenario, 'lookout-full', l.load, fixed(l.rssMb), `GC: ${describeGc(l.gc)}`));
+    const scenario = `constant ${thousands(l.rate)} rps = 50 % of ${l.target}'s max (open model, ${l.seconds} s)`;
+    lines.push(atRate(scenario, 'express-echo (the floor: load generator and machine)', l.floor, ''));
+    lines.push(atRate(scenario, 'express-echo-otel (the OTel SDK alone, full telemetry)', l.sdkAlone, ''));
+    lines.push(
+      atRate(scenario, `${l.target} (as shipped)`, l.load, fixed(l.rssMb), `GC: ${describeGc(l.gc)}`),
+    );
   }
   if (r.gateway) {
     const g = r.gateway;
-    const scenario = `gateway, constant ${g.rate} rps (k6, ${g.seconds} s)`;
-    lines.push(other(scenario, 'sdk-stateful called directly', g.direct, ''));
+    const scenario = `gateway, constant ${g.rate} rps (open model, ${g.seconds} s)`;
+    lines.push(atRate(scenario, 'sdk-stateful called directly', g.direct, ''));
     lines.push(
-      other(
+      atRate(
         scenario,
         'lookout-gateway → sdk-stateful',
         g.viaLookout,
@@ -123,7 +181,7 @@ export function resultsTable(r: Results, connections: number): string {
     );
     if (g.viaStdio)
       lines.push(
-        other(scenario, 'lookout-gateway → sdk-stdio (child process)', g.viaStdio, '', 'CPU: Lookout only'),
+        atRate(scenario, 'lookout-gateway → sdk-stdio (child process)', g.viaStdio, '', 'CPU: Lookout only'),
       );
   }
   if (r.live) {
@@ -157,7 +215,7 @@ export function resultsTable(r: Results, connections: number): string {
     const s = r.soak;
     lines.push(
       other(
-        `soak, constant ${thousands(s.rate)} rps (k6, ${s.seconds} s)`,
+        `soak, constant ${thousands(s.rate)} rps (open model, ${s.seconds} s)`,
         'lookout-full',
         s.load,
         `${fixed(s.startMb)} → ${fixed(s.endMb)} (max ${fixed(s.maxMb)})`,
@@ -179,70 +237,118 @@ export function verdicts(r: Results): TargetVerdict[] {
   const shipped = byName.get('lookout-default');
   const vsOff = (row: ThroughputRow | undefined) =>
     row && off
-      ? `${fixed(row.rps / off.rps, 2)}× (${thousands(row.rps)} / ${thousands(off.rps)} rps; CPU ${fixed(row.cpuUsPerRequest)} vs ${fixed(off.cpuUsPerRequest)} µs/req)`
+      ? `${fixed(row.rps / off.rps, 2)}× (${thousands(row.rps)} / ${thousands(off.rps)} rps; per round ${roundRatios(row, off)}; CPU ${fixed(row.cpuUsPerRequest)} vs ${fixed(off.cpuUsPerRequest)} µs/req)`
       : 'not measured';
-  out.push({
-    target: 'tools/call throughput as shipped (adaptive sampling) vs telemetry off (OTEL_SDK_DISABLED=true)',
-    measured: vsOff(shipped),
-    goal: '≥ 0.85×',
-    met: shipped && off ? shipped.rps / off.rps >= 0.85 : undefined,
-  });
-  out.push({
-    target: 'tools/call throughput, every call traced and every signal exported, vs telemetry off',
-    measured: vsOff(full),
-    goal: '≥ 0.65×',
-    met: full && off ? full.rps / off.rps >= 0.65 : undefined,
-  });
+  /** A ratio target over measured rows: met only when every row's rounds agree. */
+  const ratioVerdict = (
+    target: string,
+    rows: (ThroughputRow | undefined)[],
+    spreadOf: 'rpsSpread' | 'cpuSpread',
+    measured: string,
+    goal: string,
+    holds: () => boolean,
+  ): TargetVerdict => {
+    if (!rows.every((r) => r)) return { target, measured: 'not measured', goal, met: undefined };
+    const invalid = unsteady(rows as ThroughputRow[], spreadOf);
+    return invalid
+      ? { target, measured: `${measured}; INVALID: ${invalid}`, goal, met: undefined, invalid }
+      : { target, measured, goal, met: holds() };
+  };
+  out.push(
+    ratioVerdict(
+      'tools/call throughput as shipped (adaptive sampling) vs telemetry off (OTEL_SDK_DISABLED=true)',
+      [shipped, off],
+      'rpsSpread',
+      vsOff(shipped),
+      '≥ 0.85×',
+      () => (shipped?.rps ?? 0) / (off?.rps ?? 1) >= 0.85,
+    ),
+  );
+  out.push(
+    ratioVerdict(
+      'tools/call throughput, every call traced and every signal exported, vs telemetry off',
+      [full, off],
+      'rpsSpread',
+      vsOff(full),
+      '≥ 0.65×',
+      () => (full?.rps ?? 0) / (off?.rps ?? 1) >= 0.65,
+    ),
+  );
   const sdkAlone = byName.get('express-echo-otel');
   const lookoutCost = full && off ? full.cpuUsPerRequest - off.cpuUsPerRequest : undefined;
   const sdkCost = sdkAlone && express ? sdkAlone.cpuUsPerRequest - express.cpuUsPerRequest : undefined;
-  out.push({
-    target:
+  out.push(
+    ratioVerdict(
       "telemetry's CPU per call, every call traced (lookout-full − lookout-off), vs the OTel SDK alone giving the same telemetry (express-echo-otel − express-echo)",
-    measured:
+      [full, off, sdkAlone, express],
+      'cpuSpread',
       lookoutCost === undefined || sdkCost === undefined
         ? 'not measured'
         : `${fixed(lookoutCost)} vs ${fixed(sdkCost)} µs/req (${lookoutCost >= sdkCost ? '+' : ''}${fixed(lookoutCost - sdkCost)} µs)`,
-    goal: '≤ SDK alone + 10 µs',
-    met: lookoutCost === undefined || sdkCost === undefined ? undefined : lookoutCost <= sdkCost + 10,
-  });
+      '≤ SDK alone + 10 µs',
+      () => (lookoutCost ?? Number.POSITIVE_INFINITY) <= (sdkCost ?? 0) + 10,
+    ),
+  );
   const modern = byName.get('lookout-full-2026');
-  out.push({
-    target: 'MCP 2026-07-28 echo (no session) vs the 2025-11-25 echo (session), both every call traced',
-    measured:
+  out.push(
+    ratioVerdict(
+      'MCP 2026-07-28 echo (no session) vs the 2025-11-25 echo (session), both every call traced',
+      [modern, full],
+      'rpsSpread',
       modern && full
-        ? `${fixed(modern.rps / full.rps, 2)}× (${thousands(modern.rps)} / ${thousands(full.rps)} rps)`
+        ? `${fixed(modern.rps / full.rps, 2)}× (${thousands(modern.rps)} / ${thousands(full.rps)} rps; per round ${roundRatios(modern, full)})`
         : 'not measured',
-    goal: '≥ 1.00×',
-    met: modern && full ? modern.rps >= full.rps : undefined,
-  });
+      '≥ 1.00×',
+      () => (modern?.rps ?? 0) >= (full?.rps ?? 1),
+    ),
+  );
   const l = r.latency;
+  const latencyFault = l && latencyInvalid(l);
   out.push({
-    target: `p99 at 50 % of max throughput, every call traced, vs the floor (express-echo) at the same rate, same run${l && l.seconds < 60 ? ` (shortened: ${l.seconds} s, not 60 s)` : ''}`,
-    measured: l
-      ? `${ms(l.load.p99Ms)} ms at ${thousands(l.rate)} rps = ${fixed(l.load.p99Ms / l.floor.p99Ms, 2)}× the floor's ${ms(l.floor.p99Ms)} ms; ${l.load.errors} errors, ${l.load.dropped ?? 0} dropped (express-echo-otel: ${ms(l.sdkAlone.p99Ms)} ms)`
-      : 'not measured',
+    target: `p99 at 50 % of max throughput, as shipped, vs the floor (express-echo) at the same rate, same run${l && l.seconds < 60 ? ` (shortened: ${l.seconds} s, not 60 s)` : ''}`,
+    measured: !l
+      ? 'not measured'
+      : latencyFault
+        ? `INVALID: ${latencyFault}`
+        : `${ms(l.load.p99Ms)} ms at ${thousands(l.rate)} rps = ${fixed(l.load.p99Ms / l.floor.p99Ms, 2)}× the floor's ${ms(l.floor.p99Ms)} ms; ${l.load.errors} errors (express-echo-otel: ${l.sdkAlone.invalid ? 'invalid' : `${ms(l.sdkAlone.p99Ms)} ms`})`,
     goal: "≤ 2× the floor's p99, 0 errors",
-    met: l ? l.load.p99Ms <= 2 * l.floor.p99Ms && l.load.errors === 0 : undefined,
+    met: l && !latencyFault ? l.load.p99Ms <= 2 * l.floor.p99Ms && l.load.errors === 0 : undefined,
+    ...(latencyFault && { invalid: latencyFault }),
   });
   const g = r.gateway;
+  const hopFault =
+    g &&
+    [
+      g.direct.invalid && `direct: ${g.direct.invalid}`,
+      g.viaLookout.invalid && `through Lookout: ${g.viaLookout.invalid}`,
+    ]
+      .filter(Boolean)
+      .join('; ');
   out.push({
     target: 'gateway hop over Streamable HTTP: added p50, and Lookout CPU per proxied call',
-    measured: g
-      ? `+${ms(g.addedP50Ms)} ms p50 (${ms(g.viaLookout.p50Ms)} vs ${ms(g.direct.p50Ms)} direct), ${fixed(g.viaLookout.cpuUsPerRequest)} µs CPU per call, ${g.rate} rps`
-      : 'not measured',
+    measured: !g
+      ? 'not measured'
+      : hopFault
+        ? `INVALID: ${hopFault}`
+        : `+${ms(g.addedP50Ms)} ms p50 (${ms(g.viaLookout.p50Ms)} vs ${ms(g.direct.p50Ms)} direct), ${fixed(g.viaLookout.cpuUsPerRequest)} µs CPU per call, ${g.rate} rps`,
     goal: '≤ 0.4 ms and ≤ 300 µs',
-    met: g
-      ? g.addedP50Ms <= 0.4 && g.viaLookout.cpuUsPerRequest <= 300 && g.viaLookout.errors === 0
-      : undefined,
+    met:
+      g && !hopFault
+        ? g.addedP50Ms <= 0.4 && g.viaLookout.cpuUsPerRequest <= 300 && g.viaLookout.errors === 0
+        : undefined,
+    ...(hopFault && { invalid: hopFault }),
   });
   if (g?.viaStdio) {
+    const stdio = g.viaStdio;
     out.push({
       target:
         'gateway hop to a stdio upstream (reported beside the HTTP hop; no direct call to compare with)',
-      measured: `${ms(g.viaStdio.p50Ms)} ms p50 through Lookout, ${fixed(g.viaStdio.cpuUsPerRequest)} µs Lookout CPU per call, ${g.viaStdio.errors} errors, ${g.rate} rps`,
+      measured: stdio.invalid
+        ? `INVALID: ${stdio.invalid}`
+        : `${ms(stdio.p50Ms)} ms p50 through Lookout, ${fixed(stdio.cpuUsPerRequest)} µs Lookout CPU per call, ${stdio.errors} errors, ${g.rate} rps`,
       goal: 'reported',
-      met: g.viaStdio.errors === 0,
+      met: stdio.invalid ? undefined : stdio.errors === 0,
+      ...(stdio.invalid && { invalid: stdio.invalid }),
     });
   }
   const live = r.live;
@@ -302,10 +408,11 @@ export function verdicts(r: Results): TargetVerdict[] {
 }
 
 export function verdictTable(v: TargetVerdict[]): string {
-  const status = (met: boolean | undefined) => (met === undefined ? 'not measured' : met ? 'met' : 'NOT MET');
+  const status = (t: TargetVerdict) =>
+    t.invalid ? 'INVALID' : t.met === undefined ? 'not measured' : t.met ? 'met' : 'NOT MET';
   return [
     row(['target', 'measured', 'goal', 'status']),
     row(['---', '---', '---', '---']),
-    ...v.map((t) => row([t.target, t.measured, t.goal, status(t.met)])),
+    ...v.map((t) => row([t.target, t.measured, t.goal, status(t)])),
   ].join('\n');
 }

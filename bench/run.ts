@@ -7,9 +7,11 @@
  *   npm run bench -- --only echo,idle --seconds 5   # a subset, shorter runs
  *   npm run bench -- --quick                        # every scenario, short: a smoke test
  *
- * Scenarios (--only): echo (max throughput, wrk: express-echo, sdk-stateful, sdk-stateless-otel, sdk2-handler, sdk2-handler-2025,
- * lookout-full, lookout-full-2026, lookout-default, lookout-off, lookout-collector-down), latency (k6 at 50 % of lookout-full's max),
- * gateway (k6 at a moderate rate, upstream direct vs through Lookout), live (lookout-default at full load
+ * Scenarios (--only): echo (max throughput, wrk: express-echo, sdk-stateful, sdk-stateless-otel,
+ * sdk2-handler, sdk2-handler-2025, lookout-full, lookout-full-2026, lookout-default, lookout-off,
+ * lookout-collector-down), latency (open-model generator at 50 % of lookout-default's max; the floor and
+ * the SDK alone at the same rate), gateway (the same generator at a moderate rate, upstream direct vs
+ * through Lookout), live (lookout-default at full load
  * with and without a live view page open), idle (RSS with N idle sessions),
  * soak (RSS over a long run at 50 % of max), ready (spawn → /health/ready).
  */
@@ -59,6 +61,7 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     seconds: { type: 'string' },
     warmup: { type: 'string' },
+    'max-warmup': { type: 'string' },
     rounds: { type: 'string' },
     connections: { type: 'string' },
     'latency-seconds': { type: 'string' },
@@ -83,10 +86,11 @@ if (values.help) {
       `  --targets <list>         echo targets (${echoTargets.map((t) => t.name).join(',')})`,
       '  --quick                  short everything (a smoke test of the harness, not a measurement)',
       '  --seconds N              each measured wrk run in echo (10)',
-      '  --warmup N               warm-up before each measurement (3)',
-      '  --rounds N               interleaved echo rounds (2)',
+      '  --warmup N               warm-up before each measurement, at least (5)',
+      "  --max-warmup N           echo: longest warm-up while the server's CPU per request has not settled (30)",
+      '  --rounds N               interleaved echo rounds, every other one in reverse order (3)',
       '  --connections N          wrk connections (32)',
-      '  --latency-seconds N      constant-rate run at 50 % of max (60)',
+      "  --latency-seconds N      constant-rate run at 50 % of lookout-default's max (60)",
       '  --gateway-seconds N      each gateway run (30)',
       '  --gateway-rate N         gateway requests per second (200)',
       '  --soak-seconds N         soak length (600)',
@@ -107,8 +111,9 @@ function number(value: string | undefined, normal: number, quick: number): numbe
 }
 const durations: Durations = {
   seconds: number(values.seconds, 10, 3),
-  warmupSeconds: number(values.warmup, 3, 1),
-  rounds: number(values.rounds, 2, 1),
+  warmupSeconds: number(values.warmup, 5, 1),
+  maxWarmupSeconds: number(values['max-warmup'], 30, 3),
+  rounds: number(values.rounds, 3, 1),
   connections: number(values.connections, 32, 32),
   latencySeconds: number(values['latency-seconds'], 60, 10),
   gatewaySeconds: number(values['gateway-seconds'], 30, 5),
@@ -154,7 +159,6 @@ const machine = {
     selected('echo') || selected('live') || selected('latency') || selected('soak')
       ? version('wrk', ['--version'])
       : undefined,
-  k6: version(toolPath('k6'), ['version']),
   collector: version(toolPath('otelcol-lookout'), ['--version']),
   loadAverageAtStart: loadavg(),
 };
@@ -191,18 +195,27 @@ async function attempt(scenario: Scenario, fn: () => Promise<void>): Promise<voi
 }
 
 await collector.start();
-let maxRps: number | undefined;
-const lookoutMax = async () => {
-  maxRps ??=
-    results.throughput?.find((t) => t.name === 'lookout-full')?.rps ?? (await measureMaxRps(ctx, durations));
-  return maxRps;
+const maxima = new Map<string, number>();
+/** A target's maximum throughput: from the side-by-side when it ran, else measured on its own. */
+const maxOf = async (spec: TargetSpec) => {
+  const known =
+    maxima.get(spec.name) ??
+    results.throughput?.find((t) => t.name === spec.name)?.rps ??
+    (await measureMaxRps(spec, ctx, durations));
+  maxima.set(spec.name, known);
+  return known;
 };
 try {
   await attempt('echo', async () => {
     results.throughput = await echoSideBySide(chosenTargets, ctx, collector, durations);
   });
   await attempt('latency', async () => {
-    results.latency = await latencyAtHalfMax(await lookoutMax(), ctx, durations);
+    results.latency = await latencyAtHalfMax(
+      await maxOf(targets.lookoutDefault),
+      ctx,
+      durations,
+      collector.pid,
+    );
   });
   await attempt('gateway', async () => {
     results.gateway = await gatewayHop(ctx, durations);
@@ -217,7 +230,7 @@ try {
     ];
   });
   await attempt('soak', async () => {
-    results.soak = await soak(await lookoutMax(), ctx, durations);
+    results.soak = await soak(await maxOf(targets.lookoutFull), ctx, durations);
   });
   await attempt('ready', async () => {
     results.ready = await readiness(ctx, durations);
@@ -253,7 +266,7 @@ const report = [
   `Machine: ${machine.cpu}, ${machine.cpus} CPUs, ${machine.memoryGb} GB, Linux ${machine.kernel}, Node ${machine.node}; servers on CPU ${ctx.serverCpu}, load generator and receiver on CPU ${ctx.loadCpu}`,
   `Load average (1/5/15 min): ${fmtLoad(machine.loadAverageAtStart)} at start, ${fmtLoad(loadAverageAtEnd)} at end`,
   `Receiver: ${collectorDescription}`,
-  `Load: ${machine.wrk ?? 'wrk not used'} (closed model, 1 thread); ${machine.k6} constant-arrival-rate (open model)`,
+  `Load: ${machine.wrk ?? 'wrk not used'} (closed model, 1 thread); bench/load/open-loop.ts (open model, undici, fixed schedule)`,
   '',
   resultsTable(results, durations.connections),
   '',

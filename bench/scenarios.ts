@@ -4,9 +4,15 @@ import { type Collector, difference } from './harness/collector.ts';
 import { describeGc, type GcTotals, gcBetween, gcTotals } from './harness/gc.ts';
 import { liveHeapMb } from './harness/inspector.ts';
 import { openLivePage } from './harness/live-page.ts';
-import { type ConstantRateOptions, k6ConstantRate, type LoadResult, wrkEcho } from './harness/load.ts';
+import {
+  type ConstantRateOptions,
+  type ConstantRateResult,
+  constantRate,
+  type LoadResult,
+  wrkEcho,
+} from './harness/load.ts';
 import { lookoutSessionCount, openSessions } from './harness/mcp.ts';
-import { cpuSecondsOf, memoryOf, sleep } from './harness/processes.ts';
+import { cpuSecondsOf, cpuTimesOf, memoryOf, sleep } from './harness/processes.ts';
 import {
   type BenchContext,
   gatewayTarget,
@@ -20,7 +26,9 @@ import {
 export interface Durations {
   /** Seconds of each measured wrk run in the side-by-side. */
   readonly seconds: number;
+  /** The shortest warm-up, and the longest while the server's CPU per request has not settled. */
   readonly warmupSeconds: number;
+  readonly maxWarmupSeconds: number;
   readonly rounds: number;
   readonly connections: number;
   readonly latencySeconds: number;
@@ -37,22 +45,92 @@ export interface Measured extends LoadResult {
   readonly cpuUsPerRequest: number;
   /** Share of one CPU the server used during the run. */
   readonly cpuShare: number;
+  /**
+   * How the server's CPU spent the run (with `cpuShare`, the server's own part): other processes'
+   * share (steal included), and its idle share (the load generator did not keep the server busy).
+   * What the three leave of the run's wall time was not accounted to the CPU at all: the host held it.
+   */
+  readonly othersCpuShare?: number;
+  readonly idleCpuShare?: number;
 }
 
-/** Runs `load` and measures the CPU time process `pid` spent meanwhile. */
-async function withCpu(pid: number, seconds: number, load: () => Promise<LoadResult>): Promise<Measured> {
+/** Runs `load` and measures the CPU time process `pid`, and everything else on `cpu`, spent meanwhile. */
+async function withCpu(
+  pid: number,
+  seconds: number,
+  load: () => Promise<LoadResult>,
+  cpu?: string,
+): Promise<Measured> {
   const before = cpuSecondsOf(pid);
+  const cpuBefore = cpuTimesOf(cpu ?? '');
+  const started = performance.now();
   const result = await load();
   const used = cpuSecondsOf(pid) - before;
-  return { ...result, cpuUsPerRequest: (used * 1e6) / result.requests, cpuShare: used / seconds };
+  const wall = (performance.now() - started) / 1000;
+  const cpuAfter = cpuTimesOf(cpu ?? '');
+  const others = (cpuAfter.busy - cpuBefore.busy - used) / wall;
+  const idle = (cpuAfter.idle - cpuBefore.idle) / wall;
+  return {
+    ...result,
+    cpuUsPerRequest: (used * 1e6) / result.requests,
+    cpuShare: used / seconds,
+    ...(Number.isFinite(others) && { othersCpuShare: Math.max(0, others), idleCpuShare: idle }),
+  };
 }
 
-/** k6 at a constant rate against `target`; CPU per request counts the measured phase only. */
+/** Consecutive one-second warm-up slices whose server CPU per request differ by at most this share are settled. */
+export const settledWithin = 0.05;
+
+export interface WarmUp {
+  readonly seconds: number;
+  /** Whether the server's CPU per request settled before the longest warm-up allowed. */
+  readonly settled: boolean;
+  /** Server CPU µs per request of each one-second slice. */
+  readonly cpuUsPerRequest: number[];
+  readonly requests: number;
+}
+
+/**
+ * Whether the last two slices of a warm-up agree within `settledWithin`: a fresh Node process spends
+ * its first seconds of load compiling (its CPU per request falls for several seconds), and a fixed
+ * warm-up that ends before that measures the compiler with the server.
+ */
+export function hasSettled(slices: readonly number[], minSeconds: number): boolean {
+  const [a, b] = slices.slice(-2);
+  if (slices.length < Math.max(2, minSeconds) || a === undefined || b === undefined) return false;
+  return Math.abs(a - b) <= settledWithin * Math.min(a, b);
+}
+
+/** wrk in one-second slices until the server's CPU per request has settled, at least `minSeconds`, at most `maxSeconds`. */
+async function warmUp(
+  target: RunningTarget,
+  wrk: { cpu: string; connections: number; era?: 'legacy' | 'modern' | undefined },
+  minSeconds: number,
+  maxSeconds: number,
+): Promise<WarmUp> {
+  const slices: number[] = [];
+  let requests = 0;
+  while (slices.length < Math.max(minSeconds, maxSeconds)) {
+    const slice = await withCpu(target.process.pid, 1, () =>
+      wrkEcho(target.url, target.session, { ...wrk, seconds: 1 }),
+    );
+    requests += slice.requests;
+    slices.push(slice.cpuUsPerRequest);
+    if (hasSettled(slices, minSeconds))
+      return { seconds: slices.length, settled: true, cpuUsPerRequest: slices, requests };
+  }
+  return { seconds: slices.length, settled: false, cpuUsPerRequest: slices, requests };
+}
+
+/** A constant-rate run: the server's CPU besides the generator's figures and its validity. */
+export type MeasuredAtRate = Measured & ConstantRateResult;
+
+/** The open-model generator at a constant rate against `target`; CPU per request counts the measured phase only. */
 async function atConstantRate(
   target: RunningTarget,
   options: Omit<ConstantRateOptions, 'pid'>,
-): Promise<Measured> {
-  const result = await k6ConstantRate(target.url, target.session, { ...options, pid: target.process.pid });
+): Promise<MeasuredAtRate> {
+  const result = await constantRate(target.url, target.session, { ...options, pid: target.process.pid });
   const used = result.serverCpuSeconds ?? Number.NaN;
   return { ...result, cpuUsPerRequest: (used * 1e6) / result.requests, cpuShare: used / options.seconds };
 }
@@ -85,7 +163,20 @@ export interface ThroughputRow {
    */
   readonly cpuUsPerRequest: number;
   readonly cpuShare: number;
+  /**
+   * How far the rounds disagree: (max − min) / median of their rps and of their CPU per request. A
+   * ratio over a row whose rounds differ by more than report.ts's `steadyWithin` is not counted.
+   */
+  readonly rpsSpread: number;
+  readonly cpuSpread: number;
+  /** Each round's warm-up, in round order. */
+  readonly warmUps: WarmUp[];
   readonly telemetry?: Telemetry;
+}
+
+/** (max − min) / median: 0 for one value, NaN for none. */
+export function spread(values: readonly number[]): number {
+  return (Math.max(...values) - Math.min(...values)) / median(values);
 }
 
 const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
@@ -121,7 +212,9 @@ async function withTarget<T>(
 
 /**
  * The side-by-side: every target in turn, `rounds` times interleaved (so drift on the machine hits
- * all alike), wrk at full speed. The receiver's counts while a target ran give its spans per request.
+ * all alike; every other round in reverse order, so no target always follows the same one), wrk at
+ * full speed after a warm-up that lasts until the server's CPU per request settles. The receiver's
+ * counts while a target ran give its spans per request.
  */
 export async function echoSideBySide(
   specs: TargetSpec[],
@@ -131,6 +224,7 @@ export async function echoSideBySide(
 ): Promise<ThroughputRow[]> {
   interface Run {
     load: Measured;
+    warmUp: WarmUp;
     rssMb: number;
     peakMb: number;
     telemetry: Telemetry | undefined;
@@ -138,22 +232,25 @@ export async function echoSideBySide(
   const runs = new Map<string, Run[]>(specs.map((s) => [s.name, []]));
   const wrk = { cpu: ctx.loadCpu, connections: d.connections };
   for (let round = 1; round <= d.rounds; round++) {
-    for (const spec of specs) {
+    for (const spec of round % 2 === 1 ? specs : [...specs].reverse()) {
       const before = collector.snapshot();
       let sent = 1;
       let failures: number | undefined;
-      const { load, memory } = await withTarget(spec, ctx, async (target) => {
+      const { load, memory, warm } = await withTarget(spec, ctx, async (target) => {
         const era = spec.era;
-        sent += (await wrkEcho(target.url, target.session, { ...wrk, era, seconds: d.warmupSeconds }))
-          .requests;
-        const load = await withCpu(target.process.pid, d.seconds, () =>
-          wrkEcho(target.url, target.session, { ...wrk, era, seconds: d.seconds }),
+        const warm = await warmUp(target, { ...wrk, era }, d.warmupSeconds, d.maxWarmupSeconds);
+        sent += warm.requests;
+        const load = await withCpu(
+          target.process.pid,
+          d.seconds,
+          () => wrkEcho(target.url, target.session, { ...wrk, era, seconds: d.seconds }),
+          ctx.serverCpu,
         );
         sent += load.requests;
         const memory = memoryOf(target.process.pid);
         if (spec.readiness === 'health')
           failures = await scrapeCounter(target.port, 'lookout_telemetry_export_failures_total');
-        return { load, memory };
+        return { load, memory, warm };
       });
       // The target flushed its telemetry as it stopped; give the receiver's log line a moment.
       await sleep(300);
@@ -167,9 +264,11 @@ export async function echoSideBySide(
               ...(failures !== undefined && { exportFailures: failures }),
             }
           : undefined;
-      runs.get(spec.name)?.push({ load, rssMb: memory.rssMb, peakMb: memory.peakMb, telemetry });
+      runs
+        .get(spec.name)
+        ?.push({ load, warmUp: warm, rssMb: memory.rssMb, peakMb: memory.peakMb, telemetry });
       log(
-        `echo round ${round}/${d.rounds} ${spec.name}: ${load.rps.toFixed(0)} rps, p50 ${load.p50Ms.toFixed(2)} ms, p99 ${load.p99Ms.toFixed(2)} ms, ${load.errors} errors, RSS ${memory.rssMb.toFixed(0)} MB, ${load.cpuUsPerRequest.toFixed(0)} µs CPU/req at ${(load.cpuShare * 100).toFixed(0)} % of a CPU${telemetry ? `, ${telemetry.spansPerRequest.toFixed(2)} spans/req` : ''}`,
+        `echo round ${round}/${d.rounds} ${spec.name}: ${load.rps.toFixed(0)} rps, p50 ${load.p50Ms.toFixed(2)} ms, p99 ${load.p99Ms.toFixed(2)} ms, ${load.errors} errors, RSS ${memory.rssMb.toFixed(0)} MB, ${load.cpuUsPerRequest.toFixed(0)} µs CPU/req at ${(load.cpuShare * 100).toFixed(0)} % of a CPU, others ${((load.othersCpuShare ?? Number.NaN) * 100).toFixed(0)} % of it, idle ${((load.idleCpuShare ?? Number.NaN) * 100).toFixed(0)} %; warm-up ${warm.seconds} s (${warm.settled ? 'settled' : 'NOT settled'}: ${warm.cpuUsPerRequest.map((us) => us.toFixed(0)).join(' → ')} µs/req)${telemetry ? `, ${telemetry.spansPerRequest.toFixed(2)} spans/req` : ''}`,
       );
     }
   }
@@ -189,6 +288,9 @@ export async function echoSideBySide(
       peakRssMb: of((x) => x.peakMb),
       cpuUsPerRequest: of((x) => x.load.cpuUsPerRequest),
       cpuShare: of((x) => x.load.cpuShare),
+      rpsSpread: spread(r.map((x) => x.load.rps)),
+      cpuSpread: spread(r.map((x) => x.load.cpuUsPerRequest)),
+      warmUps: r.map((x) => x.warmUp),
       ...(last && {
         telemetry: {
           ...last,
@@ -224,7 +326,7 @@ export async function liveViewOpen(ctx: BenchContext, d: Durations): Promise<Liv
   return withTarget(targets.lookoutDefault, ctx, async (target) => {
     const wrk = { cpu: ctx.loadCpu, connections: d.connections };
     const origin = new URL(target.url).origin;
-    await wrkEcho(target.url, target.session, { ...wrk, seconds: d.warmupSeconds });
+    await warmUp(target, wrk, d.warmupSeconds, d.maxWarmupSeconds);
     const without: Measured[] = [];
     const withPage: Measured[] = [];
     const snapshots: number[] = [];
@@ -264,79 +366,82 @@ export async function liveViewOpen(ctx: BenchContext, d: Durations): Promise<Liv
   });
 }
 
-/** Lookout's full-telemetry maximum, measured on its own (when the side-by-side did not run). */
-export async function measureMaxRps(ctx: BenchContext, d: Durations): Promise<number> {
-  return withTarget(targets.lookoutFull, ctx, async (target) => {
+/** A target's maximum throughput (wrk), measured on its own when the side-by-side did not run. */
+export async function measureMaxRps(spec: TargetSpec, ctx: BenchContext, d: Durations): Promise<number> {
+  return withTarget(spec, ctx, async (target) => {
     const wrk = { cpu: ctx.loadCpu, connections: d.connections };
-    await wrkEcho(target.url, target.session, { ...wrk, seconds: d.warmupSeconds });
+    await warmUp(target, wrk, d.warmupSeconds, d.maxWarmupSeconds);
     const { rps } = await wrkEcho(target.url, target.session, { ...wrk, seconds: d.seconds });
-    log(`max throughput of lookout-full: ${rps.toFixed(0)} rps`);
+    log(`max throughput of ${spec.name}: ${rps.toFixed(0)} rps`);
     return rps;
   });
 }
 
 export interface LatencyResult {
+  /** The target measured (Lookout as shipped) and its own maximum throughput, of which `rate` is half. */
+  readonly target: string;
   readonly maxRps: number;
   readonly rate: number;
   readonly seconds: number;
-  readonly load: Measured;
+  readonly load: MeasuredAtRate;
   readonly rssMb: number;
   /** The raw Express echo at the same rate: what the load generator and the machine alone add to the tail. */
-  readonly floor: Measured;
+  readonly floor: MeasuredAtRate;
   /** The raw echo with the same telemetry through the OTel SDK alone, at the same rate. */
-  readonly sdkAlone: Measured;
+  readonly sdkAlone: MeasuredAtRate;
   /** Lookout's GC pauses from the end of the warm-up to the end of the run (its own `v8js.gc.duration`). */
   readonly gc: GcTotals;
 }
 
 /**
- * Lookout, full telemetry, at a constant half of its maximum throughput (k6, open model); the raw
- * Express echo at the same rate as the floor of the measurement, and the same echo with the same
- * telemetry through the OTel SDK alone.
+ * Lookout as shipped at a constant half of its own maximum throughput (open model); the raw Express
+ * echo at the same rate as the floor of the measurement, and the same echo with Lookout's full
+ * telemetry through the OTel SDK alone. A run the generator could not hold carries `invalid`.
  */
 export async function latencyAtHalfMax(
   maxRps: number,
   ctx: BenchContext,
   d: Durations,
+  receiverPid?: number,
 ): Promise<LatencyResult> {
   const rate = Math.round(maxRps / 2);
-  const k6 = {
+  const options = {
+    ...(receiverPid !== undefined && { receiverPid }),
     cpu: ctx.loadCpu,
     tool: 'echo',
     rate,
     warmupSeconds: Math.max(3, d.warmupSeconds),
     seconds: d.latencySeconds,
   };
-  const baselineAtRate = async (spec: TargetSpec, role: string): Promise<Measured> => {
-    const run = await withTarget(spec, ctx, (echo) => atConstantRate(echo, k6));
-    log(
-      `${role}: ${spec.name} at ${rate} rps for ${d.latencySeconds} s: p50 ${run.p50Ms.toFixed(2)} ms, p99 ${run.p99Ms.toFixed(2)} ms, ${run.errors} errors, ${run.dropped ?? 0} dropped`,
-    );
+  const describe = (name: string, run: MeasuredAtRate) =>
+    `${name} at ${rate} rps for ${d.latencySeconds} s: p50 ${run.p50Ms.toFixed(2)} ms, p99 ${run.p99Ms.toFixed(2)} ms, ${run.errors} errors, ${run.dropped ?? 0} dropped; generator lateness p99 ${run.latenessP99Ms.toFixed(2)} ms, max ${run.latenessMaxMs.toFixed(1)} ms, ${(run.generatorCpuShare * 100).toFixed(0)} % of its CPU, the receiver ${((run.receiverCpuShare ?? Number.NaN) * 100).toFixed(0)} %${run.invalid ? `; INVALID: ${run.invalid}` : ''}`;
+  const baselineAtRate = async (spec: TargetSpec, role: string): Promise<MeasuredAtRate> => {
+    const run = await withTarget(spec, ctx, (echo) => atConstantRate(echo, options));
+    log(`${role}: ${describe(spec.name, run)}`);
     return run;
   };
   const floor = await baselineAtRate(targets.expressEcho, 'floor');
   const sdkAlone = await baselineAtRate(targets.expressEchoOtel, 'the SDK alone');
-  return withTarget(targets.lookoutFull, ctx, async (target) => {
+  const spec = targets.lookoutDefault;
+  return withTarget(spec, ctx, async (target) => {
     const metricsUrl = new URL('/metrics', target.url).toString();
-    const atMeasuredPhase = sleep(k6.warmupSeconds * 1000).then(() => gcTotals(metricsUrl));
+    const atMeasuredPhase = sleep(options.warmupSeconds * 1000).then(() => gcTotals(metricsUrl));
     // Awaited after the load; if the load fails first, nothing awaits it and the target is gone.
     atMeasuredPhase.catch(() => {});
-    const load = await atConstantRate(target, k6);
+    const load = await atConstantRate(target, options);
     const gc = gcBetween(await atMeasuredPhase, await gcTotals(metricsUrl));
     const { rssMb } = memoryOf(target.process.pid);
-    log(
-      `latency at ${rate} rps for ${d.latencySeconds} s: p50 ${load.p50Ms.toFixed(2)} ms, p99 ${load.p99Ms.toFixed(2)} ms, ${load.errors} errors, ${load.dropped} dropped; GC: ${describeGc(gc)}`,
-    );
-    return { maxRps, rate, seconds: d.latencySeconds, load, rssMb, floor, sdkAlone, gc };
+    log(`latency: ${describe(spec.name, load)}; GC: ${describeGc(gc)}`);
+    return { target: spec.name, maxRps, rate, seconds: d.latencySeconds, load, rssMb, floor, sdkAlone, gc };
   });
 }
 
 export interface GatewayResult {
   readonly rate: number;
   readonly seconds: number;
-  readonly direct: Measured;
+  readonly direct: MeasuredAtRate;
   /** CPU: Lookout's own (the upstream's is not counted). */
-  readonly viaLookout: Measured;
+  readonly viaLookout: MeasuredAtRate;
   readonly addedP50Ms: number;
   readonly addedP99Ms: number;
   readonly lookoutRssMb: number;
@@ -344,17 +449,17 @@ export interface GatewayResult {
    * Through Lookout to the same echo as a stdio child (the SDK's stdio server), at the same rate; CPU:
    * Lookout's own. No direct row: a stdio server cannot be called over HTTP.
    */
-  readonly viaStdio?: Measured;
+  readonly viaStdio?: MeasuredAtRate;
 }
 
 /**
  * The gateway hop: the SDK stateful server called directly, then through Lookout (full telemetry,
- * HTTP upstream), at the same moderate constant rate. Both servers share the server CPU.
+ * HTTP upstream), at the same moderate constant rate (open model). Both servers share the server CPU.
  */
 export async function gatewayHop(ctx: BenchContext, d: Durations): Promise<GatewayResult> {
   return withTarget(targets.sdkStateful, ctx, async (upstream) => {
-    const k6 = k6Options(ctx, d);
-    const direct = await atConstantRate(upstream, { ...k6, tool: 'echo' });
+    const rate = rateOptions(ctx, d);
+    const direct = await atConstantRate(upstream, { ...rate, tool: 'echo' });
     log(
       `upstream direct at ${d.gatewayRate} rps: p50 ${direct.p50Ms.toFixed(2)} ms, p99 ${direct.p99Ms.toFixed(2)} ms`,
     );
@@ -362,7 +467,7 @@ export async function gatewayHop(ctx: BenchContext, d: Durations): Promise<Gatew
       gatewayTarget({ url: upstream.url }),
       ctx,
       async (gateway) => {
-        const viaLookout = await atConstantRate(gateway, { ...k6, tool: 'up__echo' });
+        const viaLookout = await atConstantRate(gateway, { ...rate, tool: 'up__echo' });
         const { rssMb } = memoryOf(gateway.process.pid);
         log(
           `through lookout at ${d.gatewayRate} rps: p50 ${viaLookout.p50Ms.toFixed(2)} ms, p99 ${viaLookout.p99Ms.toFixed(2)} ms`,
@@ -383,7 +488,7 @@ export async function gatewayHop(ctx: BenchContext, d: Durations): Promise<Gatew
     const viaStdio = await withTarget(
       gatewayTarget(stdioEchoUpstream(ctx)),
       ctx,
-      (gateway) => atConstantRate(gateway, { ...k6Options(ctx, d), tool: 'up__echo' }),
+      (gateway) => atConstantRate(gateway, { ...rateOptions(ctx, d), tool: 'up__echo' }),
       'up__echo',
     );
     log(
@@ -393,7 +498,7 @@ export async function gatewayHop(ctx: BenchContext, d: Durations): Promise<Gatew
   });
 }
 
-function k6Options(ctx: BenchContext, d: Durations) {
+function rateOptions(ctx: BenchContext, d: Durations) {
   return {
     cpu: ctx.loadCpu,
     rate: d.gatewayRate,

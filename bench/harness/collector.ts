@@ -31,6 +31,11 @@ export class Collector {
     this.#cpu = cpu;
   }
 
+  /** The receiver's process id once started. */
+  get pid(): number | undefined {
+    return this.#process?.pid;
+  }
+
   get endpoint(): string {
     return `http://127.0.0.1:${this.port}`;
   }

@@ -124,3 +124,28 @@ export async function waitFor(
   }
   throw new Error(`${url} not ready after ${timeoutMs} ms:\n${process.stderrTail()}`);
 }
+
+/** Time one CPU has spent so far, in seconds: busy (steal included) and idle (iowait included). */
+export interface CpuTimes {
+  readonly busy: number;
+  readonly idle: number;
+}
+
+/** One CPU's times from /proc/stat; NaN when `cpu` is not a single CPU number. */
+export function cpuTimesOf(cpu: string): CpuTimes {
+  const line = /^\d+$/.test(cpu)
+    ? readFileSync('/proc/stat', 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith(`cpu${cpu} `))
+    : undefined;
+  if (!line) return { busy: Number.NaN, idle: Number.NaN };
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  return {
+    busy: (user + nice + system + irq + softirq + steal) / clockTicksPerSecond,
+    idle: (idle + iowait) / clockTicksPerSecond,
+  };
+}

@@ -1,8 +1,9 @@
 /**
  * `npm run bench` for real, its side-by-side cut to a second per target: every server starts on its
- * pinned CPU, answers wrk with no errors, and the OTLP receiver gets from each what its row claims.
- * It measures nothing (one second says little); it keeps the harness and the baselines working
- * between the full runs, which take 18 minutes.
+ * pinned CPU, answers wrk with no errors, and the OTLP receiver gets from each what its row claims;
+ * and the latency scenario for a few seconds: the open-model generator makes every scheduled call
+ * and says whether it held the rate. It measures nothing (a few seconds say little); it keeps the
+ * harness and the baselines working between the full runs.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -11,17 +12,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import type { Results } from '../../bench/report.ts';
+import type { Results, TargetVerdict } from '../../bench/report.ts';
 import { toolPath } from '../../support/tools.ts';
 import { repo } from '../support/stack.ts';
 
 const run = promisify(execFile);
 
-describe('npm run bench (echo side by side, 1 s per target)', () => {
+describe('npm run bench, cut to seconds', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lookout-bench-'));
   before(() => {
     toolPath('otelcol-lookout');
-    toolPath('k6');
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -29,7 +29,20 @@ describe('npm run bench (echo side by side, 1 s per target)', () => {
     timeout: 180_000,
   }, async () => {
     const out = join(dir, 'bench.json');
-    const args = ['run', 'bench', '--', '--only', 'echo', '--seconds', '1', '--warmup', '1', '--rounds', '1'];
+    const args = [
+      'run',
+      'bench',
+      '--',
+      '--only',
+      'echo',
+      '--seconds',
+      '1',
+      '--warmup',
+      '1',
+      '--max-warmup',
+      '2',
+    ];
+    args.push('--rounds', '1');
     await run('npm', [...args, '--out', out], { cwd: repo, timeout: 170_000, maxBuffer: 16 << 20 });
     const { results } = JSON.parse(readFileSync(out, 'utf8')) as { results: Results };
     const rows = new Map((results.throughput ?? []).map((row) => [row.name, row]));
@@ -50,6 +63,9 @@ describe('npm run bench (echo side by side, 1 s per target)', () => {
     for (const row of rows.values()) {
       assert.equal(row.errors, 0, row.name);
       assert.ok(row.rps > 0, row.name);
+      assert.equal(row.warmUps.length, 1, `${row.name}: one warm-up per round`);
+      assert.ok((row.warmUps[0]?.seconds ?? 0) >= 1, `${row.name}: warmed up`);
+      assert.equal(row.rpsSpread, 0, `${row.name}: one round has no spread`);
     }
     // Besides the measured calls, a few protocol requests (initialize, the check call) reach each target.
     const about = (value: number | undefined, expected: number, name: string) =>
@@ -70,5 +86,47 @@ describe('npm run bench (echo side by side, 1 s per target)', () => {
     for (const name of ['express-echo', 'sdk-stateful', 'lookout-off'])
       assert.equal(rows.get(name)?.telemetry, undefined, `${name} exports nothing`);
     assert.equal(rows.get('lookout-collector-down')?.telemetry?.spansPerRequest, 0);
+  });
+
+  it('runs the latency scenario at half the as-shipped maximum and says whether the generator held it', {
+    timeout: 180_000,
+  }, async () => {
+    const out = join(dir, 'latency.json');
+    const args = ['run', 'bench', '--', '--only', 'latency', '--seconds', '1', '--warmup', '1'];
+    args.push('--max-warmup', '2', '--latency-seconds', '3', '--out', out);
+    await run('npm', args, { cwd: repo, timeout: 170_000, maxBuffer: 16 << 20 });
+    const { results, targets } = JSON.parse(readFileSync(out, 'utf8')) as {
+      results: Results;
+      targets: TargetVerdict[];
+    };
+    const latency = results.latency;
+    assert.ok(latency);
+    assert.equal(latency.target, 'lookout-default');
+    assert.equal(latency.rate, Math.round(latency.maxRps / 2));
+    for (const [name, m] of [
+      ['floor', latency.floor],
+      ['the SDK alone', latency.sdkAlone],
+      ['as shipped', latency.load],
+    ] as const) {
+      assert.equal(m.scheduled, latency.rate * 3, `${name}: the schedule of the measured phase`);
+      assert.equal(
+        m.requests + (m.dropped ?? 0),
+        m.scheduled,
+        `${name}: every arrival made or counted dropped`,
+      );
+      assert.equal(m.errors, 0, name);
+      assert.ok(Number.isFinite(m.latenessP99Ms) && Number.isFinite(m.generatorCpuShare), name);
+      assert.ok(m.cpuUsPerRequest > 0, `${name}: server CPU counted over the measured phase`);
+    }
+    const verdict = targets.find((t) => t.target.startsWith('p99 at 50 % of max throughput, as shipped'));
+    assert.ok(verdict);
+    // On a busy machine the generator may fall behind: then the target must be invalid, never met or missed.
+    if (latency.load.invalid || latency.floor.invalid) {
+      assert.equal(verdict.met, undefined);
+      assert.ok(verdict.invalid);
+    } else {
+      assert.equal(typeof verdict.met, 'boolean');
+      assert.equal(verdict.invalid, undefined);
+    }
   });
 });

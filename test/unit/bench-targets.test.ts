@@ -1,14 +1,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type Results, verdicts } from '../../bench/report.ts';
-import type { Measured, ThroughputRow } from '../../bench/scenarios.ts';
+import type { MeasuredAtRate, ThroughputRow } from '../../bench/scenarios.ts';
 
-const measured = (p50Ms: number, p99Ms: number, cpuUsPerRequest: number): Measured => ({
+const measured = (p50Ms: number, p99Ms: number, cpuUsPerRequest: number): MeasuredAtRate => ({
   requests: 1000,
   rps: 200,
   p50Ms,
   p99Ms,
   errors: 0,
+  dropped: 0,
+  scheduled: 1000,
+  latenessP99Ms: 0.5,
+  latenessMaxMs: 3,
+  generatorCpuShare: 0.1,
   cpuUsPerRequest,
   cpuShare: 0.2,
 });
@@ -25,6 +30,9 @@ const row = (name: string, rps: number, cpuUsPerRequest: number): ThroughputRow 
   peakRssMb: 100,
   cpuUsPerRequest,
   cpuShare: 1,
+  rpsSpread: 0.05,
+  cpuSpread: 0.05,
+  warmUps: [],
 });
 
 /** A run whose figures sit just inside (or, with `miss`, just outside) each of issue #25's and #23's targets. */
@@ -40,6 +48,7 @@ function run(miss: boolean): Results {
       row('lookout-full-2026', 6_600 - d * 300, 130),
     ],
     latency: {
+      target: 'lookout-default',
       maxRps: 6000,
       rate: 3000,
       seconds: 60,
