@@ -15,8 +15,9 @@ export interface PassedRound {
 }
 
 export function passedRound(client: Client, caller: HandlerContext): PassedRound {
+  if (!isModern(client)) return { params: {}, options: {} };
   const relay = caller.inputRelay;
-  if (!relay || !isModern(client)) return { params: {}, options: {} };
+  if (!relay) return { params: {}, options: {} };
   return {
     params: {
       ...(relay.inputResponses !== undefined && { inputResponses: { ...relay.inputResponses } }),
