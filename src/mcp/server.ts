@@ -150,10 +150,8 @@ function contextOf(
       if (round) return round().request(request, resultSchema, options?.key);
       return Promise.reject(new LookoutError('INPUT_NOT_DELIVERABLE', extra.requestId.toString()));
     },
-    // Read only by a call relayed to a 2026-07-28 upstream: the round is opened then, not before.
-    get inputRelay() {
-      return round?.().relay();
-    },
+    // Called only by a call relayed to a 2026-07-28 upstream: the round is opened then, not before.
+    ...(round && { inputRelay: () => round().relay() }),
   };
 }
 

@@ -83,8 +83,11 @@ export interface HandlerContext {
     resultSchema: T,
     options?: { readonly key?: string },
   ): Promise<z.output<T>>;
-  /** Set on a 2026-07-28 request that may end with an InputRequiredResult (not on a task's). */
-  readonly inputRelay?: InputRelay;
+  /**
+   * Set on a 2026-07-28 request that may end with an InputRequiredResult (not on a task's): opens the
+   * request's round, for a call relayed to a 2026-07-28 upstream.
+   */
+  readonly inputRelay?: () => InputRelay;
 }
 
 type ObjectSchema = z.ZodObject<z.ZodRawShape>;

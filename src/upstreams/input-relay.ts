@@ -16,7 +16,7 @@ export interface PassedRound {
 
 export function passedRound(client: Client, caller: HandlerContext): PassedRound {
   if (!isModern(client)) return { params: {}, options: {} };
-  const relay = caller.inputRelay;
+  const relay = caller.inputRelay?.();
   if (!relay) return { params: {}, options: {} };
   return {
     params: {
@@ -33,7 +33,7 @@ export function passedRound(client: Client, caller: HandlerContext): PassedRound
  */
 export async function answerOf<T>(result: T, caller: HandlerContext): Promise<T> {
   if (!isInputRequiredResult(result)) return result;
-  const relay = caller.inputRelay as InputRelay;
+  const relay = (caller.inputRelay as () => InputRelay)();
   const asked = (result as { inputRequests?: Record<string, InputRequest> }).inputRequests ?? {};
   return relay.inputRequired(asked, (result as { requestState?: string }).requestState);
 }
