@@ -53,6 +53,8 @@ describe('npm run bench, cut to seconds', () => {
         'express-echo-otel',
         'sdk-stateful',
         'sdk-stateless-otel',
+        'sdk2-handler',
+        'sdk2-handler-2025',
         'lookout-full',
         'lookout-full-2026',
         'lookout-default',
@@ -83,7 +85,7 @@ describe('npm run bench, cut to seconds', () => {
       `lookout-default: ${shipped.logRecordsPerRequest} log records and ${shipped.spansPerRequest} spans per request`,
     );
     assert.ok((rows.get('sdk-stateless-otel')?.telemetry?.spansPerRequest ?? 0) > 1);
-    for (const name of ['express-echo', 'sdk-stateful', 'lookout-off'])
+    for (const name of ['express-echo', 'sdk-stateful', 'sdk2-handler', 'sdk2-handler-2025', 'lookout-off'])
       assert.equal(rows.get(name)?.telemetry, undefined, `${name} exports nothing`);
     assert.equal(rows.get('lookout-collector-down')?.telemetry?.spansPerRequest, 0);
   });
