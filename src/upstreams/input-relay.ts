@@ -14,10 +14,13 @@ export interface PassedRound {
   readonly options: { allowInputRequired?: true };
 }
 
+/** Nothing passed on: shared, as most calls pass nothing and callers only spread it. */
+const nothingPassed: PassedRound = { params: {}, options: {} };
+
 export function passedRound(client: Client, caller: HandlerContext): PassedRound {
-  if (!isModern(client)) return { params: {}, options: {} };
+  if (!isModern(client)) return nothingPassed;
   const relay = caller.inputRelay?.();
-  if (!relay) return { params: {}, options: {} };
+  if (!relay) return nothingPassed;
   return {
     params: {
       ...(relay.inputResponses !== undefined && { inputResponses: { ...relay.inputResponses } }),

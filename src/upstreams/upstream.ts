@@ -59,8 +59,8 @@ export class Upstream {
   readonly #isolated: IsolatedConnections;
   readonly #locks: UpstreamLocks;
   readonly #reads: ReadCache;
-  /** The names in the tool list last looked in, made again when the list is replaced. */
-  #toolNames: { of: readonly Tool[]; names: ReadonlySet<string> } = { of: [], names: new Set() };
+  /** The tool list last looked in, by name; made again when the list is replaced. */
+  #toolsByName: { of: readonly Tool[]; byName: ReadonlyMap<string, Tool> } = { of: [], byName: new Map() };
 
   constructor(config: UpstreamConfig, deps: UpstreamDeps) {
     this.name = config.name;
@@ -185,26 +185,27 @@ export class Upstream {
     return this.#isolation === 'shared' ? Promise.resolve() : this.#isolated.setLogLevel(level, caller);
   }
 
-  /** Whether the upstream lists a tool of this name (its span names it, its metrics do only then). */
-  #lists(name: string): boolean {
+  /** The listed tool of this name, if any (its span names it, its metrics do only then). */
+  #listed(name: string): Tool | undefined {
     const tools = this.tools;
-    if (this.#toolNames.of !== tools)
-      this.#toolNames = { of: tools, names: new Set(tools.map((t) => t.name)) };
-    return this.#toolNames.names.has(name);
+    if (this.#toolsByName.of !== tools)
+      this.#toolsByName = { of: tools, byName: new Map(tools.map((t) => [t.name, t])) };
+    return this.#toolsByName.byName.get(name);
   }
 
   /** Calls one of the upstream's tools through its lock and the policies, in a `mcp.client` span. */
   async callTool(name: string, args: unknown, options: CallOptions): Promise<CallToolResult> {
+    const listed = this.#listed(name);
     const call: Call<CallToolResult> = {
       method: 'tools/call',
       target: name,
-      known: this.#lists(name),
+      known: listed !== undefined,
       caller: options.caller,
       signal: options.signal,
       idempotent: options.idempotent,
       outcome: toolOutcome,
     };
-    const declarations = paramHeadersOf(this.tools.find((tool) => tool.name === name)?.inputSchema);
+    const declarations = paramHeadersOf(listed?.inputSchema);
     const result = await this.#traced(call, (client, meta, sendOptions, connection) => {
       const round = passedRound(client, options.caller);
       // A 2026-07-28 upstream over HTTP checks the arguments its tool marks with x-mcp-header against
