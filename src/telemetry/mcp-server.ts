@@ -22,6 +22,7 @@ import type { Logger } from '../logging/logger.ts';
 import { writtenIn } from '../logging/written-in.ts';
 import { type Principal, subjectHash } from '../security/principal.ts';
 import { AttributeSets } from './attribute-sets.ts';
+import { CanonicalStrings } from './canonical-strings.ts';
 import {
   attr,
   knownMethods,
@@ -137,6 +138,7 @@ export class McpServerTelemetry {
   readonly #isKnownPrompt: (name: string) => boolean;
   readonly #record: McpServerTelemetryOptions['record'];
   readonly #operationAttributes = new AttributeSets(operationAttributes);
+  readonly #strings = new CanonicalStrings();
 
   constructor(options: McpServerTelemetryOptions) {
     this.#tracer = options.tracer;
@@ -164,20 +166,24 @@ export class McpServerTelemetry {
     transportContext: Context,
     principal?: Principal,
   ): RequestRecord {
-    const method = message.method;
+    const known = knownMethods.has(message.method);
+    const method = known ? this.#strings.of(message.method) : message.method;
     let target: string | undefined;
     let targetLabel: string | undefined;
     let recordedArguments: string | undefined;
     if (method === 'tools/call') {
       target = stringParam(message, 'name');
-      if (target !== undefined) targetLabel = this.#isKnownTool(target) ? target : values.other;
+      if (target !== undefined && this.#isKnownTool(target)) target = targetLabel = this.#strings.of(target);
+      else if (target !== undefined) targetLabel = values.other;
       if (this.#record?.arguments) {
         const args = (message.params as { arguments?: unknown } | undefined)?.arguments;
         if (args !== undefined) recordedArguments = JSON.stringify(this.#record.redact(args));
       }
     } else if (method === 'prompts/get') {
       target = stringParam(message, 'name');
-      if (target !== undefined) targetLabel = this.#isKnownPrompt(target) ? target : values.other;
+      if (target !== undefined && this.#isKnownPrompt(target))
+        target = targetLabel = this.#strings.of(target);
+      else if (target !== undefined) targetLabel = values.other;
     }
     const meta = (message.params as { _meta?: Record<string, unknown> } | undefined)?._meta;
     // The client's MCP span is the parent; the HTTP exchange that carried the message is a link.
@@ -220,7 +226,7 @@ export class McpServerTelemetry {
       start: performance.now(),
       method,
       target,
-      protocolVersion: session.protocolVersion,
+      protocolVersion: this.#strings.of(session.protocolVersion),
       methodLabel: knownMethods.has(method) ? method : values.other,
       targetLabel,
       sessionId: session.sessionId,
@@ -237,7 +243,9 @@ export class McpServerTelemetry {
       const carrier = clientParent ? trace.getSpanContext(transport) : undefined;
       if (carrier) links.push({ context: carrier });
       record.span = this.#tracer.startSpan(
-        mcpSpanName(method, target),
+        target !== undefined && target === targetLabel
+          ? this.#strings.spanName(method, target)
+          : mcpSpanName(method, target),
         {
           kind: SpanKind.SERVER,
           attributes: this.#attributes(record),
