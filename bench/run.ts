@@ -11,7 +11,8 @@
  * sdk2-handler, sdk2-handler-2025, lookout-full, lookout-full-2026, lookout-default, lookout-off,
  * lookout-collector-down), latency (open-model generator at 50 % of lookout-default's max; the floor and
  * the SDK alone at the same rate), gateway (the same generator at a moderate rate, upstream direct vs
- * through Lookout), live (lookout-default at full load
+ * through Lookout), pairs (the era and telemetry ratios in alternating slices, both targets running at
+ * once: lookout-full-2026 / lookout-full, lookout-full / lookout-off, lookout-default / lookout-off), live (lookout-default at full load
  * with and without a live view page open), idle (RSS with N idle sessions),
  * soak (RSS over a long run at 50 % of max), ready (spawn → /health/ready).
  */
@@ -34,11 +35,12 @@ import {
   latencyAtHalfMax,
   liveViewOpen,
   measureMaxRps,
+  pairedRatio,
   readiness,
   soak,
 } from './scenarios.ts';
 
-const scenarios = ['echo', 'latency', 'gateway', 'live', 'idle', 'soak', 'ready'] as const;
+const scenarios = ['echo', 'pairs', 'latency', 'gateway', 'live', 'idle', 'soak', 'ready'] as const;
 type Scenario = (typeof scenarios)[number];
 const echoTargets: TargetSpec[] = [
   targets.expressEcho,
@@ -63,6 +65,8 @@ const { values } = parseArgs({
     warmup: { type: 'string' },
     'max-warmup': { type: 'string' },
     rounds: { type: 'string' },
+    pairs: { type: 'string' },
+    'slice-seconds': { type: 'string' },
     connections: { type: 'string' },
     'latency-seconds': { type: 'string' },
     'gateway-seconds': { type: 'string' },
@@ -89,6 +93,8 @@ if (values.help) {
       '  --warmup N               warm-up before each measurement, at least (5)',
       "  --max-warmup N           echo: longest warm-up while the server's CPU per request has not settled (30)",
       '  --rounds N               interleaved echo rounds, every other one in reverse order (3)',
+      '  --pairs N                pairs: pairs of alternating slices per comparison (8)',
+      '  --slice-seconds N        pairs: seconds of each slice (3)',
       '  --connections N          wrk connections (32)',
       "  --latency-seconds N      constant-rate run at 50 % of lookout-default's max (60)",
       '  --gateway-seconds N      each gateway run (30)',
@@ -114,6 +120,8 @@ const durations: Durations = {
   warmupSeconds: number(values.warmup, 5, 1),
   maxWarmupSeconds: number(values['max-warmup'], 30, 3),
   rounds: number(values.rounds, 3, 1),
+  pairs: number(values.pairs, 8, 2),
+  sliceSeconds: number(values['slice-seconds'], 3, 1),
   connections: number(values.connections, 32, 32),
   latencySeconds: number(values['latency-seconds'], 60, 10),
   gatewaySeconds: number(values['gateway-seconds'], 30, 5),
@@ -156,7 +164,7 @@ const machine = {
   kernel: release(),
   node: process.version,
   wrk:
-    selected('echo') || selected('live') || selected('latency') || selected('soak')
+    selected('echo') || selected('pairs') || selected('live') || selected('latency') || selected('soak')
       ? version('wrk', ['--version'])
       : undefined,
   collector: version(toolPath('otelcol-lookout'), ['--version']),
@@ -208,6 +216,15 @@ const maxOf = async (spec: TargetSpec) => {
 try {
   await attempt('echo', async () => {
     results.throughput = await echoSideBySide(chosenTargets, ctx, collector, durations);
+  });
+  await attempt('pairs', async () => {
+    results.paired = [];
+    for (const [spec, base] of [
+      [targets.lookoutFullModern, targets.lookoutFull],
+      [targets.lookoutFull, targets.lookoutOff],
+      [targets.lookoutDefault, targets.lookoutOff],
+    ] as const)
+      results.paired.push(await pairedRatio(spec, base, ctx, durations));
   });
   await attempt('latency', async () => {
     results.latency = await latencyAtHalfMax(

@@ -30,6 +30,9 @@ export interface Durations {
   readonly warmupSeconds: number;
   readonly maxWarmupSeconds: number;
   readonly rounds: number;
+  /** The paired comparisons: pairs of slices, and each slice's seconds. */
+  readonly pairs: number;
+  readonly sliceSeconds: number;
   readonly connections: number;
   readonly latencySeconds: number;
   readonly gatewaySeconds: number;
@@ -300,6 +303,75 @@ export async function echoSideBySide(
       }),
     };
   });
+}
+
+/** Two targets compared in short alternating slices: a ratio the machine's drift cannot tilt. */
+export interface PairedRatio {
+  /** The target measured, and the one it is divided by. */
+  readonly name: string;
+  readonly base: string;
+  readonly sliceSeconds: number;
+  /** One entry per pair of adjacent slices: the two targets' measurements and rps ratio. */
+  readonly pairs: { target: Measured; base: Measured; ratio: number }[];
+  /** Median of the pairs' ratios, and how far they disagree: (max − min) / median. */
+  readonly ratio: number;
+  readonly spread: number;
+  /** Median CPU per request of each, µs. */
+  readonly cpuUsPerRequest: number;
+  readonly baseCpuUsPerRequest: number;
+  readonly errors: number;
+}
+
+/**
+ * A ratio between two targets measured with both running at once, pinned to the same CPU: after each
+ * warms up, wrk loads one, then the other, in slices of a few seconds (ABBA, so drift within a pair
+ * cancels), and each pair of adjacent slices gives a ratio. Rows measured a minute apart take the
+ * machine's speed at two moments; on a shared host that moved by 20–30 % between rounds.
+ */
+export async function pairedRatio(
+  spec: TargetSpec,
+  baseSpec: TargetSpec,
+  ctx: BenchContext,
+  d: Durations,
+): Promise<PairedRatio> {
+  const wrk = { cpu: ctx.loadCpu, connections: d.connections };
+  return withTarget(spec, ctx, (target) =>
+    withTarget(baseSpec, ctx, async (base) => {
+      await warmUp(target, { ...wrk, era: spec.era }, d.warmupSeconds, d.maxWarmupSeconds);
+      await warmUp(base, { ...wrk, era: baseSpec.era }, d.warmupSeconds, d.maxWarmupSeconds);
+      const slice = (t: RunningTarget) =>
+        withCpu(
+          t.process.pid,
+          d.sliceSeconds,
+          () => wrkEcho(t.url, t.session, { ...wrk, era: t.spec.era, seconds: d.sliceSeconds }),
+          ctx.serverCpu,
+        );
+      const pairs: PairedRatio['pairs'] = [];
+      for (let i = 0; i < d.pairs; i++) {
+        const first = i % 2 === 0 ? target : base;
+        const second = first === target ? base : target;
+        const a = await slice(first);
+        const b = await slice(second);
+        const [t, bs] = first === target ? [a, b] : [b, a];
+        pairs.push({ target: t, base: bs, ratio: t.rps / bs.rps });
+        log(
+          `pair ${i + 1}/${d.pairs} ${spec.name} vs ${baseSpec.name}: ${t.rps.toFixed(0)} / ${bs.rps.toFixed(0)} rps = ${(t.rps / bs.rps).toFixed(3)}×, ${t.cpuUsPerRequest.toFixed(0)} / ${bs.cpuUsPerRequest.toFixed(0)} µs CPU/req`,
+        );
+      }
+      const ratios = pairs.map((p) => p.ratio);
+      return {
+        name: spec.name,
+        base: baseSpec.name,
+        sliceSeconds: d.sliceSeconds,
+        pairs,
+        ratio: median(ratios),
+        spread: spread(ratios),
+        cpuUsPerRequest: median(pairs.map((p) => p.target.cpuUsPerRequest)),
+        baseCpuUsPerRequest: median(pairs.map((p) => p.base.cpuUsPerRequest)),
+        errors: pairs.reduce((n, p) => n + p.target.errors + p.base.errors, 0),
+      };
+    }),
+  );
 }
 
 export interface LiveViewResult {

@@ -2,7 +2,7 @@
  * `npm run bench` for real, its side-by-side cut to a second per target: every server starts on its
  * pinned CPU, answers wrk with no errors, and the OTLP receiver gets from each what its row claims;
  * and the latency scenario for a few seconds: the open-model generator makes every scheduled call
- * and says whether it held the rate. It measures nothing (a few seconds say little); it keeps the
+ * and says whether it held the rate; and the paired comparisons for two short pairs. It measures nothing (a few seconds say little); it keeps the
  * harness and the baselines working between the full runs.
  */
 import assert from 'node:assert/strict';
@@ -130,5 +130,32 @@ describe('npm run bench, cut to seconds', () => {
       assert.equal(typeof verdict.met, 'boolean');
       assert.equal(verdict.invalid, undefined);
     }
+  });
+
+  it('runs the paired comparisons, both targets of each up at once, and judges the ratios by them', {
+    timeout: 180_000,
+  }, async () => {
+    const out = join(dir, 'pairs.json');
+    const args = ['run', 'bench', '--', '--only', 'pairs', '--pairs', '2', '--slice-seconds', '1'];
+    args.push('--warmup', '1', '--max-warmup', '2', '--out', out);
+    await run('npm', args, { cwd: repo, timeout: 170_000, maxBuffer: 16 << 20 });
+    const { results, targets } = JSON.parse(readFileSync(out, 'utf8')) as {
+      results: Results;
+      targets: TargetVerdict[];
+    };
+    assert.deepEqual(
+      (results.paired ?? []).map((p) => `${p.name}/${p.base}`),
+      ['lookout-full-2026/lookout-full', 'lookout-full/lookout-off', 'lookout-default/lookout-off'],
+    );
+    for (const p of results.paired ?? []) {
+      assert.equal(p.errors, 0, p.name);
+      assert.equal(p.pairs.length, 2, p.name);
+      for (const { target, base, ratio } of p.pairs) {
+        assert.ok(target.requests > 0 && base.requests > 0, p.name);
+        assert.equal(ratio, target.rps / base.rps);
+      }
+    }
+    const era = targets.find((t) => t.target.startsWith('MCP 2026-07-28 echo'));
+    assert.match(era?.measured ?? '', /in 2 pairs of 1 s slices/);
   });
 });

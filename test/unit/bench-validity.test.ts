@@ -13,7 +13,9 @@ import {
 import {
   hasSettled,
   type LatencyResult,
+  type Measured,
   type MeasuredAtRate,
+  type PairedRatio,
   spread,
   type ThroughputRow,
 } from '../../bench/scenarios.ts';
@@ -213,6 +215,79 @@ describe('echo ratios count only over targets whose rounds agree', () => {
     assert.equal(steadyWithin, 0.1);
     assert.equal(unsteady([row('a', [100, 105])], 'rpsSpread'), undefined);
     assert.match(unsteady([row('a', [100, 115])], 'rpsSpread') ?? '', /a's rounds differ by 14 %/);
+  });
+});
+
+describe('a ratio measured in paired slices', () => {
+  const slice = (rps: number): Measured => ({
+    rps,
+    p50Ms: 1,
+    p99Ms: 2,
+    errors: 0,
+    cpuUsPerRequest: 1e6 / rps,
+    cpuShare: 1,
+  });
+  const paired = (name: string, base: string, pairs: [number, number][]): PairedRatio => {
+    const ratios = pairs.map(([a, b]) => a / b);
+    return {
+      name,
+      base,
+      sliceSeconds: 3,
+      pairs: pairs.map(([a, b]) => ({ target: slice(a), base: slice(b), ratio: a / b })),
+      ratio: ratios.toSorted((x, y) => x - y)[Math.floor(ratios.length / 2)] ?? 0,
+      spread: spread(ratios),
+      cpuUsPerRequest: 100,
+      baseCpuUsPerRequest: 100,
+      errors: 0,
+    };
+  };
+  const unsteadyRows = [
+    row('lookout-full', [8606, 7550, 8323]),
+    row('lookout-full-2026', [8725, 6954, 7377]),
+  ];
+
+  it('judges the target by its pairs, not by rows measured a minute apart', () => {
+    const results: Results = {
+      throughput: unsteadyRows,
+      paired: [
+        paired('lookout-full-2026', 'lookout-full', [
+          [8100, 8000],
+          [8300, 8250],
+          [7900, 7800],
+        ]),
+      ],
+    };
+    const { verdict, status } = statusOf(results, '≥ 1.00×');
+    assert.equal(status, 'met');
+    assert.match(verdict.measured, /1\.01× in 3 pairs of 3 s slices \(per pair 1\.01×, 1\.01×, 1\.01×/);
+    assert.match(verdict.target, /2026-07-28/);
+  });
+
+  it('refuses pairs that disagree by more than the bound, and states a ratio below the goal as not met', () => {
+    const disagree: Results = {
+      paired: [
+        paired('lookout-full-2026', 'lookout-full', [
+          [8000, 8000],
+          [7000, 8000],
+          [8000, 8100],
+        ]),
+      ],
+    };
+    assert.equal(statusOf(disagree, '≥ 1.00×').status, 'INVALID');
+    assert.match(
+      statusOf(disagree, '≥ 1.00×').verdict.measured,
+      /the pairs' ratios differ by 13 % \(bound 10 %\)/,
+    );
+    const below: Results = {
+      paired: [
+        paired('lookout-full-2026', 'lookout-full', [
+          [7600, 8000],
+          [7700, 8000],
+          [7650, 8000],
+        ]),
+      ],
+    };
+    assert.equal(statusOf(below, '≥ 1.00×').status, 'NOT MET');
   });
 });
 
