@@ -324,8 +324,8 @@ export interface PairedRatio {
 
 /**
  * A ratio between two targets measured with both running at once, pinned to the same CPU: after each
- * warms up, wrk loads one, then the other, in slices of a few seconds (ABBA, so drift within a pair
- * cancels), and each pair of adjacent slices gives a ratio. Rows measured a minute apart take the
+ * warms up and one unmeasured pair, wrk loads one, then the other, in slices of a few seconds (ABBA,
+ * so drift within a pair cancels), and each pair of adjacent slices gives a ratio. Rows measured a minute apart take the
  * machine's speed at two moments; on a shared host that moved by 20–30 % between rounds.
  */
 export async function pairedRatio(
@@ -346,6 +346,9 @@ export async function pairedRatio(
           () => wrkEcho(t.url, t.session, { ...wrk, era: t.spec.era, seconds: d.sliceSeconds }),
           ctx.serverCpu,
         );
+      // Each sat idle while the other warmed up: one unmeasured pair brings both back to speed.
+      await slice(target);
+      await slice(base);
       const pairs: PairedRatio['pairs'] = [];
       for (let i = 0; i < d.pairs; i++) {
         const first = i % 2 === 0 ? target : base;
