@@ -6,7 +6,7 @@ const defaultLimit = 4096;
  * tool, a supported protocol version, a span name made of them), so that every span, metric point and
  * log record carries the same string instead of pieces of each request's body or a name concatenated
  * per call. The OTLP serializer writes strings character by character; fed the per-request strings, it
- * settled in a process into code 2–3× slower per span (measured in docs/performance.md).
+ * settled in some processes into code about twice as slow per span (docs/performance.md).
  */
 export class CanonicalStrings {
   readonly #copies = new Map<string, string>();

@@ -221,6 +221,7 @@ describe('echo ratios count only over targets whose rounds agree', () => {
 describe('a ratio measured in paired slices', () => {
   const slice = (rps: number): Measured => ({
     rps,
+    requests: rps * 3,
     p50Ms: 1,
     p99Ms: 2,
     errors: 0,
