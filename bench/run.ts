@@ -12,7 +12,8 @@
  * lookout-collector-down), latency (open-model generator at 50 % of lookout-default's max; the floor and
  * the SDK alone at the same rate), gateway (the same generator at a moderate rate, upstream direct vs
  * through Lookout), pairs (the era and telemetry ratios in alternating slices, both targets running at
- * once: lookout-full-2026 / lookout-full, lookout-full / lookout-off, lookout-default / lookout-off), live (lookout-default at full load
+ * once: lookout-full-2026 / lookout-full, lookout-full / lookout-off, lookout-default / lookout-off,
+ * express-echo-otel / express-echo), live (lookout-default at full load
  * with and without a live view page open), idle (RSS with N idle sessions),
  * soak (RSS over a long run at 50 % of max), ready (spawn → /health/ready).
  */
@@ -223,6 +224,7 @@ try {
       [targets.lookoutFullModern, targets.lookoutFull],
       [targets.lookoutFull, targets.lookoutOff],
       [targets.lookoutDefault, targets.lookoutOff],
+      [targets.expressEchoOtel, targets.expressEcho],
     ] as const)
       results.paired.push(await pairedRatio(spec, base, ctx, durations));
   });

@@ -316,6 +316,8 @@ export interface PairedRatio {
   /** Median of the pairs' ratios, and how far they disagree: (max − min) / median. */
   readonly ratio: number;
   readonly spread: number;
+  /** The same spread of the pairs' CPU-per-request ratios. */
+  readonly cpuSpread: number;
   /** Median CPU per request of each, µs. */
   readonly cpuUsPerRequest: number;
   readonly baseCpuUsPerRequest: number;
@@ -369,6 +371,7 @@ export async function pairedRatio(
         pairs,
         ratio: median(ratios),
         spread: spread(ratios),
+        cpuSpread: spread(pairs.map((p) => p.target.cpuUsPerRequest / p.base.cpuUsPerRequest)),
         cpuUsPerRequest: median(pairs.map((p) => p.target.cpuUsPerRequest)),
         baseCpuUsPerRequest: median(pairs.map((p) => p.base.cpuUsPerRequest)),
         errors: pairs.reduce((n, p) => n + p.target.errors + p.base.errors, 0),

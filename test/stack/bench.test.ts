@@ -145,7 +145,12 @@ describe('npm run bench, cut to seconds', () => {
     };
     assert.deepEqual(
       (results.paired ?? []).map((p) => `${p.name}/${p.base}`),
-      ['lookout-full-2026/lookout-full', 'lookout-full/lookout-off', 'lookout-default/lookout-off'],
+      [
+        'lookout-full-2026/lookout-full',
+        'lookout-full/lookout-off',
+        'lookout-default/lookout-off',
+        'express-echo-otel/express-echo',
+      ],
     );
     for (const p of results.paired ?? []) {
       assert.equal(p.errors, 0, p.name);
@@ -157,5 +162,7 @@ describe('npm run bench, cut to seconds', () => {
     }
     const era = targets.find((t) => t.target.startsWith('MCP 2026-07-28 echo'));
     assert.match(era?.measured ?? '', /in 2 pairs of 1 s slices/);
+    const cpu = targets.find((t) => t.target.startsWith("telemetry's CPU per call"));
+    assert.match(cpu?.measured ?? '', /µs\/req .* in pairs of 1 s slices/);
   });
 });

@@ -228,17 +228,24 @@ describe('a ratio measured in paired slices', () => {
     cpuUsPerRequest: 1e6 / rps,
     cpuShare: 1,
   });
-  const paired = (name: string, base: string, pairs: [number, number][]): PairedRatio => {
+  const paired = (
+    name: string,
+    base: string,
+    pairs: [number, number][],
+    cpu: [number, number] = [100, 100],
+  ): PairedRatio => {
     const ratios = pairs.map(([a, b]) => a / b);
+    const middle = (xs: number[]) => xs.toSorted((x, y) => x - y)[Math.floor(xs.length / 2)] ?? 0;
     return {
       name,
       base,
       sliceSeconds: 3,
       pairs: pairs.map(([a, b]) => ({ target: slice(a), base: slice(b), ratio: a / b })),
-      ratio: ratios.toSorted((x, y) => x - y)[Math.floor(ratios.length / 2)] ?? 0,
+      ratio: middle(ratios),
       spread: spread(ratios),
-      cpuUsPerRequest: 100,
-      baseCpuUsPerRequest: 100,
+      cpuSpread: spread(pairs.map(([a, b]) => b / a)),
+      cpuUsPerRequest: cpu[0],
+      baseCpuUsPerRequest: cpu[1],
       errors: 0,
     };
   };
@@ -289,6 +296,40 @@ describe('a ratio measured in paired slices', () => {
       ],
     };
     assert.equal(statusOf(below, '≥ 1.00×').status, 'NOT MET');
+  });
+
+  it("judges telemetry's CPU per call by two pairs, Lookout's and the SDK's, when both ran", () => {
+    const steady: [number, number][] = [
+      [8000, 16_000],
+      [8100, 16_100],
+      [8050, 16_050],
+    ];
+    const lookout = paired('lookout-full', 'lookout-off', steady, [120, 60]);
+    const met: Results = {
+      paired: [lookout, paired('express-echo-otel', 'express-echo', steady, [110, 60])],
+    };
+    const { verdict, status } = statusOf(met, '≤ SDK alone + 10 µs');
+    assert.equal(status, 'met');
+    assert.match(verdict.measured, /^60 vs 50 µs\/req \(\+10 µs\) in pairs of 3 s slices/);
+    const missed: Results = {
+      paired: [lookout, paired('express-echo-otel', 'express-echo', steady, [105, 60])],
+    };
+    assert.equal(statusOf(missed, '≤ SDK alone + 10 µs').status, 'NOT MET');
+    const scattered = paired(
+      'express-echo-otel',
+      'express-echo',
+      [
+        [8000, 16_000],
+        [7000, 16_000],
+      ],
+      [110, 60],
+    );
+    const invalid = statusOf({ paired: [lookout, scattered] }, '≤ SDK alone + 10 µs');
+    assert.equal(invalid.status, 'INVALID');
+    assert.match(
+      invalid.verdict.measured,
+      /express-echo-otel\/express-echo: the pairs' CPU ratios differ by 13 %/,
+    );
   });
 });
 
