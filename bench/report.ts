@@ -228,6 +228,28 @@ export function resultsTable(r: Results, connections: number): string {
   return lines.join('\n');
 }
 
+/** A verdict from a measured figure: `INVALID` with the fault when there is one, else met or not. */
+function judged(
+  target: string,
+  measured: string,
+  goal: string,
+  fault: string | undefined,
+  holds: () => boolean,
+): TargetVerdict {
+  return fault
+    ? { target, measured: `${measured}; INVALID: ${fault}`, goal, met: undefined, invalid: fault }
+    : { target, measured, goal, met: holds() };
+}
+
+/** Why a paired comparison does not count: errors, or pairs whose rps (or CPU) ratios differ by more than `steadyWithin`. */
+function pairFault(p: PairedRatio, spreadOf: 'spread' | 'cpuSpread'): string | undefined {
+  const who = spreadOf === 'spread' ? '' : `${p.name}/${p.base}: `;
+  if (p.errors > 0) return `${who}${p.errors} errors`;
+  if (p[spreadOf] <= steadyWithin) return undefined;
+  const what = spreadOf === 'spread' ? 'ratios' : 'CPU ratios';
+  return `${who}the pairs' ${what} differ by ${fixed(p[spreadOf] * 100)} % (bound ${fixed(steadyWithin * 100)} %)`;
+}
+
 /** Each of the issue's targets: measured value, goal, and whether this run met it. */
 export function verdicts(r: Results): TargetVerdict[] {
   const byName = new Map((r.throughput ?? []).map((t) => [t.name, t]));
@@ -251,32 +273,23 @@ export function verdicts(r: Results): TargetVerdict[] {
     holds: () => boolean,
   ): TargetVerdict => {
     if (!rows.every((r) => r)) return { target, measured: 'not measured', goal, met: undefined };
-    const invalid = unsteady(rows as ThroughputRow[], spreadOf);
-    return invalid
-      ? { target, measured: `${measured}; INVALID: ${invalid}`, goal, met: undefined, invalid }
-      : { target, measured, goal, met: holds() };
+    return judged(target, measured, goal, unsteady(rows as ThroughputRow[], spreadOf), holds);
   };
   /**
    * A ratio target from the paired slices when they ran (both targets up at once, measured seconds
-   * apart), else from the rows: valid when the pairs agree within `steadyWithin`.
+   * apart), else the rows' verdict: valid when the pairs agree within `steadyWithin`.
    */
-  const pairedOr = (name: string, base: string, goal: string, atLeast: number, rows: () => TargetVerdict) => {
+  const pairedOr = (name: string, base: string, atLeast: number, rows: TargetVerdict): TargetVerdict => {
     const p = r.paired?.find((x) => x.name === name && x.base === base);
-    if (!p) return rows();
-    const target = rows().target;
+    if (!p) return rows;
     const measured = `${fixed(p.ratio, 2)}× in ${p.pairs.length} pairs of ${p.sliceSeconds} s slices (per pair ${p.pairs.map((x) => `${fixed(x.ratio, 2)}×`).join(', ')}; CPU ${fixed(p.cpuUsPerRequest)} vs ${fixed(p.baseCpuUsPerRequest)} µs/req)`;
-    const fault =
-      p.errors > 0
-        ? `${p.errors} errors`
-        : p.spread <= steadyWithin
-          ? undefined
-          : `the pairs' ratios differ by ${fixed(p.spread * 100)} % (bound ${fixed(steadyWithin * 100)} %)`;
-    return fault
-      ? { target, measured: `${measured}; INVALID: ${fault}`, goal, met: undefined, invalid: fault }
-      : { target, measured, goal, met: p.ratio >= atLeast };
+    return judged(rows.target, measured, rows.goal, pairFault(p, 'spread'), () => p.ratio >= atLeast);
   };
   out.push(
-    pairedOr('lookout-default', 'lookout-off', '≥ 0.85×', 0.85, () =>
+    pairedOr(
+      'lookout-default',
+      'lookout-off',
+      0.85,
       ratioVerdict(
         'tools/call throughput as shipped (adaptive sampling) vs telemetry off (OTEL_SDK_DISABLED=true)',
         [shipped, off],
@@ -288,7 +301,10 @@ export function verdicts(r: Results): TargetVerdict[] {
     ),
   );
   out.push(
-    pairedOr('lookout-full', 'lookout-off', '≥ 0.65×', 0.65, () =>
+    pairedOr(
+      'lookout-full',
+      'lookout-off',
+      0.65,
       ratioVerdict(
         'tools/call throughput, every call traced and every signal exported, vs telemetry off',
         [full, off],
@@ -316,25 +332,11 @@ export function verdicts(r: Results): TargetVerdict[] {
     const sdk = sdkPair.cpuUsPerRequest - sdkPair.baseCpuUsPerRequest;
     const measured = `${costs(lookout, sdk)} in pairs of ${lookoutPair.sliceSeconds} s slices`;
     const fault = [lookoutPair, sdkPair]
-      .map((p) =>
-        p.errors > 0
-          ? `${p.name}/${p.base}: ${p.errors} errors`
-          : p.cpuSpread <= steadyWithin
-            ? undefined
-            : `${p.name}/${p.base}: the pairs' CPU ratios differ by ${fixed(p.cpuSpread * 100)} % (bound ${fixed(steadyWithin * 100)} %)`,
-      )
+      .map((p) => pairFault(p, 'cpuSpread'))
       .filter((x) => x !== undefined)
       .join('; ');
     out.push(
-      fault
-        ? {
-            target: cpuTarget,
-            measured: `${measured}; INVALID: ${fault}`,
-            goal: '≤ SDK alone + 10 µs',
-            met: undefined,
-            invalid: fault,
-          }
-        : { target: cpuTarget, measured, goal: '≤ SDK alone + 10 µs', met: lookout <= sdk + 10 },
+      judged(cpuTarget, measured, '≤ SDK alone + 10 µs', fault || undefined, () => lookout <= sdk + 10),
     );
   } else {
     out.push(
@@ -350,7 +352,10 @@ export function verdicts(r: Results): TargetVerdict[] {
   }
   const modern = byName.get('lookout-full-2026');
   out.push(
-    pairedOr('lookout-full-2026', 'lookout-full', '≥ 1.00×', 1, () =>
+    pairedOr(
+      'lookout-full-2026',
+      'lookout-full',
+      1,
       ratioVerdict(
         'MCP 2026-07-28 echo (no session) vs the 2025-11-25 echo (session), both every call traced',
         [modern, full],

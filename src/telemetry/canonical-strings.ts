@@ -1,3 +1,5 @@
+import { mcpSpanName } from './conventions.ts';
+
 /** Distinct strings kept at most; past it a value is used as the request carried it. */
 const defaultLimit = 4096;
 
@@ -28,12 +30,12 @@ export class CanonicalStrings {
     return copy;
   }
 
-  /** `{method} {target}` made once per (method, target); both must be of bounded cardinality. */
+  /** The span name of (method, target), made once; both must be of bounded cardinality. */
   spanName(method: string, target: string): string {
     let byTarget = this.#spanNames.get(method);
     const known = byTarget?.get(target);
     if (known !== undefined) return known;
-    const name = this.of(`${method} ${target}`);
+    const name = this.of(mcpSpanName(method, target));
     if (this.#copies.size >= this.#limit) return name;
     if (!byTarget) {
       byTarget = new Map();

@@ -227,7 +227,7 @@ export class McpServerTelemetry {
       method,
       target,
       protocolVersion: this.#strings.of(session.protocolVersion),
-      methodLabel: knownMethods.has(method) ? method : values.other,
+      methodLabel: known ? method : values.other,
       targetLabel,
       sessionId: session.sessionId,
       requestId: String(message.id),

@@ -25,14 +25,21 @@ describe('npm run bench, cut to seconds', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
+  /** `npm run bench -- <flags>`, and the JSON it wrote. */
+  const bench = async (name: string, flags: string[]) => {
+    const out = join(dir, `${name}.json`);
+    await run('npm', ['run', 'bench', '--', ...flags, '--out', out], {
+      cwd: repo,
+      timeout: 170_000,
+      maxBuffer: 16 << 20,
+    });
+    return JSON.parse(readFileSync(out, 'utf8')) as { results: Results; targets: TargetVerdict[] };
+  };
+
   it('runs every target without errors, and each exports what its row says', {
     timeout: 180_000,
   }, async () => {
-    const out = join(dir, 'bench.json');
-    const args = [
-      'run',
-      'bench',
-      '--',
+    const { results } = await bench('echo', [
       '--only',
       'echo',
       '--seconds',
@@ -41,10 +48,9 @@ describe('npm run bench, cut to seconds', () => {
       '1',
       '--max-warmup',
       '2',
-    ];
-    args.push('--rounds', '1');
-    await run('npm', [...args, '--out', out], { cwd: repo, timeout: 170_000, maxBuffer: 16 << 20 });
-    const { results } = JSON.parse(readFileSync(out, 'utf8')) as { results: Results };
+      '--rounds',
+      '1',
+    ]);
     const rows = new Map((results.throughput ?? []).map((row) => [row.name, row]));
     assert.deepEqual(
       [...rows.keys()],
@@ -93,14 +99,18 @@ describe('npm run bench, cut to seconds', () => {
   it('runs the latency scenario at half the as-shipped maximum and says whether the generator held it', {
     timeout: 180_000,
   }, async () => {
-    const out = join(dir, 'latency.json');
-    const args = ['run', 'bench', '--', '--only', 'latency', '--seconds', '1', '--warmup', '1'];
-    args.push('--max-warmup', '2', '--latency-seconds', '3', '--out', out);
-    await run('npm', args, { cwd: repo, timeout: 170_000, maxBuffer: 16 << 20 });
-    const { results, targets } = JSON.parse(readFileSync(out, 'utf8')) as {
-      results: Results;
-      targets: TargetVerdict[];
-    };
+    const { results, targets } = await bench('latency', [
+      '--only',
+      'latency',
+      '--seconds',
+      '1',
+      '--warmup',
+      '1',
+      '--max-warmup',
+      '2',
+      '--latency-seconds',
+      '3',
+    ]);
     const latency = results.latency;
     assert.ok(latency);
     assert.equal(latency.target, 'lookout-default');
@@ -135,14 +145,18 @@ describe('npm run bench, cut to seconds', () => {
   it('runs the paired comparisons, both targets of each up at once, and judges the ratios by them', {
     timeout: 180_000,
   }, async () => {
-    const out = join(dir, 'pairs.json');
-    const args = ['run', 'bench', '--', '--only', 'pairs', '--pairs', '2', '--slice-seconds', '1'];
-    args.push('--warmup', '1', '--max-warmup', '2', '--out', out);
-    await run('npm', args, { cwd: repo, timeout: 170_000, maxBuffer: 16 << 20 });
-    const { results, targets } = JSON.parse(readFileSync(out, 'utf8')) as {
-      results: Results;
-      targets: TargetVerdict[];
-    };
+    const { results, targets } = await bench('pairs', [
+      '--only',
+      'pairs',
+      '--pairs',
+      '2',
+      '--slice-seconds',
+      '1',
+      '--warmup',
+      '1',
+      '--max-warmup',
+      '2',
+    ]);
     assert.deepEqual(
       (results.paired ?? []).map((p) => `${p.name}/${p.base}`),
       [
