@@ -18,6 +18,7 @@ import { McpEndpoint } from './mcp/endpoint.ts';
 import { SessionRegistry } from './mcp/sessions.ts';
 import { instrumentationScope } from './telemetry/conventions.ts';
 import { McpClientTelemetry } from './telemetry/mcp-client.ts';
+import { sdkHistograms } from './telemetry/own-histograms.ts';
 import { registerProcessMetrics } from './telemetry/process-metrics.ts';
 import type { TelemetryRuntime } from './telemetry/runtime.ts';
 import type { Definition } from './tools/api.ts';
@@ -66,10 +67,11 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
   const health = new Health();
   const tracer = trace.getTracer(instrumentationScope, version);
   const meter = metrics.getMeter(instrumentationScope, version);
+  const histograms = options.telemetry?.histograms ?? sdkHistograms(meter);
   const startedAt = Date.now();
 
   const catalog = new Catalog();
-  const telemetry = mcpServerTelemetry(config, catalog, { tracer, meter, logger });
+  const telemetry = mcpServerTelemetry(config, catalog, { tracer, histograms, logger });
   const sessions = new SessionRegistry({
     max: config.mcp.maxSessions,
     idleTtlSeconds: config.mcp.sessionIdleTtlSeconds,
@@ -101,7 +103,7 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
     catalog,
     logger,
     health,
-    telemetry: new McpClientTelemetry(tracer, meter),
+    telemetry: new McpClientTelemetry(tracer, histograms),
     meter,
     environment: options.environment ?? process.env,
   });
@@ -159,7 +161,7 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
         ? undefined
         : {
             tracer,
-            meter,
+            histograms,
             early: options.telemetry?.exchangeSampling && {
               sampling: options.telemetry.exchangeSampling,
               mcpPath: config.mcp.path,

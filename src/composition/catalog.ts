@@ -1,8 +1,9 @@
-import type { Meter, Tracer } from '@opentelemetry/api';
+import type { Tracer } from '@opentelemetry/api';
 import type { LookoutConfig } from '../config/schema.ts';
 import type { Logger } from '../logging/logger.ts';
 import { createRedactor } from '../redaction/secrets.ts';
 import { McpServerTelemetry } from '../telemetry/mcp-server.ts';
+import type { HistogramFactory } from '../telemetry/own-histograms.ts';
 import type { Definition } from '../tools/api.ts';
 import type { Catalog } from '../tools/catalog.ts';
 import { loadDefinitions } from '../tools/load.ts';
@@ -24,7 +25,7 @@ export async function fillCatalog(
 export function mcpServerTelemetry(
   config: LookoutConfig,
   catalog: Catalog,
-  otel: { tracer: Tracer; meter: Meter; logger: Logger },
+  otel: { tracer: Tracer; histograms: HistogramFactory; logger: Logger },
 ): McpServerTelemetry {
   return new McpServerTelemetry({
     ...otel,

@@ -1,8 +1,9 @@
 import { once } from 'node:events';
 import { createServer, type Server as HttpServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Meter, Tracer } from '@opentelemetry/api';
+import type { Tracer } from '@opentelemetry/api';
 import { tracedRequestListener } from '../telemetry/http-server.ts';
+import type { HistogramFactory } from '../telemetry/own-histograms.ts';
 import type { ExchangeSampling } from '../telemetry/sampling/exchange-sampling.ts';
 import { refuseOversizedBeforeContinue } from './body.ts';
 import { capturingTransportContext } from './transport-context.ts';
@@ -16,7 +17,7 @@ export interface ListenOptions {
   readonly telemetry:
     | {
         readonly tracer: Tracer;
-        readonly meter: Meter;
+        readonly histograms: HistogramFactory;
         /** Decides the MCP endpoint's exchanges before their spans are made (the adaptive sampler). */
         readonly early?: { readonly sampling: ExchangeSampling; readonly mcpPath: string } | undefined;
       }
@@ -37,7 +38,7 @@ export async function listen(
       : tracedRequestListener(
           listener,
           options.telemetry.tracer,
-          options.telemetry.meter,
+          options.telemetry.histograms,
           options.telemetry.early,
         ),
   );

@@ -14,7 +14,9 @@ import {
   SimpleLogRecordProcessor,
 } from '@opentelemetry/sdk-logs';
 import {
+  AggregationTemporality,
   ConsoleMetricExporter,
+  InstrumentType,
   type MetricReader,
   PeriodicExportingMetricReader,
   type PushMetricExporter,
@@ -29,6 +31,7 @@ import {
 import { countItems, countMetricSeries, type ExportAccounting } from './export-accounting.ts';
 import { logProcessorOf, spanProcessorOf } from './fan-out.ts';
 import type { OtelSettings } from './otel-env.ts';
+import type { OwnHistograms } from './own-histograms.ts';
 
 /** The OTLP exporter of each signal that has one, counted by the accounting. */
 export interface OtlpExporters {
@@ -86,6 +89,7 @@ export async function otlpExporters(
 export function metricReaders(
   settings: OtelSettings,
   otlp: PushMetricExporter | undefined,
+  histograms: OwnHistograms,
 ): { readers: MetricReader[]; prometheus: PrometheusExporter | undefined } {
   const chosen = settings.exporters.metrics;
   const { intervalMillis, timeoutMillis } = settings.metricExport;
@@ -94,10 +98,19 @@ export function metricReaders(
       exporter,
       exportIntervalMillis: intervalMillis,
       exportTimeoutMillis: timeoutMillis,
+      metricProducers: [
+        histograms.producer(
+          exporter.selectAggregationTemporality?.(InstrumentType.HISTOGRAM) ??
+            AggregationTemporality.CUMULATIVE,
+        ),
+      ],
     });
   const readers: MetricReader[] = [];
   const prometheus = chosen.has('prometheus')
-    ? new PrometheusExporter({ preventServerStart: true })
+    ? new PrometheusExporter({
+        preventServerStart: true,
+        metricProducers: [histograms.producer(AggregationTemporality.CUMULATIVE)],
+      })
     : undefined;
   if (prometheus) readers.push(prometheus);
   if (otlp) readers.push(periodic(otlp));

@@ -1,7 +1,6 @@
 import {
   context,
   type Histogram,
-  type Meter,
   propagation,
   type Span,
   SpanKind,
@@ -12,6 +11,7 @@ import {
 import { redactQuery } from '../redaction/secrets.ts';
 import { AttributeSets } from './attribute-sets.ts';
 import { attr, metricNames, operationDurationBuckets, units } from './conventions.ts';
+import type { HistogramFactory } from './own-histograms.ts';
 
 /** Where a client's requests go, as its spans name it: worked out once per client, not per request. */
 export interface HttpTarget {
@@ -99,12 +99,12 @@ export class HttpClientTelemetry {
   readonly #duration: Histogram;
   readonly #targets = new WeakMap<HttpTarget, TargetSets>();
 
-  constructor(tracer: Tracer, meter: Meter) {
+  constructor(tracer: Tracer, histograms: HistogramFactory) {
     this.#tracer = tracer;
-    this.#duration = meter.createHistogram(metricNames.httpClientRequestDuration, {
+    this.#duration = histograms(metricNames.httpClientRequestDuration, {
       description: 'Duration of HTTP client requests.',
       unit: units.seconds,
-      advice: { explicitBucketBoundaries: [...operationDurationBuckets] },
+      boundaries: operationDurationBuckets,
     });
   }
 

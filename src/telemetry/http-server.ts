@@ -4,10 +4,8 @@ import {
   type Context,
   context,
   createContextKey,
-  type Histogram,
   type HrTime,
   isSpanContextValid,
-  type Meter,
   propagation,
   ROOT_CONTEXT,
   type Span,
@@ -23,6 +21,7 @@ import { redactQuery } from '../redaction/secrets.ts';
 import { AttributeSets } from './attribute-sets.ts';
 import { attr, metricNames, operationDurationBuckets, units } from './conventions.ts';
 import { LinkedContext } from './linked-context.ts';
+import type { HistogramFactory } from './own-histograms.ts';
 import { withDecision } from './sampling/decided.ts';
 import type { ExchangeSampling } from './sampling/exchange-sampling.ts';
 
@@ -240,14 +239,14 @@ export function pendingExchangeOf(ctx: Context): PendingExchange | undefined {
 export function tracedRequestListener(
   listener: RequestListener,
   tracer: Tracer,
-  meter: Meter,
+  histograms: HistogramFactory,
   /** Decides before spans are made (the adaptive sampler); unset under a standard sampler. */
   early?: { readonly sampling: ExchangeSampling; readonly mcpPath: string },
 ): RequestListener {
-  const duration: Histogram = meter.createHistogram(metricNames.httpServerRequestDuration, {
+  const duration = histograms(metricNames.httpServerRequestDuration, {
     description: 'Duration of HTTP server requests.',
     unit: units.seconds,
-    advice: { explicitBucketBoundaries: [...operationDurationBuckets] },
+    boundaries: operationDurationBuckets,
   });
 
   const metricAttributes = new AttributeSets(requestDurationAttributes);

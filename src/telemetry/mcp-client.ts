@@ -3,7 +3,6 @@ import {
   type Context,
   context,
   type Histogram,
-  type Meter,
   propagation,
   type Span,
   SpanKind,
@@ -22,6 +21,7 @@ import {
   values,
 } from './conventions.ts';
 import { HttpClientTelemetry } from './http-client.ts';
+import type { HistogramFactory } from './own-histograms.ts';
 
 export interface UpstreamFacts {
   readonly name: string;
@@ -67,18 +67,18 @@ export class McpClientTelemetry {
   /** Per upstream: its span and `mcp.client.operation.duration` attribute sets, built once per combination. */
   readonly #sets = new Map<string, UpstreamSets>();
 
-  constructor(tracer: Tracer, meter: Meter) {
-    this.http = new HttpClientTelemetry(tracer, meter);
+  constructor(tracer: Tracer, histograms: HistogramFactory) {
+    this.http = new HttpClientTelemetry(tracer, histograms);
     this.#tracer = tracer;
-    this.#duration = meter.createHistogram(metricNames.clientOperationDuration, {
+    this.#duration = histograms(metricNames.clientOperationDuration, {
       description: 'Duration of MCP requests Lookout sends to upstream servers.',
       unit: units.seconds,
-      advice: { explicitBucketBoundaries: [...operationDurationBuckets] },
+      boundaries: operationDurationBuckets,
     });
-    this.#sessionDuration = meter.createHistogram(metricNames.clientSessionDuration, {
+    this.#sessionDuration = histograms(metricNames.clientSessionDuration, {
       description: 'Duration of Lookout sessions with upstream servers.',
       unit: units.seconds,
-      advice: { explicitBucketBoundaries: [...semconvDurationBuckets] },
+      boundaries: semconvDurationBuckets,
     });
   }
 

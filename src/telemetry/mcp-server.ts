@@ -6,7 +6,6 @@ import {
   INVALID_SPAN_CONTEXT,
   isSpanContextValid,
   type Link,
-  type Meter,
   propagation,
   ROOT_CONTEXT,
   type Span,
@@ -33,6 +32,7 @@ import {
   values,
 } from './conventions.ts';
 import { type PendingExchange, pendingExchangeOf } from './http-server.ts';
+import type { HistogramFactory } from './own-histograms.ts';
 import { withDecision } from './sampling/decided.ts';
 
 /** Reads W3C trace context from a request's `params._meta`, as the MCP semantic conventions propose. */
@@ -77,7 +77,7 @@ export interface RequestRecord {
 
 export interface McpServerTelemetryOptions {
   readonly tracer: Tracer;
-  readonly meter: Meter;
+  readonly histograms: HistogramFactory;
   readonly logger: Logger;
   /** Tool and prompt names as metric labels only when they are registered; anything else is `_OTHER`. */
   readonly isKnownTool: (name: string) => boolean;
@@ -146,15 +146,15 @@ export class McpServerTelemetry {
     this.#isKnownTool = options.isKnownTool;
     this.#isKnownPrompt = options.isKnownPrompt;
     this.#record = options.record;
-    this.#operationDuration = options.meter.createHistogram(metricNames.serverOperationDuration, {
+    this.#operationDuration = options.histograms(metricNames.serverOperationDuration, {
       description: 'Duration of MCP requests as observed on the server.',
       unit: units.seconds,
-      advice: { explicitBucketBoundaries: [...operationDurationBuckets] },
+      boundaries: operationDurationBuckets,
     });
-    this.#sessionDuration = options.meter.createHistogram(metricNames.serverSessionDuration, {
+    this.#sessionDuration = options.histograms(metricNames.serverSessionDuration, {
       description: 'Duration of MCP sessions as observed on the server.',
       unit: units.seconds,
-      advice: { explicitBucketBoundaries: [...operationDurationBuckets] },
+      boundaries: operationDurationBuckets,
     });
   }
 

@@ -2,16 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { DiagLogLevel, diag, logs, metrics } from '@opentelemetry/api';
 import { logs as legacyLogsApi } from '@opentelemetry/api-logs';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
-import { AggregationType, type ViewOptions } from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import type { LookoutConfig } from '../config/schema.ts';
 import { AttachableLogRecordProcessor, AttachableSpanProcessor } from './attachable-processor.ts';
-import { instrumentationScope, metricNames, operationDurationBuckets } from './conventions.ts';
+import { instrumentationScope } from './conventions.ts';
 import { diagLogger, ExportAccounting } from './export-accounting.ts';
 import { logExport, metricReaders, otlpExporters, spanExport } from './exporters.ts';
 import { createInstrumentations } from './instrumentations.ts';
 import { collectNow, KeptSpans, OnDemandMetricReader } from './live-telemetry.ts';
 import { readOtelEnv } from './otel-env.ts';
+import { OwnHistograms } from './own-histograms.ts';
 import { servePrometheus } from './prometheus-server.ts';
 import type { TelemetryRuntime } from './runtime.ts';
 import { ExchangeSampling, GivenIds } from './sampling/exchange-sampling.ts';
@@ -21,16 +22,6 @@ import { SdkCounts } from './sdk-counts.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-function histogramView(instrumentName: string): ViewOptions {
-  return {
-    instrumentName,
-    aggregation: {
-      type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM,
-      options: { boundaries: [...operationDurationBuckets] },
-    },
-  };
-}
-
 /** Builds and starts the NodeSDK from Lookout's config and the standard variables (see otel-env.ts). */
 export async function startSdk(config: LookoutConfig, env: Env, version: string): Promise<TelemetryRuntime> {
   const settings = readOtelEnv(env, config);
@@ -38,10 +29,14 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
   diag.setLogger(diagLogger(accounting), DiagLogLevel.WARN);
 
   const otlp = await otlpExporters(settings, accounting);
-  const { readers, prometheus } = metricReaders(settings, otlp.metrics);
+  // The durations recorded on every call are aggregated by Lookout and read by each reader (own-histograms.ts).
+  const histograms = new OwnHistograms({ name: instrumentationScope, version });
+  const { readers, prometheus } = metricReaders(settings, otlp.metrics, histograms);
   // The live view reads the metrics through the Prometheus reader when there is one: a reader of its
-  // own would record every measurement of an instrument without a view once more.
-  const liveReader = prometheus ?? new OnDemandMetricReader();
+  // own would record every measurement of an SDK instrument once more.
+  const liveReader =
+    prometheus ??
+    new OnDemandMetricReader({ metricProducers: [histograms.producer(AggregationTemporality.CUMULATIVE)] });
   if (!prometheus) readers.push(liveReader);
   // Lookout's adaptive sampler, unless the operator chose a standard one with OTEL_TRACES_SAMPLER.
   const sampler = settings.sampler
@@ -85,11 +80,6 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
     spanProcessors: counts ? [counts.spanProcessor, exporting] : [exporting],
     logRecordProcessors: [...(counts ? [counts.logProcessor] : []), ...(exportsLogs ? [exportingLogs] : [])],
     metricReaders: readers,
-    views: [
-      histogramView(metricNames.serverOperationDuration),
-      histogramView(metricNames.clientOperationDuration),
-      histogramView(metricNames.httpServerRequestDuration),
-    ],
   });
   sdk.start();
   // winston-transport reads the logger provider from @opentelemetry/api-logs' global, not from
@@ -119,6 +109,7 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
         : { sampler: `OTEL_TRACES_SAMPLER=${settings.sampler?.name}` },
     metricsHandler: endpoint?.handler,
     exchangeSampling,
+    histograms: histograms.create,
     live: { collectMetrics: () => collectNow(liveReader), observeKeptSpans: (p) => kept.observe(p) },
     // Port 0 gives no port to announce before the server listens, and nothing waits for it to.
     metricsPort:

@@ -8,6 +8,7 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import type { Lookout } from '../../src/main.ts';
 import { attr, instrumentationScope, metricNames } from '../../src/telemetry/conventions.ts';
 import { tracedRequestListener } from '../../src/telemetry/http-server.ts';
+import { sdkHistograms } from '../../src/telemetry/own-histograms.ts';
 import { mcpHeaders, openSession, rpc, startTestLookout } from '../support/lookout.ts';
 import { InMemoryTelemetry } from '../support/telemetry.ts';
 
@@ -137,7 +138,7 @@ describe('the HTTP server span and http.server.request.duration (in-memory expor
       tracedRequestListener(
         (_req, res) => res.writeHead(503).end(),
         trace.getTracer('test'),
-        metrics.getMeter('test'),
+        sdkHistograms(metrics.getMeter('test')),
       ),
     ).listen(0, '127.0.0.1');
     await once(server, 'listening');

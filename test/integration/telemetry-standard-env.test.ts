@@ -33,6 +33,7 @@ describe('the standard OTEL_* variables take effect in a real Lookout process', 
       OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'authorization=Bearer%20traces',
       OTEL_EXPORTER_OTLP_LOGS_COMPRESSION: 'gzip',
       OTEL_METRIC_EXPORT_INTERVAL: '250',
+      OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'delta',
       OTEL_BSP_SCHEDULE_DELAY: '100',
       OTEL_BLRP_SCHEDULE_DELAY: '100',
       OTEL_SERVICE_NAME: 'lookout-under-test',
@@ -59,6 +60,20 @@ describe('the standard OTEL_* variables take effect in a real Lookout process', 
 
   it('pushes metrics every OTEL_METRIC_EXPORT_INTERVAL ms, over the Lookout option', () => {
     assert.ok(exportsBeforeStop >= 2, `${exportsBeforeStop} metric exports before shutdown`);
+  });
+
+  it('exports deltas when OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE says so: each call counted once', () => {
+    const histograms = main.metricExports
+      .flatMap((metrics) => metrics)
+      .filter((m) => m.name === metricNames.serverOperationDuration)
+      .map((m) => m.histogram);
+    assert.ok(histograms.length > 0, 'mcp.server.operation.duration exported');
+    assert.deepEqual(new Set(histograms.map((h) => h?.aggregationTemporality)), new Set([1]));
+    const calls = histograms
+      .flatMap((h) => h?.dataPoints ?? [])
+      .filter((p) => attribute(p.attributes, attr.mcpMethodName) === 'tools/call')
+      .reduce((n, p) => n + Number(p.count), 0);
+    assert.equal(calls, 3);
   });
 
   it('sends traces to OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, the rest to OTEL_EXPORTER_OTLP_ENDPOINT', () => {

@@ -26,7 +26,11 @@ export interface OtlpLogRecord {
 }
 export interface OtlpMetric {
   name: string;
-  histogram?: { dataPoints: { attributes: OtlpAttribute[]; count: string | number }[] };
+  histogram?: {
+    dataPoints: { attributes: OtlpAttribute[]; count: string | number }[];
+    /** 1 delta, 2 cumulative. */
+    aggregationTemporality?: number;
+  };
   sum?: { dataPoints: { attributes: OtlpAttribute[]; asInt?: string | number; asDouble?: number }[] };
 }
 

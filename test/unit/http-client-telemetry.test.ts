@@ -3,6 +3,7 @@ import { after, before, it } from 'node:test';
 import { metrics, SpanKind, trace } from '@opentelemetry/api';
 import type { HistogramMetricData } from '@opentelemetry/sdk-metrics';
 import { HttpClientTelemetry, httpTarget } from '../../src/telemetry/http-client.ts';
+import { sdkHistograms } from '../../src/telemetry/own-histograms.ts';
 import { InMemoryTelemetry } from '../support/telemetry.ts';
 
 const telemetry = new InMemoryTelemetry();
@@ -19,7 +20,7 @@ async function durationPoints(): Promise<{ attributes: Record<string, unknown>; 
 }
 
 it('gives each request its own span and a duration point by method, status and error type', async () => {
-  const client = new HttpClientTelemetry(trace.getTracer('test'), metrics.getMeter('test'));
+  const client = new HttpClientTelemetry(trace.getTracer('test'), sdkHistograms(metrics.getMeter('test')));
   const target = httpTarget(new URL('http://127.0.0.1:8080/mcp?token=s3cret'));
   const send = (status: number | undefined, error?: NodeJS.ErrnoException) => {
     const headers: Record<string, string> = { accept: 'application/json' };
