@@ -64,7 +64,7 @@ describe('the standard OTEL_* variables take effect in a real Lookout process', 
 
   it('exports deltas when OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE says so: each call counted once', () => {
     const histograms = main.metricExports
-      .flatMap((metrics) => metrics)
+      .flat()
       .filter((m) => m.name === metricNames.serverOperationDuration)
       .map((m) => m.histogram);
     assert.ok(histograms.length > 0, 'mcp.server.operation.duration exported');
