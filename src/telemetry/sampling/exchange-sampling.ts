@@ -1,34 +1,30 @@
 import { type Tracer, trace } from '@opentelemetry/api';
-import {
-  type IdGenerator,
-  RandomIdGenerator,
-  SamplingDecision,
-  type SamplingResult,
-} from '@opentelemetry/sdk-trace';
+import { type IdGenerator, SamplingDecision, type SamplingResult } from '@opentelemetry/sdk-trace';
 import { instrumentationScope } from '../conventions.ts';
+import { RandomIds } from '../random-ids.ts';
 import type { AdaptiveSampler } from './sampler.ts';
 import { withThreshold } from './threshold.ts';
 
 /**
- * The SDK's random ids, except for a span made with ids given beforehand: an exchange's ids are drawn
+ * Random ids (random-ids.ts), except for a span made with ids given beforehand: an exchange's ids are drawn
  * when it arrives (its log lines and the traceparent it passes on carry them), and its spans are
  * recorded only once the decision keeps it, with those same ids.
  */
 export class GivenIds implements IdGenerator {
-  readonly #random = new RandomIdGenerator();
+  readonly #random = new RandomIds();
   #traceId: string | undefined;
   #spanId: string | undefined;
 
   generateTraceId(): string {
     const given = this.#traceId;
-    if (given === undefined) return this.#random.generateTraceId();
+    if (given === undefined) return this.#random.traceId();
     this.#traceId = undefined;
     return given;
   }
 
   generateSpanId(): string {
     const given = this.#spanId;
-    if (given === undefined) return this.#random.generateSpanId();
+    if (given === undefined) return this.#random.spanId();
     this.#spanId = undefined;
     return given;
   }
