@@ -1,5 +1,4 @@
-import type { Attributes, Histogram, HrTime, Meter } from '@opentelemetry/api';
-import { ValueType } from '@opentelemetry/api';
+import { type Attributes, type Histogram, type HrTime, type Meter, ValueType } from '@opentelemetry/api';
 import { hrTime } from '@opentelemetry/core';
 import { emptyResource } from '@opentelemetry/resources';
 import {
@@ -175,7 +174,6 @@ export class OwnHistograms {
   readonly #histograms: OwnHistogram[] = [];
   /** Slot 0 is the cumulative readers'; slot i > 0 the i-th delta reader's. */
   #slotCount = 1;
-  #sealed = false;
 
   constructor(scope: { readonly name: string; readonly version?: string }) {
     this.#scope = scope;
@@ -183,13 +181,13 @@ export class OwnHistograms {
 
   /** The producer to give a reader of this temporality (its `metricProducers`). */
   producer(temporality: AggregationTemporality): MetricProducer {
-    if (this.#sealed) throw new Error('metric producers must be made before the first histogram');
+    if (this.#histograms.length > 0)
+      throw new Error('metric producers must be made before the first histogram');
     const slot = temporality === AggregationTemporality.DELTA ? this.#slotCount++ : 0;
     return { collect: () => Promise.resolve(this.#collect(slot, temporality)) };
   }
 
   readonly create: HistogramFactory = (name, spec) => {
-    this.#sealed = true;
     const histogram = new OwnHistogram(name, spec, this.#slotCount);
     this.#histograms.push(histogram);
     return histogram;

@@ -25,10 +25,11 @@ describe('npm run bench, cut to seconds', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  /** `npm run bench -- <flags>`, and the JSON it wrote. */
-  const bench = async (name: string, flags: string[]) => {
-    const out = join(dir, `${name}.json`);
-    await run('npm', ['run', 'bench', '--', ...flags, '--out', out], {
+  /** `npm run bench -- --only <scenario> <flags>` with a short warm-up, and the JSON it wrote. */
+  const bench = async (scenario: string, flags: string[]) => {
+    const out = join(dir, `${scenario}.json`);
+    const shortWarmUp = ['--warmup', '1', '--max-warmup', '2'];
+    await run('npm', ['run', 'bench', '--', '--only', scenario, ...shortWarmUp, ...flags, '--out', out], {
       cwd: repo,
       timeout: 170_000,
       maxBuffer: 16 << 20,
@@ -39,18 +40,7 @@ describe('npm run bench, cut to seconds', () => {
   it('runs every target without errors, and each exports what its row says', {
     timeout: 180_000,
   }, async () => {
-    const { results } = await bench('echo', [
-      '--only',
-      'echo',
-      '--seconds',
-      '1',
-      '--warmup',
-      '1',
-      '--max-warmup',
-      '2',
-      '--rounds',
-      '1',
-    ]);
+    const { results } = await bench('echo', ['--seconds', '1', '--rounds', '1']);
     const rows = new Map((results.throughput ?? []).map((row) => [row.name, row]));
     assert.deepEqual(
       [...rows.keys()],
@@ -99,18 +89,7 @@ describe('npm run bench, cut to seconds', () => {
   it('runs the latency scenario at half the as-shipped maximum and says whether the generator held it', {
     timeout: 180_000,
   }, async () => {
-    const { results, targets } = await bench('latency', [
-      '--only',
-      'latency',
-      '--seconds',
-      '1',
-      '--warmup',
-      '1',
-      '--max-warmup',
-      '2',
-      '--latency-seconds',
-      '3',
-    ]);
+    const { results, targets } = await bench('latency', ['--seconds', '1', '--latency-seconds', '3']);
     const latency = results.latency;
     assert.ok(latency);
     assert.equal(latency.target, 'lookout-default');
@@ -145,18 +124,7 @@ describe('npm run bench, cut to seconds', () => {
   it('runs the paired comparisons, both targets of each up at once, and judges the ratios by them', {
     timeout: 180_000,
   }, async () => {
-    const { results, targets } = await bench('pairs', [
-      '--only',
-      'pairs',
-      '--pairs',
-      '2',
-      '--slice-seconds',
-      '1',
-      '--warmup',
-      '1',
-      '--max-warmup',
-      '2',
-    ]);
+    const { results, targets } = await bench('pairs', ['--pairs', '2', '--slice-seconds', '1']);
     assert.deepEqual(
       (results.paired ?? []).map((p) => `${p.name}/${p.base}`),
       [
