@@ -282,7 +282,7 @@ export function verdicts(r: Results): TargetVerdict[] {
   const pairedOr = (name: string, base: string, atLeast: number, rows: TargetVerdict): TargetVerdict => {
     const p = r.paired?.find((x) => x.name === name && x.base === base);
     if (!p) return rows;
-    const measured = `${fixed(p.ratio, 2)}× in ${p.pairs.length} pairs of ${p.sliceSeconds} s slices (per pair ${p.pairs.map((x) => `${fixed(x.ratio, 2)}×`).join(', ')}; CPU ${fixed(p.cpuUsPerRequest)} vs ${fixed(p.baseCpuUsPerRequest)} µs/req)`;
+    const measured = `${fixed(p.ratio, 2)}× in ${p.pairs.length} pairs of ${p.sliceSeconds} s slices on two pairs of processes, warmed up in either order (per pair ${p.pairs.map((x) => `${fixed(x.ratio, 2)}×`).join(', ')}; CPU ${fixed(p.cpuUsPerRequest)} vs ${fixed(p.baseCpuUsPerRequest)} µs/req)`;
     return judged(rows.target, measured, rows.goal, pairFault(p, 'spread'), () => p.ratio >= atLeast);
   };
   out.push(

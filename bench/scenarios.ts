@@ -325,10 +325,14 @@ export interface PairedRatio {
 }
 
 /**
- * A ratio between two targets measured with both running at once, pinned to the same CPU: after each
- * warms up and one unmeasured pair, wrk loads one, then the other, in slices of a few seconds (ABBA,
- * so drift within a pair cancels), and each pair of adjacent slices gives a ratio. Rows measured a minute apart take the
- * machine's speed at two moments; on a shared host that moved by 20–30 % between rounds.
+ * A ratio between two targets measured with both running at once, pinned to the same CPU: each is
+ * warmed up, one unmeasured pair follows, then wrk loads one, then the other, in slices of a few
+ * seconds (ABBA, so drift within a pair cancels), and each pair of adjacent slices gives a ratio. Rows
+ * measured a minute apart take the machine's speed at two moments; on a shared host that moved by
+ * 20–30 % between rounds. The pairs come in two halves, each on fresh processes, the second warming
+ * the two up in the other order: of two processes of the same build, the one warmed up second ran
+ * faster for the rest of a run (docs/performance.md, _Paired slices_), which one order alone would
+ * count against the target.
  */
 export async function pairedRatio(
   spec: TargetSpec,
@@ -337,47 +341,51 @@ export async function pairedRatio(
   d: Durations,
 ): Promise<PairedRatio> {
   const wrk = { cpu: ctx.loadCpu, connections: d.connections };
-  return withTarget(spec, ctx, (target) =>
-    withTarget(baseSpec, ctx, async (base) => {
-      await warmUp(target, { ...wrk, era: spec.era }, d.warmupSeconds, d.maxWarmupSeconds);
-      await warmUp(base, { ...wrk, era: baseSpec.era }, d.warmupSeconds, d.maxWarmupSeconds);
-      const slice = (t: RunningTarget) =>
-        withCpu(
-          t.process.pid,
-          d.sliceSeconds,
-          () => wrkEcho(t.url, t.session, { ...wrk, era: t.spec.era, seconds: d.sliceSeconds }),
-          ctx.serverCpu,
-        );
-      // Each sat idle while the other warmed up: one unmeasured pair brings both back to speed.
-      await slice(target);
-      await slice(base);
-      const pairs: PairedRatio['pairs'] = [];
-      for (let i = 0; i < d.pairs; i++) {
-        const first = i % 2 === 0 ? target : base;
-        const second = first === target ? base : target;
-        const a = await slice(first);
-        const b = await slice(second);
-        const [t, bs] = first === target ? [a, b] : [b, a];
-        pairs.push({ target: t, base: bs, ratio: t.rps / bs.rps });
-        log(
-          `pair ${i + 1}/${d.pairs} ${spec.name} vs ${baseSpec.name}: ${t.rps.toFixed(0)} / ${bs.rps.toFixed(0)} rps = ${(t.rps / bs.rps).toFixed(3)}×, ${t.cpuUsPerRequest.toFixed(0)} / ${bs.cpuUsPerRequest.toFixed(0)} µs CPU/req`,
-        );
-      }
-      const ratios = pairs.map((p) => p.ratio);
-      return {
-        name: spec.name,
-        base: baseSpec.name,
-        sliceSeconds: d.sliceSeconds,
-        pairs,
-        ratio: median(ratios),
-        spread: spread(ratios),
-        cpuSpread: spread(pairs.map((p) => p.target.cpuUsPerRequest / p.base.cpuUsPerRequest)),
-        cpuUsPerRequest: median(pairs.map((p) => p.target.cpuUsPerRequest)),
-        baseCpuUsPerRequest: median(pairs.map((p) => p.base.cpuUsPerRequest)),
-        errors: pairs.reduce((n, p) => n + p.target.errors + p.base.errors, 0),
-      };
-    }),
-  );
+  const pairs: PairedRatio['pairs'] = [];
+  const halves = [Math.ceil(d.pairs / 2), Math.floor(d.pairs / 2)];
+  for (const [half, count] of halves.entries()) {
+    await withTarget(spec, ctx, (target) =>
+      withTarget(baseSpec, ctx, async (base) => {
+        const [warmedFirst, warmedSecond] = half === 0 ? [target, base] : [base, target];
+        for (const t of [warmedFirst, warmedSecond])
+          await warmUp(t, { ...wrk, era: t.spec.era }, d.warmupSeconds, d.maxWarmupSeconds);
+        const slice = (t: RunningTarget) =>
+          withCpu(
+            t.process.pid,
+            d.sliceSeconds,
+            () => wrkEcho(t.url, t.session, { ...wrk, era: t.spec.era, seconds: d.sliceSeconds }),
+            ctx.serverCpu,
+          );
+        // Each sat idle while the other warmed up: one unmeasured pair brings both back to speed.
+        await slice(warmedFirst);
+        await slice(warmedSecond);
+        for (let i = 0; i < count; i++) {
+          const first = i % 2 === 0 ? warmedFirst : warmedSecond;
+          const second = first === target ? base : target;
+          const a = await slice(first);
+          const b = await slice(second);
+          const [t, bs] = first === target ? [a, b] : [b, a];
+          pairs.push({ target: t, base: bs, ratio: t.rps / bs.rps });
+          log(
+            `pair ${pairs.length}/${d.pairs} (${spec.name} warmed up ${half === 0 ? 'first' : 'second'}) ${spec.name} vs ${baseSpec.name}: ${t.rps.toFixed(0)} / ${bs.rps.toFixed(0)} rps = ${(t.rps / bs.rps).toFixed(3)}×, ${t.cpuUsPerRequest.toFixed(0)} / ${bs.cpuUsPerRequest.toFixed(0)} µs CPU/req`,
+          );
+        }
+      }),
+    );
+  }
+  const ratios = pairs.map((p) => p.ratio);
+  return {
+    name: spec.name,
+    base: baseSpec.name,
+    sliceSeconds: d.sliceSeconds,
+    pairs,
+    ratio: median(ratios),
+    spread: spread(ratios),
+    cpuSpread: spread(pairs.map((p) => p.target.cpuUsPerRequest / p.base.cpuUsPerRequest)),
+    cpuUsPerRequest: median(pairs.map((p) => p.target.cpuUsPerRequest)),
+    baseCpuUsPerRequest: median(pairs.map((p) => p.base.cpuUsPerRequest)),
+    errors: pairs.reduce((n, p) => n + p.target.errors + p.base.errors, 0),
+  };
 }
 
 export interface LiveViewResult {
