@@ -267,7 +267,10 @@ describe('a ratio measured in paired slices', () => {
     };
     const { verdict, status } = statusOf(results, '≥ 1.00×');
     assert.equal(status, 'met');
-    assert.match(verdict.measured, /1\.01× in 3 pairs of 3 s slices on two pairs of processes, warmed up in either order \(per pair 1\.01×, 1\.01×, 1\.01×/);
+    assert.match(
+      verdict.measured,
+      /1\.01× in 3 pairs of 3 s slices on two pairs of processes, warmed up in either order \(per pair 1\.01×, 1\.01×, 1\.01×/,
+    );
     assert.match(verdict.target, /2026-07-28/);
   });
 
