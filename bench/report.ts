@@ -172,6 +172,8 @@ export function resultsTable(r: Results, connections: number): string {
     const g = r.gateway;
     const scenario = `gateway, constant ${g.rate} rps (open model, ${g.seconds} s)`;
     lines.push(atRate(scenario, 'sdk-stateful called directly', g.direct, ''));
+    if (g.lookoutAlone)
+      lines.push(atRate(scenario, 'lookout-full serving its own echo (no hop)', g.lookoutAlone, ''));
     lines.push(
       atRate(
         scenario,
@@ -248,6 +250,13 @@ function pairFault(p: PairedRatio, spreadOf: 'spread' | 'cpuSpread'): string | u
   if (p[spreadOf] <= steadyWithin) return undefined;
   const what = spreadOf === 'spread' ? 'ratios' : 'CPU ratios';
   return `${who}the pairs' ${what} differ by ${fixed(p[spreadOf] * 100)} % (bound ${fixed(steadyWithin * 100)} %)`;
+}
+
+/** How much of a proxied call's CPU is the hop: beyond what Lookout's own echo costs at the same rate. */
+function hopShare(g: GatewayResult): string {
+  const own = g.lookoutAlone;
+  if (!own || own.invalid) return '';
+  return `; Lookout serving its own echo at that rate: ${fixed(own.cpuUsPerRequest)} µs CPU per call (${ms(own.p50Ms)} ms p50), so the hop itself costs Lookout ${fixed(g.viaLookout.cpuUsPerRequest - own.cpuUsPerRequest)} µs`;
 }
 
 /** Each of the issue's targets: measured value, goal, and whether this run met it. */
@@ -396,7 +405,7 @@ export function verdicts(r: Results): TargetVerdict[] {
       ? 'not measured'
       : hopFault
         ? `INVALID: ${hopFault}`
-        : `+${ms(g.addedP50Ms)} ms p50 (${ms(g.viaLookout.p50Ms)} vs ${ms(g.direct.p50Ms)} direct), ${fixed(g.viaLookout.cpuUsPerRequest)} µs CPU per call, ${g.rate} rps`,
+        : `+${ms(g.addedP50Ms)} ms p50 (${ms(g.viaLookout.p50Ms)} vs ${ms(g.direct.p50Ms)} direct), ${fixed(g.viaLookout.cpuUsPerRequest)} µs CPU per call, ${g.rate} rps${hopShare(g)}`,
     goal: '≤ 0.4 ms and ≤ 300 µs',
     met:
       g && !hopFault

@@ -536,11 +536,17 @@ export interface GatewayResult {
    * Lookout's own. No direct row: a stdio server cannot be called over HTTP.
    */
   readonly viaStdio?: MeasuredAtRate;
+  /**
+   * Lookout with the gateway's telemetry serving its own echo, no upstream, at the same rate: what a
+   * call costs Lookout at that rate before any hop, so that the hop's own share shows.
+   */
+  readonly lookoutAlone?: MeasuredAtRate;
 }
 
 /**
- * The gateway hop: the SDK stateful server called directly, then through Lookout (full telemetry,
- * HTTP upstream), at the same moderate constant rate (open model). Both servers share the server CPU.
+ * The gateway hop: the SDK stateful server called directly, Lookout serving its own echo, then the
+ * upstream through Lookout (full telemetry, HTTP upstream), all at the same moderate constant rate
+ * (open model). Both servers share the server CPU.
  */
 export async function gatewayHop(ctx: BenchContext, d: Durations): Promise<GatewayResult> {
   return withTarget(targets.sdkStateful, ctx, async (upstream) => {
@@ -548,6 +554,12 @@ export async function gatewayHop(ctx: BenchContext, d: Durations): Promise<Gatew
     const direct = await atConstantRate(upstream, { ...rate, tool: 'echo' });
     log(
       `upstream direct at ${d.gatewayRate} rps: p50 ${direct.p50Ms.toFixed(2)} ms, p99 ${direct.p99Ms.toFixed(2)} ms`,
+    );
+    const lookoutAlone = await withTarget(targets.lookoutFull, ctx, (own) =>
+      atConstantRate(own, { ...rate, tool: 'echo' }),
+    );
+    log(
+      `lookout's own echo at ${d.gatewayRate} rps: p50 ${lookoutAlone.p50Ms.toFixed(2)} ms, ${lookoutAlone.cpuUsPerRequest.toFixed(0)} µs CPU per call`,
     );
     return withTarget(
       gatewayTarget({ url: upstream.url }),
@@ -566,6 +578,7 @@ export async function gatewayHop(ctx: BenchContext, d: Durations): Promise<Gatew
           addedP50Ms: viaLookout.p50Ms - direct.p50Ms,
           addedP99Ms: viaLookout.p99Ms - direct.p99Ms,
           lookoutRssMb: rssMb,
+          lookoutAlone,
         };
       },
       'up__echo',

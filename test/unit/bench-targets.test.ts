@@ -67,6 +67,7 @@ function run(miss: boolean): Results {
       addedP99Ms: 1,
       lookoutRssMb: 200,
       viaStdio: measured(0.9, 2, 250),
+      lookoutAlone: measured(0.5, 2, 200),
     },
   };
 }
@@ -99,6 +100,15 @@ describe("the bench's targets table states issue #25's and #23's targets", () =>
       '≤ 0.4 ms and ≤ 300 µs',
     ])
       assert.equal(met.get(goal), false, goal);
+  });
+
+  it("gives the hop's own CPU beside the proxied call's, and judges the proxied call's", () => {
+    for (const miss of [false, true]) {
+      const hop = verdicts(run(miss)).find((v) => v.goal === '≤ 0.4 ms and ≤ 300 µs');
+      assert.ok(hop);
+      assert.equal(hop.met, !miss);
+      assert.match(hop.measured, new RegExp(`so the hop itself costs Lookout ${miss ? 101 : 99} µs`));
+    }
   });
 
   it('no longer states the old goals', () => {
