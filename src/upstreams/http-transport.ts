@@ -352,7 +352,9 @@ export class UpstreamHttpTransport implements Transport {
     if (lastEventId !== undefined) headers['last-event-id'] = lastEventId;
     this.#exchange('GET', headers)
       .then(async (res) => {
-        if (res.statusCode === 405) return res.resume();
+        // A server without the stream answers 405 (spec); one that routes no GET at all (an Express app
+        // with only a POST route, as the SDK's examples are) answers the first one 404: no stream either.
+        if (res.statusCode === 405 || (res.statusCode === 404 && attempt === undefined)) return res.resume();
         if (res.statusCode !== 200) {
           const error = await this.#failure(res, 'Failed to open SSE stream');
           // Re-opening a stream the server did serve: with no body to refuse, 400 or 404 means the session is gone.

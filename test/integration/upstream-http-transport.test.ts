@@ -155,6 +155,29 @@ describe('upstream HTTP transport (against the SDK server)', () => {
     assert.ok(closed, 'the transport closed');
   });
 
+  it('takes a 404 to its first GET as a server without the stream, as a 405, and reports no error', async () => {
+    const sdk = sdkServer({ json: true });
+    const { client, seen } = await connect((req, res) => {
+      if (req.method !== 'GET') return sdk(req, res);
+      res.writeHead(404, { 'content-type': 'text/html' }).end('<!DOCTYPE html><pre>Cannot GET /mcp</pre>');
+    });
+    const errors: Error[] = [];
+    client.onerror = (error) => errors.push(error);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const result = await client.callTool({ name: 'echo', arguments: { text: 'still served' } });
+    assert.equal(text(result), 'still served');
+    assert.deepEqual(
+      seen.filter((s) => s === 'GET'),
+      ['GET'],
+      'one GET, not retried',
+    );
+    assert.deepEqual(
+      errors.map((e) => e.message),
+      [],
+    );
+    await client.close();
+  });
+
   it("sends the configured headers, the session's id and the negotiated version", async () => {
     let last: IncomingMessage['headers'] = {};
     const sdk = sdkServer({ json: true });
