@@ -19,6 +19,8 @@ import type { OversizedMessage } from './oversized.ts';
 
 /** Reconnecting an event stream: the SDK client's defaults (1 s, ×1.5, at most 30 s, 2 attempts). */
 const reconnect = { initialMs: 1000, growth: 1.5, maxMs: 30_000, maxAttempts: 2 };
+/** How long closing waits for the upstream to acknowledge the end of the session. */
+const sessionEndMs = 2000;
 /** How much of an error response's body goes into the error message. */
 const errorBodyChars = 500;
 /** Statuses an upstream answers a request of a session it no longer has with: 404 (spec) or 400 (SDK examples). */
@@ -102,6 +104,8 @@ export class UpstreamHttpTransport implements Transport {
   #reconnectTimer: NodeJS.Timeout | undefined;
   #started = false;
   #closed = false;
+  /** The upstream no longer has the session (or nothing listens there): nothing to DELETE. */
+  #sessionGone = false;
 
   constructor(
     url: URL,
@@ -140,8 +144,32 @@ export class UpstreamHttpTransport implements Transport {
     this.#closed = true;
     clearTimeout(this.#reconnectTimer);
     for (const req of this.#inFlight) req.destroy();
+    await this.#endSession();
     this.#agent.destroy();
     this.onclose?.();
+  }
+
+  /**
+   * Tells the upstream the session is over (spec: a client that no longer needs its session SHOULD
+   * DELETE it), so that a server keeping its sessions in memory does not keep one per Lookout session
+   * that ever reached it. Best effort and bounded: any answer, an error or the deadline ends it.
+   */
+  #endSession(): Promise<void> {
+    const sessionId = this.#sessionId;
+    if (sessionId === undefined || this.#sessionGone) return Promise.resolve();
+    const headers: Record<string, string> = { ...this.#headers, 'mcp-session-id': sessionId };
+    if (this.#protocolVersion !== undefined) headers['mcp-protocol-version'] = this.#protocolVersion;
+    return new Promise((resolve) => {
+      const req = new ClientRequest({ ...this.#destination, method: 'DELETE', headers }, (res) => {
+        res.resume();
+        res.once('end', resolve);
+        res.once('error', () => resolve());
+      });
+      req.setTimeout(sessionEndMs, () => req.destroy());
+      req.once('error', () => resolve());
+      req.once('close', resolve);
+      req.end();
+    });
   }
 
   /**
@@ -310,6 +338,7 @@ export class UpstreamHttpTransport implements Transport {
    * again with a new session (spec: a client that gets 404 for its session starts a new one).
    */
   #sessionLost(): void {
+    this.#sessionGone = true;
     if (!this.#closed) void this.close();
   }
 

@@ -108,7 +108,7 @@ describe('upstream HTTP transport (against the SDK server)', () => {
 
   it('closes when the upstream no longer knows the session (a restarted server), so its owner reconnects', async () => {
     let handler = sdkServer({ json: true });
-    const { client } = await connect((req, res) => handler(req, res));
+    const { client, seen } = await connect((req, res) => handler(req, res));
     let closed = false;
     client.onclose = () => {
       closed = true;
@@ -116,6 +116,20 @@ describe('upstream HTTP transport (against the SDK server)', () => {
     handler = sdkServer({ json: true });
     await assert.rejects(client.callTool({ name: 'echo', arguments: { text: 'x' } }));
     assert.ok(closed, 'the transport closed');
+    assert.ok(!seen.includes('DELETE'), 'no DELETE of a session the upstream no longer has');
+  });
+
+  it('ends its session with a DELETE when it closes, so the upstream can forget it', async () => {
+    const deleted: (string | undefined)[] = [];
+    const sdk = sdkServer({ json: true });
+    const { client, transport } = await connect((req, res) => {
+      if (req.method === 'DELETE') deleted.push(req.headers['mcp-session-id'] as string | undefined);
+      sdk(req, res);
+    });
+    const sessionId = transport.sessionId;
+    assert.ok(sessionId);
+    await client.close();
+    assert.deepEqual(deleted, [sessionId]);
   });
 
   it('stays open when the upstream refuses one request (400) but still answers the session', async () => {
