@@ -49,6 +49,9 @@ export interface AppOptions {
   readonly extraRoutes?: RequestHandler | undefined;
 }
 
+/** Where an admitted exchange keeps the function that gives its admission slot back (`res.locals`). */
+const slotRelease = 'lookoutSlotRelease';
+
 function sendReport(res: Response, report: HealthReport): void {
   res.status(report.status === 'ok' ? 200 : 503).json(report);
 }
@@ -113,7 +116,15 @@ export function createApp(options: AppOptions): Express {
       replyError(res, 'OVERLOADED', { headers: { 'retry-after': 1 } });
       return;
     }
-    res.once('close', () => options.gate.release());
+    // Given back once: when the exchange ends, or before, when it turns into a listen stream.
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      options.gate.release();
+    };
+    res.once('close', release);
+    res.locals[slotRelease] = release;
     inFlight.track(res);
     next();
   };
@@ -142,7 +153,7 @@ export function createApp(options: AppOptions): Express {
     });
   });
   mcp
-    .post((req, res) => route.post(req, res))
+    .post((req, res) => route.post(req, res, res.locals[slotRelease]))
     .get((req, res) => route.get(req, res))
     .delete((req, res) => route.delete(req, res))
     .all((_req, res) => replyError(res, 'METHOD_NOT_ALLOWED', { headers: { allow: 'GET, POST, DELETE' } }));

@@ -14,7 +14,7 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-function endpointRequest(req: IncomingMessage): EndpointRequest {
+function endpointRequest(req: IncomingMessage, onLongLived?: () => void): EndpointRequest {
   return {
     sessionId: header(req, 'mcp-session-id'),
     protocolVersion: header(req, 'mcp-protocol-version'),
@@ -24,6 +24,7 @@ function endpointRequest(req: IncomingMessage): EndpointRequest {
     httpVersion: req.httpVersion,
     transportContext: transportContextOf(req),
     principal: principalOf(req),
+    onLongLived,
   };
 }
 
@@ -37,7 +38,8 @@ function refuse(res: ServerResponse, refusal: Refusal | undefined): void {
  */
 export function mcpRoute(endpoint: McpEndpoint, maxBodyBytes: number) {
   return {
-    async post(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    /** `onLongLived`: gives back the exchange's admission slot, when it becomes a listen stream. */
+    async post(req: IncomingMessage, res: ServerResponse, onLongLived?: () => void): Promise<void> {
       if (!acceptsJsonAndEvents(header(req, 'accept'))) return replyError(res, 'NOT_ACCEPTABLE');
       if (!isJsonContentType(header(req, 'content-type'))) return replyError(res, 'UNSUPPORTED_MEDIA_TYPE');
       const encoding = header(req, 'content-encoding')?.trim().toLowerCase();
@@ -60,7 +62,7 @@ export function mcpRoute(endpoint: McpEndpoint, maxBodyBytes: number) {
       } catch {
         return replyError(res, 'PARSE_ERROR');
       }
-      refuse(res, endpoint.post(parsed, res, endpointRequest(req)));
+      refuse(res, endpoint.post(parsed, res, endpointRequest(req, onLongLived)));
     },
 
     get(req: IncomingMessage, res: ServerResponse): void {

@@ -18,6 +18,11 @@ export interface EndpointRequest {
   readonly transportContext: Context;
   /** Who sent it, when the request was authenticated. */
   readonly principal: Principal | undefined;
+  /**
+   * The exchange became a stream that lasts until its client or the server ends it (a 2026-07-28
+   * `subscriptions/listen`): it is no longer a request being served, and gives back its admission slot.
+   */
+  readonly onLongLived?: (() => void) | undefined;
 }
 
 /** Why the endpoint turned a request away: a catalog error, and what its HTTP reply adds. */

@@ -145,7 +145,11 @@ export class ModernEndpoint {
     }
     const refusal = this.#check(message.message, request);
     if (refusal) return refusal;
-    if (message.message.method === 'subscriptions/listen') return this.#listen(message.message, res);
+    if (message.message.method === 'subscriptions/listen') {
+      const listenRefusal = this.#listen(message.message, res);
+      if (!listenRefusal) request.onLongLived?.();
+      return listenRefusal;
+    }
     this.#transport.receive([withoutTaskHint(message)], res, exchangeInfo(request, false, modernVersion));
     return undefined;
   }

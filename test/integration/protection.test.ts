@@ -4,6 +4,10 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import {
+  Client as ModernClient,
+  StreamableHTTPClientTransport as ModernHttp,
+} from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
@@ -263,6 +267,27 @@ describe('admission control', () => {
         [200, 200, 200, 200],
       );
     } finally {
+      await lookout.close();
+    }
+  });
+
+  it('a 2026-07-28 listen stream gives its slot back: calls beside it are admitted', {
+    timeout: 30_000,
+  }, async () => {
+    const lookout = await startTestLookout({
+      admission: { maxConcurrent: 1, queue: 0, queueTimeoutSeconds: 1 },
+    });
+    const client = new ModernClient(
+      { name: 'listener', version: '1.0.0' },
+      { capabilities: {}, versionNegotiation: { mode: { pin: '2026-07-28' } } },
+    );
+    await client.connect(new ModernHttp(new URL(lookout.url)));
+    try {
+      const listening = await client.listen({ toolsListChanged: true });
+      for (let i = 0; i < 3; i++) assert.ok((await client.listTools()).tools.length > 0);
+      await listening.close();
+    } finally {
+      await client.close();
       await lookout.close();
     }
   });
