@@ -261,9 +261,27 @@ export class ModernEndpoint {
     }
   }
 
-  /** Ends every listen stream: its client opens a new one, on this process or another. */
+  /**
+   * Ends every listen stream deliberately: each gets the empty `subscriptions/listen` result first,
+   * which tells its client the end was the server's choice, not a dropped connection; the client
+   * opens a new one, on this process or another.
+   */
   endListens(): void {
-    for (const listener of this.#listeners) listener.res.end();
+    for (const listener of this.#listeners) {
+      if (listener.res.writableEnded) continue;
+      const ended = {
+        jsonrpc: '2.0',
+        id: listener.id,
+        result: {
+          resultType: 'complete',
+          _meta: {
+            [metaKey.subscriptionId]: listener.id,
+            [metaKey.serverInfo]: this.#options.serverInfo,
+          },
+        },
+      };
+      listener.res.end(`event: message\ndata: ${JSON.stringify(ended)}\n\n`);
+    }
     this.#listeners.clear();
   }
 
