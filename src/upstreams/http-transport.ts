@@ -155,10 +155,8 @@ export class UpstreamHttpTransport implements Transport {
    * that ever reached it. Best effort and bounded: any answer, an error or the deadline ends it.
    */
   #endSession(): Promise<void> {
-    const sessionId = this.#sessionId;
-    if (sessionId === undefined || this.#sessionGone) return Promise.resolve();
-    const headers: Record<string, string> = { ...this.#headers, 'mcp-session-id': sessionId };
-    if (this.#protocolVersion !== undefined) headers['mcp-protocol-version'] = this.#protocolVersion;
+    if (this.#sessionId === undefined || this.#sessionGone) return Promise.resolve();
+    const headers = this.#withSession({});
     return new Promise((resolve) => {
       const req = new ClientRequest({ ...this.#destination, method: 'DELETE', headers }, (res) => {
         res.resume();
@@ -253,13 +251,19 @@ export class UpstreamHttpTransport implements Transport {
     requestId?: RequestId,
   ): Promise<IncomingMessage> {
     if (this.#closed) return Promise.reject(new Error('the upstream HTTP transport is closed'));
+    const all = this.#withSession(headers);
+    if (body !== undefined) all['content-length'] = String(Buffer.byteLength(body));
+    return this.#dispatch(method, all, body, false, requestId);
+  }
+
+  /** A request's headers: the configured ones, its own, then the session's id and protocol version. */
+  #withSession(headers: Record<string, string>): Record<string, string> {
     const all: Record<string, string> = { ...this.#headers, ...headers };
     if (this.#sessionId !== undefined) all['mcp-session-id'] = this.#sessionId;
     // A 2026-07-28 request names its own version; a 2025 one carries the version `initialize` settled.
     if (this.#protocolVersion !== undefined && all['mcp-protocol-version'] === undefined)
       all['mcp-protocol-version'] = this.#protocolVersion;
-    if (body !== undefined) all['content-length'] = String(Buffer.byteLength(body));
-    return this.#dispatch(method, all, body, false, requestId);
+    return all;
   }
 
   /**

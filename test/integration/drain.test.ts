@@ -1,11 +1,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import {
-  Client as ModernClient,
-  StreamableHTTPClientTransport as ModernHttp,
-} from '@modelcontextprotocol/client';
-import { connectClient, rpc, startTestLookout } from '../support/lookout.ts';
+import { connectClient, connectModernClient, rpc, startTestLookout } from '../support/lookout.ts';
 import { spawnLookout } from '../support/process.ts';
 
 const fixtures = fileURLToPath(new URL('../fixtures/slow-tools.ts', import.meta.url));
@@ -66,11 +62,7 @@ it('a 2026-07-28 listen stream does not hold the drain: it is ended gracefully, 
   timeout: 30_000,
 }, async () => {
   const lookout = await startTestLookout();
-  const client = new ModernClient(
-    { name: 'listener', version: '1.0.0' },
-    { capabilities: {}, versionNegotiation: { mode: { pin: '2026-07-28' } } },
-  );
-  await client.connect(new ModernHttp(new URL(lookout.url)));
+  const client = await connectModernClient(lookout.url, 'listener');
   try {
     const listening = await client.listen({ toolsListChanged: true });
     const startedAt = Date.now();

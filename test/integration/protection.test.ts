@@ -4,16 +4,12 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import {
-  Client as ModernClient,
-  StreamableHTTPClientTransport as ModernHttp,
-} from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import type { Lookout } from '../../src/main.ts';
 import { cancellations, waitTool } from '../fixtures/slow-tools.ts';
-import { mcpHeaders, openSession, rpc, startTestLookout } from '../support/lookout.ts';
+import { connectModernClient, mcpHeaders, openSession, rpc, startTestLookout } from '../support/lookout.ts';
 
 const issuer = 'https://issuer.test';
 const audience = 'lookout-tests';
@@ -277,11 +273,7 @@ describe('admission control', () => {
     const lookout = await startTestLookout({
       admission: { maxConcurrent: 1, queue: 0, queueTimeoutSeconds: 1 },
     });
-    const client = new ModernClient(
-      { name: 'listener', version: '1.0.0' },
-      { capabilities: {}, versionNegotiation: { mode: { pin: '2026-07-28' } } },
-    );
-    await client.connect(new ModernHttp(new URL(lookout.url)));
+    const client = await connectModernClient(lookout.url, 'listener');
     try {
       const listening = await client.listen({ toolsListChanged: true });
       for (let i = 0; i < 3; i++) assert.ok((await client.listTools()).tools.length > 0);

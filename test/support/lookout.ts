@@ -1,4 +1,8 @@
 import { PassThrough } from 'node:stream';
+import {
+  Client as ModernClient,
+  StreamableHTTPClientTransport as ModernHttp,
+} from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { configSchema, type LookoutConfig } from '../../src/config/schema.ts';
@@ -28,6 +32,20 @@ export async function startTestLookout(
 export async function connectClient(url: string, name = 'test-client'): Promise<Client> {
   const client = new Client({ name, version: '1.0.0' }, { capabilities: {} });
   await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+  return client;
+}
+
+/** A 2.x SDK client pinned to MCP 2026-07-28, connected to `url`. */
+export async function connectModernClient(
+  url: string,
+  name = 'test-client',
+  capabilities: Record<string, unknown> = {},
+): Promise<ModernClient> {
+  const client = new ModernClient(
+    { name, version: '1.0.0' },
+    { capabilities, versionNegotiation: { mode: { pin: '2026-07-28' } } },
+  );
+  await client.connect(new ModernHttp(new URL(url)));
   return client;
 }
 
