@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { LookoutError } from '../errors/catalog.ts';
 import type { HandlerContext } from '../tools/api.ts';
 import type { Catalog } from '../tools/catalog.ts';
+import { type Deadline, Deadlines } from './deadlines.ts';
 import { Dispatcher, type RequestContext, type SessionState, type UnexpectedErrorSink } from './dispatch.ts';
 import { metaKey, supportedVersions } from './era.ts';
 import { InputRequired, InputRound, undeclaredCapability } from './input.ts';
@@ -11,6 +12,8 @@ import type { RequestStates } from './request-state.ts';
 import { type TaskHandle, type TaskStore, tasksExtension } from './tasks.ts';
 
 type Extra = RequestContext;
+
+const callDeadlines = new Deadlines();
 
 export interface ServerIdentity {
   readonly name: string;
@@ -173,21 +176,21 @@ async function callWithDeadline(
   const controller = new AbortController();
   const forward = () => controller.abort(context.signal.reason);
   context.signal.addEventListener('abort', forward, { once: true });
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
+  let deadline: Deadline | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    deadline = callDeadlines.start(seconds * 1000, () => {
       const error = new LookoutError('TOOL_TIMEOUT', `${name} took longer than ${seconds} s`);
       controller.abort(error);
       reject(error);
-    }, seconds * 1000);
+    });
   });
   try {
     return await Promise.race([
       catalog.callTool(name, args, { ...context, signal: controller.signal }),
-      deadline,
+      timedOut,
     ]);
   } finally {
-    clearTimeout(timer);
+    deadline?.cancel();
     context.signal.removeEventListener('abort', forward);
   }
 }
