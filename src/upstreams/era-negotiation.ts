@@ -44,20 +44,6 @@ export function upstreamClient(
   );
 }
 
-/**
- * Opens the `subscriptions/listen` stream for the list changes the upstream announces: what the client
- * does itself after probing, and not when it connects on a kept verdict (`connect({ prior })`).
- */
-export async function followListChanges(client: Client, timeout: number): Promise<void> {
-  const advertised = client.getServerCapabilities();
-  const filter = {
-    ...(advertised?.tools?.listChanged && { toolsListChanged: true }),
-    ...(advertised?.prompts?.listChanged && { promptsListChanged: true }),
-    ...(advertised?.resources?.listChanged && { resourcesListChanged: true }),
-  };
-  if (Object.keys(filter).length > 0) await client.listen(filter, { timeout });
-}
-
 /** Whether the connection settled on 2026-07-28 (no session, no `ping`, no server→client requests). */
 export function isModern(client: Client): boolean {
   return client.getProtocolEra() === 'modern';

@@ -14,9 +14,10 @@ import type { McpClientTelemetry } from '../telemetry/mcp-client.ts';
 import { type Callers, relayToCallers } from './caller-relay.ts';
 import { type ChildEnvPolicy, childEnvironment } from './child-env.ts';
 import type { Connection } from './connection-pool.ts';
-import { followListChanges, isModern, upstreamClient } from './era-negotiation.ts';
+import { isModern, upstreamClient } from './era-negotiation.ts';
 import { EraVerdict } from './era-verdict.ts';
 import { UpstreamHttpTransport } from './http-transport.ts';
+import { ListChangeListen } from './list-change-listen.ts';
 import type { LogRelay } from './log-relay.ts';
 import { deliverNotificationsFirst } from './notification-order.ts';
 import { type OversizedMessage, tooLargeResponse } from './oversized.ts';
@@ -179,9 +180,14 @@ export class ConnectionOpener {
       const timeout = options.timeoutMs ?? noTimeoutMs;
       await context.with(ROOT_CONTEXT, async () => {
         await client.connect(transport, { timeout, ...(prior && { prior }) });
+        if (!isModern(client)) return;
+        const listChanges = new ListChangeListen(client, {
+          timeoutMs: this.#config.timeouts.requestSeconds * 1000,
+          missed: options.onListChanged,
+        });
         // Connecting on a kept 2026-07-28 verdict opens no listen stream by itself.
-        if (prior && isModern(client))
-          await followListChanges(client, timeout).catch((error: Error) => client.onerror?.(error));
+        if (prior) await listChanges.open();
+        else listChanges.follow(client.autoOpenedSubscription);
       });
     } catch (error) {
       const lines = stderr();

@@ -1,4 +1,5 @@
 import type { Client } from '@modelcontextprotocol/client';
+import { ListenRenewal } from './listen-renewal.ts';
 
 /** Per connection: who subscribed to which resource URI, by subscriber key, and how to tell them. */
 export type Subscribers = Map<string, Map<string, (uri: string) => void>>;
@@ -27,9 +28,6 @@ export function removeSubscriber(subscribers: Subscribers, uri: string, key: str
 
 type Listening = Awaited<ReturnType<Client['listen']>>;
 
-/** How soon a listen stream the upstream ended is opened again, doubling while that fails. */
-const renewal = { firstMs: 250, maxMs: 10_000 };
-
 /**
  * The resources a connection's clients subscribed to, followed on a 2026-07-28 upstream, which has no
  * `resources/subscribe`: one `subscriptions/listen` stream per connection names them all, and is
@@ -45,18 +43,20 @@ export class ResourceListen {
   #queue: Promise<void> = Promise.resolve();
   #subscribers: Subscribers = new Map();
   #timeoutMs = 0;
-  #renewalMs = renewal.firstMs;
-  #renewTimer: NodeJS.Timeout | undefined;
+  readonly #renewal: ListenRenewal;
 
   constructor(client: Client) {
     this.#client = client;
+    this.#renewal = new ListenRenewal(client, () =>
+      this.follow(this.#subscribers, { timeout: this.#timeoutMs }),
+    );
   }
 
   /** Follows exactly the URIs with a subscriber; settles once the upstream acknowledged the stream. */
   follow(subscribers: Subscribers, options: { timeout: number }): Promise<void> {
     this.#subscribers = subscribers;
     this.#timeoutMs = options.timeout;
-    clearTimeout(this.#renewTimer);
+    this.#renewal.cancel();
     const uris = [...subscribers.keys()].sort();
     const next = this.#queue.then(() => this.#apply(uris));
     this.#queue = next.catch(() => undefined);
@@ -73,25 +73,12 @@ export class ResourceListen {
         : await this.#client.listen({ resourceSubscriptions: uris }, { timeout: this.#timeoutMs });
     this.#current = listening;
     this.#following = key;
-    this.#renewalMs = renewal.firstMs;
+    this.#renewal.opened();
     void listening?.closed.then((cause) => {
       if (this.#current !== listening || cause === 'local') return;
       this.#current = undefined;
-      this.#renew();
+      this.#renewal.schedule(() => this.#current === undefined);
     });
     await previous?.close();
-  }
-
-  /** Opens the stream again after a pause, unless the connection closed meanwhile. */
-  #renew(): void {
-    clearTimeout(this.#renewTimer);
-    this.#renewTimer = setTimeout(() => {
-      if (this.#client.transport === undefined || this.#current !== undefined) return;
-      this.follow(this.#subscribers, { timeout: this.#timeoutMs }).catch(() => {
-        this.#renewalMs = Math.min(this.#renewalMs * 2, renewal.maxMs);
-        this.#renew();
-      });
-    }, this.#renewalMs);
-    this.#renewTimer.unref();
   }
 }

@@ -264,18 +264,25 @@ it("sends the Mcp-Param-* headers a 2026-07-28 upstream's tool asks for", async 
   }
 });
 
-it('follows the subscribed resources again once a restarted 2026-07-28 upstream ended the listen stream', {
-  timeout: 30_000,
-}, async () => {
-  let first: Lookout | undefined = await startTestLookout({}, { definitions });
-  const port = Number(new URL(first.url).port);
+/** A gateway over a 2026-07-28 upstream of its own, which a test stops and starts again on its port. */
+async function gatewayOverRestartable(): Promise<{ first: Lookout; port: number; own: Lookout }> {
+  const first = await startTestLookout({}, { definitions });
   const own = await startTestLookout({
     upstreams: [
       { name: 'up', transport: 'http', url: first.url, era: 'modern', health: { intervalSeconds: 0 } },
     ],
   });
-  let restarted: Lookout | undefined;
   await upstreamsReady(own, 30_000);
+  return { first, port: Number(new URL(first.url).port), own };
+}
+
+it('follows the subscribed resources again once a restarted 2026-07-28 upstream ended the listen stream', {
+  timeout: 30_000,
+}, async () => {
+  const setup = await gatewayOverRestartable();
+  const { port, own } = setup;
+  let first: Lookout | undefined = setup.first;
+  let restarted: Lookout | undefined;
   const client = await connectClient(own.url);
   try {
     const updates: string[] = [];
@@ -292,6 +299,39 @@ it('follows the subscribed resources again once a restarted 2026-07-28 upstream 
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.equal(updates[0], watched, 'the update of the restarted upstream arrives');
+  } finally {
+    await client.close();
+    await own.close();
+    await first?.close();
+    await restarted?.close();
+  }
+});
+
+it("hears a restarted 2026-07-28 upstream's list changes again, and lists what changed while it was away", {
+  timeout: 30_000,
+}, async () => {
+  const setup = await gatewayOverRestartable();
+  const { port, own } = setup;
+  let first: Lookout | undefined = setup.first;
+  let restarted: Lookout | undefined;
+  const client = await connectClient(own.url);
+  const toolNames = async () => (await client.listTools()).tools.map((tool) => tool.name);
+  const waitForTool = async (name: string) => {
+    const deadline = Date.now() + 10_000;
+    while (!(await toolNames()).includes(name) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    return toolNames();
+  };
+  const extra = (name: string) =>
+    defineTool({ name, description: `Added as ${name}.`, input: z.object({}), handler: () => name });
+  try {
+    assert.ok((await toolNames()).includes('up__greet'));
+    await first.close();
+    first = undefined;
+    restarted = await startTestLookout({ port }, { definitions: [...definitions, extra('while_away')] });
+    assert.ok((await waitForTool('up__while_away')).includes('up__while_away'), 'the tool added while away');
+    restarted.register(extra('added_later'));
+    assert.ok((await waitForTool('up__added_later')).includes('up__added_later'), 'the tool added later');
   } finally {
     await client.close();
     await own.close();
