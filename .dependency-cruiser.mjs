@@ -22,7 +22,7 @@ const layers = [
   { name: 'config and lifecycle', paths: ['src/config/', 'src/lifecycle/'] },
   {
     name: 'foundation',
-    paths: ['src/errors/', 'src/security/', 'src/redaction/', 'src/version\\.ts$'],
+    paths: ['src/errors/', 'src/json/', 'src/security/', 'src/redaction/', 'src/version\\.ts$'],
   },
 ];
 

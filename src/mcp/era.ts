@@ -1,4 +1,5 @@
 import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
+import { isObject } from '../json/object.ts';
 
 /**
  * The two protocol eras served on one endpoint. Legacy (2025-11-25 and before) negotiates a version
@@ -24,10 +25,6 @@ export const metaKey = {
   serverInfo: 'io.modelcontextprotocol/serverInfo',
   subscriptionId: 'io.modelcontextprotocol/subscriptionId',
 } as const;
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** The request's `_meta`, when the body is one request that has one. */
 export function envelopeOf(body: unknown): Record<string, unknown> | undefined {

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { LookoutError } from '../errors/catalog.ts';
+import { isObject } from '../json/object.ts';
 import type { InputRelay, InputRequest } from '../tools/api.ts';
 import type { RequestStates, StateBinding } from './request-state.ts';
 
@@ -30,10 +31,6 @@ export class InputRequired extends LookoutError {
   constructor() {
     super('INPUT_NOT_DELIVERABLE');
   }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**

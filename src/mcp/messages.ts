@@ -4,6 +4,7 @@ import type {
   JSONRPCResponse,
   RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
+import { isObject } from '../json/object.ts';
 
 /** The shape checks the SDK's Protocol applies when it dispatches, done once, without schema parsing. */
 export type Classified =
@@ -11,10 +12,6 @@ export type Classified =
   | { kind: 'notification'; message: JSONRPCNotification }
   | { kind: 'response'; message: JSONRPCResponse }
   | { kind: 'invalid'; id: RequestId | null; reason: string };
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function isRequestId(value: unknown): value is RequestId {
   return typeof value === 'string' || Number.isSafeInteger(value);

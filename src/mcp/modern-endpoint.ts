@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { JSONRPCRequest, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { JsonRpcCode } from '../errors/catalog.ts';
+import { isObject } from '../json/object.ts';
 import { finishOutsideRequestContext } from '../telemetry/outside-request-context.ts';
 import { paramHeaderMismatch, paramHeadersOf } from '../tools/param-headers.ts';
 import { metaKey, modernVersion, supportedVersions } from './era.ts';
@@ -57,10 +58,6 @@ const sseHeaders = {
   'cache-control': 'no-cache, no-transform',
   'x-accel-buffering': 'no',
 };
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** A header value with its optional whitespace removed and its RFC 2047-style base64 form decoded. */
 function headerValue(raw: string | undefined): string | undefined {

@@ -1,6 +1,7 @@
 import type { CallToolResult, LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { LookoutError } from '../errors/catalog.ts';
+import { isObject } from '../json/object.ts';
 import type { HandlerContext } from '../tools/api.ts';
 import type { Catalog } from '../tools/catalog.ts';
 import { type Deadline, Deadlines } from './deadlines.ts';
@@ -90,10 +91,6 @@ const levelRank: Record<LoggingLevel, number> = {
   alert: 6,
   emergency: 7,
 };
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** The level a request asked for: its session's (legacy), or its own `_meta` one (modern; none means no logs). */
 function logLevelOf(session: SessionState | undefined, extra: Extra): LoggingLevel | 'off' | undefined {

@@ -5,6 +5,8 @@
  * on it without reading the body. The server acts on the body, so it checks the two agree.
  */
 
+import { isObject } from '../json/object.ts';
+
 /** One `x-mcp-header` declaration: where the argument sits and how its header is named. */
 export interface ParamHeader {
   readonly path: readonly string[];
@@ -43,10 +45,6 @@ const base64Sentinel = /^=\?base64\?(.*)\?=$/;
 const canonicalBase64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const decimal = /^-?\d+(\.\d+)?$/;
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /**
  * The declarations of a tool's input schema, or undefined when one breaks the revision's rules (not a

@@ -1,11 +1,8 @@
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { isObject } from '../json/object.ts';
 import { headerValue } from '../tools/param-headers.ts';
 
 const protocolVersionKey = 'io.modelcontextprotocol/protocolVersion';
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** The parameter a method's `Mcp-Name` header repeats (2026-07-28, SEP-2243). */
 function nameOf(method: string, params: Record<string, unknown>): unknown {

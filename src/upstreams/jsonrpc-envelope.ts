@@ -4,10 +4,7 @@ import type {
   JSONRPCRequest,
   JSONRPCResponse,
 } from '@modelcontextprotocol/sdk/types.js';
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+import { isObject } from '../json/object.ts';
 
 function isId(value: unknown): boolean {
   return typeof value === 'string' || typeof value === 'number';
