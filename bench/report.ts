@@ -1,4 +1,5 @@
 import { median } from '../support/statistics.ts';
+import { eraSideName } from './era-sides.ts';
 import { describeGc } from './harness/gc.ts';
 import type { LoadResult } from './harness/load.ts';
 import type {
@@ -291,7 +292,10 @@ export function verdicts(r: Results): TargetVerdict[] {
   const pairedOr = (name: string, base: string, atLeast: number, rows: TargetVerdict): TargetVerdict => {
     const p = r.paired?.find((x) => x.name === name && x.base === base);
     if (!p) return rows;
-    const measured = `${fixed(p.ratio, 2)}× in ${p.pairs.length} pairs of ${p.sliceSeconds} s slices on two pairs of processes, warmed up in either order (per pair ${p.pairs.map((x) => `${fixed(x.ratio, 2)}×`).join(', ')}; CPU ${fixed(p.cpuUsPerRequest)} vs ${fixed(p.baseCpuUsPerRequest)} µs/req)`;
+    const where = p.sameProcess
+      ? 'in one process serving both, two fresh ones warming them up in either order'
+      : 'on two pairs of processes, warmed up in either order';
+    const measured = `${fixed(p.ratio, 2)}× in ${p.pairs.length} pairs of ${p.sliceSeconds} s slices ${where} (per pair ${p.pairs.map((x) => `${fixed(x.ratio, 2)}×`).join(', ')}; CPU ${fixed(p.cpuUsPerRequest)} vs ${fixed(p.baseCpuUsPerRequest)} µs/req)`;
     return judged(rows.target, measured, rows.goal, pairFault(p, 'spread'), () => p.ratio >= atLeast);
   };
   out.push(
@@ -362,8 +366,8 @@ export function verdicts(r: Results): TargetVerdict[] {
   const modern = byName.get('lookout-full-2026');
   out.push(
     pairedOr(
-      'lookout-full-2026',
-      'lookout-full',
+      eraSideName('lookout-full', 'modern'),
+      eraSideName('lookout-full', 'legacy'),
       1,
       ratioVerdict(
         'MCP 2026-07-28 echo (no session) vs the 2025-11-25 echo (session), both every call traced',

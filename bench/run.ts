@@ -11,9 +11,9 @@
  * sdk2-handler, sdk2-handler-2025, lookout-full, lookout-full-2026, lookout-default, lookout-off,
  * lookout-collector-down), latency (open-model generator at 50 % of lookout-default's max; the floor and
  * the SDK alone at the same rate), gateway (the same generator at a moderate rate, upstream direct vs
- * through Lookout), pairs (the era and telemetry ratios in alternating slices, both targets running at
- * once: lookout-full-2026 / lookout-full, lookout-full / lookout-off, lookout-default / lookout-off,
- * express-echo-otel / express-echo), live (lookout-default at full load
+ * through Lookout), pairs (the era and telemetry ratios in alternating slices: the 2026-07-28 echo /
+ * the 2025-11-25 one, both served by one lookout-full process; then, both targets running at once,
+ * lookout-full / lookout-off, lookout-default / lookout-off, express-echo-otel / express-echo), live (lookout-default at full load
  * with and without a live view page open), idle (RSS with N idle sessions),
  * soak (RSS over a long run at 50 % of max), ready (spawn → /health/ready).
  */
@@ -31,6 +31,7 @@ import { type Results, resultsTable, verdicts, verdictTable } from './report.ts'
 import {
   type Durations,
   echoSideBySide,
+  eraRatio,
   gatewayHop,
   idleSessions,
   latencyAtHalfMax,
@@ -220,8 +221,8 @@ try {
   });
   await attempt('pairs', async () => {
     results.paired = [];
+    results.paired.push(await eraRatio(targets.lookoutFull, ctx, durations));
     for (const [spec, base] of [
-      [targets.lookoutFullModern, targets.lookoutFull],
       [targets.lookoutFull, targets.lookoutOff],
       [targets.lookoutDefault, targets.lookoutOff],
       [targets.expressEchoOtel, targets.expressEcho],

@@ -310,6 +310,8 @@ export interface PairedRatio {
   /** The target measured, and the one it is divided by. */
   readonly name: string;
   readonly base: string;
+  /** Both sides served by one process (the eras), rather than one process each. */
+  readonly sameProcess: boolean;
   readonly sliceSeconds: number;
   /** One entry per pair of adjacent slices: the two targets' measurements and rps ratio. */
   readonly pairs: { target: Measured; base: Measured; ratio: number }[];
@@ -324,6 +326,12 @@ export interface PairedRatio {
   readonly errors: number;
 }
 
+/** One side of a paired comparison: the running target its slices load, and the era they speak. */
+interface Side {
+  readonly target: RunningTarget;
+  readonly era: 'legacy' | 'modern' | undefined;
+}
+
 /**
  * A ratio between two targets measured with both running at once, pinned to the same CPU: each is
  * warmed up, one unmeasured pair follows, then wrk loads one, then the other, in slices of a few
@@ -334,49 +342,83 @@ export interface PairedRatio {
  * faster for the rest of a run (docs/performance.md, _Paired slices_), which one order alone would
  * count against the target.
  */
-export async function pairedRatio(
+export function pairedRatio(
   spec: TargetSpec,
   baseSpec: TargetSpec,
   ctx: BenchContext,
   d: Durations,
 ): Promise<PairedRatio> {
+  return alternatingPairs({ name: spec.name, base: baseSpec.name, sameProcess: false }, ctx, d, (measure) =>
+    withTarget(spec, ctx, (target) =>
+      withTarget(baseSpec, ctx, (base) =>
+        measure({ target, era: spec.era }, { target: base, era: baseSpec.era }),
+      ),
+    ),
+  );
+}
+
+/** How the era comparison names one era's side of a target: `lookout-full (2026-07-28)`. */
+export function eraSideName(target: string, era: 'legacy' | 'modern'): string {
+  return `${target} (${era === 'modern' ? '2026-07-28' : '2025-11-25'})`;
+}
+
+/**
+ * The 2026-07-28 echo against the 2025-11-25 one (on a session) in one process, which serves both:
+ * the same heap, code and warm-up on both sides, so that no difference between two processes (the
+ * order they were warmed up in moved a pair by 4–5 %) is counted for or against an era. Each half
+ * starts a fresh process and warms the eras up in the other order.
+ */
+export function eraRatio(spec: TargetSpec, ctx: BenchContext, d: Durations): Promise<PairedRatio> {
+  return alternatingPairs(
+    { name: eraSideName(spec.name, 'modern'), base: eraSideName(spec.name, 'legacy'), sameProcess: true },
+    ctx,
+    d,
+    (measure) =>
+      withTarget(spec, ctx, (target) => measure({ target, era: 'modern' }, { target, era: 'legacy' })),
+  );
+}
+
+async function alternatingPairs(
+  names: Pick<PairedRatio, 'name' | 'base' | 'sameProcess'>,
+  ctx: BenchContext,
+  d: Durations,
+  open: (measure: (target: Side, base: Side) => Promise<void>) => Promise<void>,
+): Promise<PairedRatio> {
   const wrk = { cpu: ctx.loadCpu, connections: d.connections };
   const pairs: PairedRatio['pairs'] = [];
   const halves = [Math.ceil(d.pairs / 2), Math.floor(d.pairs / 2)];
   for (const [half, count] of halves.entries()) {
-    await withTarget(spec, ctx, (target) =>
-      withTarget(baseSpec, ctx, async (base) => {
-        const [warmedFirst, warmedSecond] = half === 0 ? [target, base] : [base, target];
-        for (const t of [warmedFirst, warmedSecond])
-          await warmUp(t, { ...wrk, era: t.spec.era }, d.warmupSeconds, d.maxWarmupSeconds);
-        const slice = (t: RunningTarget) =>
-          withCpu(
-            t.process.pid,
-            d.sliceSeconds,
-            () => wrkEcho(t.url, t.session, { ...wrk, era: t.spec.era, seconds: d.sliceSeconds }),
-            ctx.serverCpu,
-          );
-        // Each sat idle while the other warmed up: one unmeasured pair brings both back to speed.
-        await slice(warmedFirst);
-        await slice(warmedSecond);
-        for (let i = 0; i < count; i++) {
-          const first = i % 2 === 0 ? warmedFirst : warmedSecond;
-          const second = first === target ? base : target;
-          const a = await slice(first);
-          const b = await slice(second);
-          const [t, bs] = first === target ? [a, b] : [b, a];
-          pairs.push({ target: t, base: bs, ratio: t.rps / bs.rps });
-          log(
-            `pair ${pairs.length}/${d.pairs} (${spec.name} warmed up ${half === 0 ? 'first' : 'second'}) ${spec.name} vs ${baseSpec.name}: ${t.rps.toFixed(0)} / ${bs.rps.toFixed(0)} rps = ${(t.rps / bs.rps).toFixed(3)}×, ${t.cpuUsPerRequest.toFixed(0)} / ${bs.cpuUsPerRequest.toFixed(0)} µs CPU/req`,
-          );
-        }
-      }),
-    );
+    await open(async (target, base) => {
+      const [warmedFirst, warmedSecond] = half === 0 ? [target, base] : [base, target];
+      for (const side of [warmedFirst, warmedSecond])
+        await warmUp(side.target, { ...wrk, era: side.era }, d.warmupSeconds, d.maxWarmupSeconds);
+      const slice = (side: Side) =>
+        withCpu(
+          side.target.process.pid,
+          d.sliceSeconds,
+          () =>
+            wrkEcho(side.target.url, side.target.session, { ...wrk, era: side.era, seconds: d.sliceSeconds }),
+          ctx.serverCpu,
+        );
+      // Each sat idle while the other warmed up: one unmeasured pair brings both back to speed.
+      await slice(warmedFirst);
+      await slice(warmedSecond);
+      for (let i = 0; i < count; i++) {
+        const first = i % 2 === 0 ? warmedFirst : warmedSecond;
+        const second = first === target ? base : target;
+        const a = await slice(first);
+        const b = await slice(second);
+        const [t, bs] = first === target ? [a, b] : [b, a];
+        pairs.push({ target: t, base: bs, ratio: t.rps / bs.rps });
+        log(
+          `pair ${pairs.length}/${d.pairs} (${names.name} warmed up ${half === 0 ? 'first' : 'second'}) ${names.name} vs ${names.base}: ${t.rps.toFixed(0)} / ${bs.rps.toFixed(0)} rps = ${(t.rps / bs.rps).toFixed(3)}×, ${t.cpuUsPerRequest.toFixed(0)} / ${bs.cpuUsPerRequest.toFixed(0)} µs CPU/req`,
+        );
+      }
+    });
   }
   const ratios = pairs.map((p) => p.ratio);
   return {
-    name: spec.name,
-    base: baseSpec.name,
+    ...names,
     sliceSeconds: d.sliceSeconds,
     pairs,
     ratio: median(ratios),
