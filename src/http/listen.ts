@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { createServer, type Server as HttpServer, type RequestListener } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Tracer } from '@opentelemetry/api';
 import { tracedRequestListener } from '../telemetry/http-server.ts';
 import type { HistogramFactory } from '../telemetry/own-histograms.ts';
@@ -24,6 +24,16 @@ export interface ListenOptions {
     | undefined;
 }
 
+/**
+ * Node stores a socket's peer address on the socket, as a new property, the first time it is read.
+ * Read for some requests only (a sampled span's attributes, a refused request's log line), that gave
+ * connections several hidden classes and made the property reads in Node's HTTP code, which every
+ * response runs, megamorphic (docs/performance.md). Read as each connection opens, all have one.
+ */
+function readPeerAddress(socket: Socket): void {
+  void socket.remoteAddress;
+}
+
 /** Serves the app on a Node HTTP server and resolves once it listens, with the port actually bound. */
 export async function listen(
   app: RequestListener,
@@ -43,6 +53,7 @@ export async function listen(
         ),
   );
   refuseOversizedBeforeContinue(server, options.maxBodyBytes);
+  server.on('connection', readPeerAddress);
   server.listen(options.port, options.host);
   await once(server, 'listening');
   return { server, port: (server.address() as AddressInfo).port };
