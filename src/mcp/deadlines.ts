@@ -1,3 +1,5 @@
+import { AsyncResource } from 'node:async_hooks';
+
 /** A deadline that has not passed yet; `cancel` once the work it guards is done. */
 export interface Deadline {
   cancel(): void;
@@ -40,6 +42,13 @@ class Pending implements Deadline {
   }
 }
 
+/**
+ * The scope timers are armed in: the one this module was loaded in. A duration's timer outlives the
+ * call that armed it, and a timer keeps the async context it was created in (a request's, holding its
+ * spans) alive until it fires.
+ */
+const outsideAnyCall = new AsyncResource('lookout.deadlines');
+
 /** Deadlines of one duration: added in the order they fall due, so only the oldest is ever looked at. */
 class DeadlineList {
   readonly #ms: number;
@@ -60,7 +69,7 @@ class DeadlineList {
 
   #arm(ms: number): void {
     // A deadline guards work the process is doing anyway: it must not keep the process alive.
-    this.#timer = setTimeout(this.#fire, ms).unref();
+    this.#timer = outsideAnyCall.runInAsyncScope(setTimeout, undefined, this.#fire, ms).unref();
   }
 
   readonly #fire = (): void => {

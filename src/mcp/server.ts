@@ -1,4 +1,5 @@
 import type { CallToolResult, LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
+import { context as otelContext } from '@opentelemetry/api';
 import { z } from 'zod';
 import { LookoutError } from '../errors/catalog.ts';
 import { isObject } from '../json/object.ts';
@@ -174,12 +175,16 @@ async function callWithDeadline(
   const forward = () => controller.abort(context.signal.reason);
   context.signal.addEventListener('abort', forward, { once: true });
   let deadline: Deadline | undefined;
+  // The tool's abort listeners run in its call's context, as they would on any other abort.
+  const callContext = otelContext.active();
   const timedOut = new Promise<never>((_, reject) => {
-    deadline = callDeadlines.start(seconds * 1000, () => {
-      const error = new LookoutError('TOOL_TIMEOUT', `${name} took longer than ${seconds} s`);
-      controller.abort(error);
-      reject(error);
-    });
+    deadline = callDeadlines.start(seconds * 1000, () =>
+      otelContext.with(callContext, () => {
+        const error = new LookoutError('TOOL_TIMEOUT', `${name} took longer than ${seconds} s`);
+        controller.abort(error);
+        reject(error);
+      }),
+    );
   });
   try {
     return await Promise.race([
