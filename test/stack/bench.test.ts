@@ -121,14 +121,14 @@ describe('npm run bench, cut to seconds', () => {
     }
   });
 
-  it('runs the paired comparisons, both targets of each up at once, and judges the ratios by them', {
+  it('runs the paired comparisons, the eras in one process and the rest on two, and judges the ratios by them', {
     timeout: 180_000,
   }, async () => {
     const { results, targets } = await bench('pairs', ['--pairs', '2', '--slice-seconds', '1']);
     assert.deepEqual(
       (results.paired ?? []).map((p) => `${p.name}/${p.base}`),
       [
-        'lookout-full-2026/lookout-full',
+        'lookout-full (2026-07-28)/lookout-full (2025-11-25)',
         'lookout-full/lookout-off',
         'lookout-default/lookout-off',
         'express-echo-otel/express-echo',
@@ -143,7 +143,11 @@ describe('npm run bench, cut to seconds', () => {
       }
     }
     const era = targets.find((t) => t.target.startsWith('MCP 2026-07-28 echo'));
-    assert.match(era?.measured ?? '', /in 2 pairs of 1 s slices/);
+    assert.match(era?.measured ?? '', /in 2 pairs of 1 s slices in one process serving both/);
+    assert.deepEqual(
+      (results.paired ?? []).map((p) => p.sameProcess),
+      [true, false, false, false],
+    );
     const cpu = targets.find((t) => t.target.startsWith("telemetry's CPU per call"));
     assert.match(cpu?.measured ?? '', /µs\/req .* in pairs of 1 s slices/);
   });
