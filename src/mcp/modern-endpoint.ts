@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { JSONRPCRequest, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage, JSONRPCRequest, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { JsonRpcCode } from '../errors/catalog.ts';
 import { isObject } from '../json/object.ts';
 import { finishOutsideRequestContext } from '../telemetry/outside-request-context.ts';
@@ -7,7 +7,7 @@ import { paramHeaderMismatch, paramHeadersOf } from '../tools/param-headers.ts';
 import { metaKey, modernVersion, supportedVersions } from './era.ts';
 import { type EndpointRequest, exchangeInfo, type Refusal } from './exchange.ts';
 import { type Classified, classify } from './messages.ts';
-import { HttpServerTransport, type TransportOptions } from './transport.ts';
+import { HttpServerTransport, sseEvent, sseHeaders, type TransportOptions } from './transport.ts';
 
 /** The methods a 2026-07-28 request may call; anything else (initialize, ping, setLevel…) is 404. */
 const modernMethods = new Set([
@@ -51,12 +51,6 @@ const filterFlagOf: Record<string, string> = {
   'notifications/tools/list_changed': 'toolsListChanged',
   'notifications/prompts/list_changed': 'promptsListChanged',
   'notifications/resources/list_changed': 'resourcesListChanged',
-};
-
-const sseHeaders = {
-  'content-type': 'text/event-stream',
-  'cache-control': 'no-cache, no-transform',
-  'x-accel-buffering': 'no',
 };
 
 /** A header value with its optional whitespace removed and its RFC 2047-style base64 form decoded. */
@@ -232,12 +226,12 @@ export class ModernEndpoint {
 
   #write(listener: Listener, method: string, params: Record<string, unknown>): void {
     if (listener.res.writableEnded) return;
-    const notification = {
+    const notification: JSONRPCMessage = {
       jsonrpc: '2.0',
       method,
       params: { ...params, _meta: { [metaKey.subscriptionId]: listener.id } },
     };
-    listener.res.write(`event: message\ndata: ${JSON.stringify(notification)}\n\n`);
+    listener.res.write(sseEvent(notification));
   }
 
   /** A list changed: tells the listen streams that asked for it. */
@@ -266,7 +260,7 @@ export class ModernEndpoint {
   endListens(): void {
     for (const listener of this.#listeners) {
       if (listener.res.writableEnded) continue;
-      const ended = {
+      const ended: JSONRPCMessage = {
         jsonrpc: '2.0',
         id: listener.id,
         result: {
@@ -277,7 +271,7 @@ export class ModernEndpoint {
           },
         },
       };
-      listener.res.end(`event: message\ndata: ${JSON.stringify(ended)}\n\n`);
+      listener.res.end(sseEvent(ended));
     }
     this.#listeners.clear();
   }

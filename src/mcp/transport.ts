@@ -17,13 +17,15 @@ import type { ExchangeInfo } from './exchange.ts';
 import type { Classified } from './messages.ts';
 import { requestIdKey } from './messages.ts';
 
-const sseHeaders = {
+/** The headers of an SSE response. */
+export const sseHeaders = {
   'content-type': 'text/event-stream',
   'cache-control': 'no-cache, no-transform',
   'x-accel-buffering': 'no',
 };
 
-function sseEvent(message: JSONRPCMessage): string {
+/** One JSON-RPC message as an SSE event. */
+export function sseEvent(message: JSONRPCMessage): string {
   return `event: message\ndata: ${JSON.stringify(message)}\n\n`;
 }
 

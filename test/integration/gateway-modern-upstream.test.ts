@@ -19,7 +19,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { definePrompt, defineResource, defineTool, z } from '../../src/index.ts';
 import type { Lookout } from '../../src/main.ts';
-import type { HandlerContext } from '../../src/tools/api.ts';
+import type { Definition, HandlerContext } from '../../src/tools/api.ts';
 import { connectClient, startTestLookout, upstreamsReady } from '../support/lookout.ts';
 
 const watched = 'test://watched';
@@ -264,78 +264,84 @@ it("sends the Mcp-Param-* headers a 2026-07-28 upstream's tool asks for", async 
   }
 });
 
-/** A gateway over a 2026-07-28 upstream of its own, which a test stops and starts again on its port. */
-async function gatewayOverRestartable(): Promise<{ first: Lookout; port: number; own: Lookout }> {
-  const first = await startTestLookout({}, { definitions });
+/** A gateway over a 2026-07-28 upstream of its own, with a client; `restart` starts the upstream again on its port. */
+interface RestartableUpstream {
+  readonly client: Client;
+  restart(upstreamDefinitions: readonly Definition[]): Promise<Lookout>;
+}
+
+async function withRestartableUpstream(body: (setup: RestartableUpstream) => Promise<void>): Promise<void> {
+  let upstream: Lookout | undefined = await startTestLookout({}, { definitions });
+  const port = Number(new URL(upstream.url).port);
   const own = await startTestLookout({
     upstreams: [
-      { name: 'up', transport: 'http', url: first.url, era: 'modern', health: { intervalSeconds: 0 } },
+      { name: 'up', transport: 'http', url: upstream.url, era: 'modern', health: { intervalSeconds: 0 } },
     ],
   });
   await upstreamsReady(own, 30_000);
-  return { first, port: Number(new URL(first.url).port), own };
+  const client = await connectClient(own.url);
+  try {
+    await body({
+      client,
+      restart: async (upstreamDefinitions) => {
+        await upstream?.close();
+        upstream = undefined;
+        upstream = await startTestLookout({ port }, { definitions: upstreamDefinitions });
+        return upstream;
+      },
+    });
+  } finally {
+    await client.close();
+    await own.close();
+    await upstream?.close();
+  }
 }
 
-it('follows the subscribed resources again once a restarted 2026-07-28 upstream ended the listen stream', {
-  timeout: 30_000,
-}, async () => {
-  const setup = await gatewayOverRestartable();
-  const { port, own } = setup;
-  let first: Lookout | undefined = setup.first;
-  let restarted: Lookout | undefined;
-  const client = await connectClient(own.url);
-  try {
-    const updates: string[] = [];
-    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
-      updates.push(n.params.uri);
-    });
-    await client.subscribeResource({ uri: watched });
-    await first.close();
-    first = undefined;
-    restarted = await startTestLookout({ port }, { definitions });
-    const deadline = Date.now() + 10_000;
-    while (updates.length === 0 && Date.now() < deadline) {
-      restarted.resourceUpdated(watched);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.equal(updates[0], watched, 'the update of the restarted upstream arrives');
-  } finally {
-    await client.close();
-    await own.close();
-    await first?.close();
-    await restarted?.close();
-  }
-});
+it(
+  'follows the subscribed resources again once a restarted 2026-07-28 upstream ended the listen stream',
+  {
+    timeout: 30_000,
+  },
+  () =>
+    withRestartableUpstream(async ({ client, restart }) => {
+      const updates: string[] = [];
+      client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+        updates.push(n.params.uri);
+      });
+      await client.subscribeResource({ uri: watched });
+      const restarted = await restart(definitions);
+      const deadline = Date.now() + 10_000;
+      while (updates.length === 0 && Date.now() < deadline) {
+        restarted.resourceUpdated(watched);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(updates[0], watched, 'the update of the restarted upstream arrives');
+    }),
+);
 
-it("hears a restarted 2026-07-28 upstream's list changes again, and lists what changed while it was away", {
-  timeout: 30_000,
-}, async () => {
-  const setup = await gatewayOverRestartable();
-  const { port, own } = setup;
-  let first: Lookout | undefined = setup.first;
-  let restarted: Lookout | undefined;
-  const client = await connectClient(own.url);
-  const toolNames = async () => (await client.listTools()).tools.map((tool) => tool.name);
-  const waitForTool = async (name: string) => {
-    const deadline = Date.now() + 10_000;
-    while (!(await toolNames()).includes(name) && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 100));
-    return toolNames();
-  };
-  const extra = (name: string) =>
-    defineTool({ name, description: `Added as ${name}.`, input: z.object({}), handler: () => name });
-  try {
-    assert.ok((await toolNames()).includes('up__greet'));
-    await first.close();
-    first = undefined;
-    restarted = await startTestLookout({ port }, { definitions: [...definitions, extra('while_away')] });
-    assert.ok((await waitForTool('up__while_away')).includes('up__while_away'), 'the tool added while away');
-    restarted.register(extra('added_later'));
-    assert.ok((await waitForTool('up__added_later')).includes('up__added_later'), 'the tool added later');
-  } finally {
-    await client.close();
-    await own.close();
-    await first?.close();
-    await restarted?.close();
-  }
-});
+it(
+  "hears a restarted 2026-07-28 upstream's list changes again, and lists what changed while it was away",
+  {
+    timeout: 30_000,
+  },
+  () =>
+    withRestartableUpstream(async ({ client, restart }) => {
+      const toolNames = async () => (await client.listTools()).tools.map((tool) => tool.name);
+      const waitForTool = async (name: string) => {
+        const deadline = Date.now() + 10_000;
+        while (!(await toolNames()).includes(name) && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 100));
+        return toolNames();
+      };
+      const extra = (name: string) =>
+        defineTool({ name, description: `Added as ${name}.`, input: z.object({}), handler: () => name });
+      assert.ok((await toolNames()).includes('up__greet'));
+      const restarted = await restart([...definitions, extra('while_away')]);
+      assert.ok(
+        (await waitForTool('up__while_away')).includes('up__while_away'),
+        'the tool added while away',
+      );
+      restarted.register(extra('added_later'));
+      assert.ok((await waitForTool('up__added_later')).includes('up__added_later'), 'the tool added later');
+    }),
+);
