@@ -26,19 +26,28 @@ export class Deadlines {
   }
 }
 
+/**
+ * A deadline not yet expired or cancelled, linked into its duration's list. Not kept in a `Set`: one
+ * that lives in the old generation and gains and loses an entry per call carried finished calls'
+ * deadlines, and through their closures the calls, into the old generation, to die only in a full
+ * collection (see docs/performance.md).
+ */
 class Pending implements Deadline {
   readonly at: number;
   readonly expire: () => void;
-  readonly #list: Set<Pending>;
+  readonly #list: DeadlineList;
+  previous: Pending | undefined;
+  next: Pending | undefined;
+  linked = true;
 
-  constructor(at: number, expire: () => void, list: Set<Pending>) {
+  constructor(at: number, expire: () => void, list: DeadlineList) {
     this.at = at;
     this.expire = expire;
     this.#list = list;
   }
 
   cancel(): void {
-    this.#list.delete(this);
+    this.#list.remove(this);
   }
 }
 
@@ -49,11 +58,11 @@ class Pending implements Deadline {
  */
 const outsideAnyCall = new AsyncResource('lookout.deadlines');
 
-/** Deadlines of one duration: added in the order they fall due, so only the oldest is ever looked at. */
+/** Deadlines of one duration: linked in the order they fall due, so only the oldest is ever looked at. */
 class DeadlineList {
   readonly #ms: number;
-  // A Set keeps insertion order and deletes in constant time.
-  readonly #pending = new Set<Pending>();
+  #oldest: Pending | undefined;
+  #newest: Pending | undefined;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(ms: number) {
@@ -61,10 +70,25 @@ class DeadlineList {
   }
 
   add(expire: () => void): Pending {
-    const pending = new Pending(performance.now() + this.#ms, expire, this.#pending);
-    this.#pending.add(pending);
+    const pending = new Pending(performance.now() + this.#ms, expire, this);
+    pending.previous = this.#newest;
+    if (this.#newest === undefined) this.#oldest = pending;
+    else this.#newest.next = pending;
+    this.#newest = pending;
     if (this.#timer === undefined) this.#arm(this.#ms);
     return pending;
+  }
+
+  remove(pending: Pending): void {
+    if (!pending.linked) return;
+    pending.linked = false;
+    const { previous, next } = pending;
+    if (previous === undefined) this.#oldest = next;
+    else previous.next = next;
+    if (next === undefined) this.#newest = previous;
+    else next.previous = previous;
+    pending.previous = undefined;
+    pending.next = undefined;
   }
 
   #arm(ms: number): void {
@@ -75,12 +99,12 @@ class DeadlineList {
   readonly #fire = (): void => {
     this.#timer = undefined;
     const now = performance.now();
-    for (const pending of this.#pending) {
+    for (let pending = this.#oldest; pending !== undefined; pending = this.#oldest) {
       if (pending.at > now) {
         this.#arm(pending.at - now);
         return;
       }
-      this.#pending.delete(pending);
+      this.remove(pending);
       pending.expire();
     }
   };

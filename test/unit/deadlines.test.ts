@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Deadlines } from '../../src/mcp/deadlines.ts';
 
 /** Starts a deadline and resolves with how long after its start it expired. */
@@ -60,4 +62,30 @@ it('lets a deadline cancel another of its duration as it expires', async () => {
   await done;
   await sleep(40);
   assert.deepEqual(fired, ['first']);
+});
+
+it('lets a cancelled deadline die young: its call is not carried into the old generation', () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const oldSpaceUsed = () =>
+    getHeapSpaceStatistics().find((space) => space.space_name === 'old_space')?.space_used_size ?? 0;
+  const deadlines = new Deadlines();
+  const pending: { cancel(): void }[] = [];
+  // As under load: every call's deadline started and cancelled, 20 to 32 of them pending at a time.
+  const calls = (count: number) => {
+    for (let i = 0; i < count; i++) {
+      const callState = new Array(200).fill(i);
+      pending.push(deadlines.start(60_000, () => callState.length));
+      if (pending.length > 20 + (i % 13)) pending.shift()?.cancel();
+    }
+  };
+  calls(1_000);
+  // Everything the deadlines keep for good (their list, its timer) is in the old generation now.
+  gc();
+  gc();
+  const before = oldSpaceUsed();
+  calls(50_000);
+  const grewBytes = oldSpaceUsed() - before;
+  for (const deadline of pending) deadline.cancel();
+  assert.ok(grewBytes < 500_000, `the old generation grew by ${grewBytes} bytes over 50,000 calls`);
 });
