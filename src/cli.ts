@@ -6,7 +6,27 @@
  */
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
 const supported = major > 23 || (major === 23 && minor >= 5) || (major === 22 && minor >= 15);
+/** The GC option a command line may already settle, either way. */
+const gcThreadingFlag = /^--(no-)?single[-_]threaded[-_]gc$/;
+
 if (supported) {
+  // On one CPU, V8's concurrent marking and parallel scavenging threads take turns with the one thread
+  // serving requests, and a marking they fall behind on is finished in one long main-thread step (tens
+  // of ms). Single-threaded GC marks in short steps instead. V8 reads it only at start, so the process
+  // replaces itself once (same PID and stdio), unless the command line already chose.
+  const { availableParallelism } = await import('node:os');
+  if (
+    availableParallelism() === 1 &&
+    typeof process.execve === 'function' &&
+    !process.execArgv.some((arg) => gcThreadingFlag.test(arg))
+  ) {
+    process.execve(process.execPath, [
+      process.execPath,
+      '--single-threaded-gc',
+      ...process.execArgv,
+      ...process.argv.slice(1),
+    ]);
+  }
   // V8's code cache on disk (in os.tmpdir() unless NODE_COMPILE_CACHE names a directory): every start
   // after the first skips compiling most modules. Everything is imported after this line, so is cached.
   const { enableCompileCache } = await import('node:module');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -42,6 +42,46 @@ function runCli(args: string[], env: Record<string, string> = {}, until?: string
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/**
+ * Starts the CLI on the given CPUs (`taskset`), with `nodeArgs` on node's command line, and returns
+ * the command line of the process that ended up listening, read once it listens; then stops it.
+ */
+async function commandLineOnCpus(
+  cpus: string,
+  nodeArgs: string[] = [],
+): Promise<{ argv: string[]; run: Run }> {
+  let argv: string[] = [];
+  const run = await new Promise<Run>((resolve, reject) => {
+    const child = spawn(
+      'taskset',
+      ['-c', cpus, process.execPath, ...nodeArgs, cli, '--port', '0', '--log-format', 'json'],
+      {
+        env: { PATH: process.env.PATH ?? '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (argv.length === 0 && stdout.includes('lookout listening')) {
+        argv = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+        child.kill('SIGTERM');
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+  return { argv, run };
 }
 
 function configFile(text: string, name = 'lookout.yaml'): string {
@@ -127,6 +167,26 @@ describe('lookout CLI', () => {
     const first = JSON.parse(run.stdout.split('\n')[0] as string);
     assert.equal(first.message, 'lookout listening');
     assert.match(first.url, /^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+  });
+});
+
+describe('GC threads on one CPU', { skip: process.platform !== 'linux' }, () => {
+  it('replaces itself once with single-threaded GC, keeping its PID, and still stops cleanly', async () => {
+    const { argv, run } = await commandLineOnCpus('0');
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(argv.includes('--single-threaded-gc'), argv.join(' '));
+    // Its arguments came through the replacement unchanged.
+    assert.deepEqual(argv.slice(-5), [cli, '--port', '0', '--log-format', 'json']);
+  });
+
+  it('keeps V8 default GC threads when the command line chose, or more than one CPU is there', async () => {
+    const chosen = await commandLineOnCpus('0', ['--no-single-threaded-gc']);
+    assert.equal(chosen.run.code, 0, chosen.run.stderr);
+    assert.ok(!chosen.argv.includes('--single-threaded-gc'), chosen.argv.join(' '));
+    if (availableParallelism() < 2) return;
+    const two = await commandLineOnCpus('0,1');
+    assert.equal(two.run.code, 0, two.run.stderr);
+    assert.ok(!two.argv.includes('--single-threaded-gc'), two.argv.join(' '));
   });
 });
 
