@@ -15,10 +15,27 @@ interface Run {
   stderr: string;
 }
 
+interface Launch {
+  /** Runs it on these CPUs only (`taskset -c`). */
+  readonly cpus?: string;
+  /** Options on node's own command line. */
+  readonly nodeArgs?: readonly string[];
+  /** Called with the process's id as `until` shows, before it is stopped. */
+  readonly onUntil?: (pid: number) => void;
+}
+
 /** Runs the real CLI; `until` ends it (SIGTERM) once stdout shows that text. */
-function runCli(args: string[], env: Record<string, string> = {}, until?: string): Promise<Run> {
+function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+  until?: string,
+  launch: Launch = {},
+): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], {
+    const node = [process.execPath, ...(launch.nodeArgs ?? []), cli, ...args];
+    const [command, ...commandArgs] =
+      launch.cpus === undefined ? node : ['taskset', '-c', launch.cpus, ...node];
+    const child = spawn(command as string, commandArgs, {
       env: { PATH: process.env.PATH ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -29,6 +46,7 @@ function runCli(args: string[], env: Record<string, string> = {}, until?: string
       stdout += d.toString();
       if (until && !signalled && stdout.includes(until)) {
         signalled = true;
+        if (child.pid !== undefined) launch.onUntil?.(child.pid);
         child.kill('SIGTERM');
       }
     });
@@ -44,42 +62,18 @@ function runCli(args: string[], env: Record<string, string> = {}, until?: string
   });
 }
 
-/**
- * Starts the CLI on the given CPUs (`taskset`), with `nodeArgs` on node's command line, and returns
- * the command line of the process that ended up listening, read once it listens; then stops it.
- */
+/** Starts the CLI on `cpus` and returns the command line of the process that listened, then stops it. */
 async function commandLineOnCpus(
   cpus: string,
   nodeArgs: string[] = [],
 ): Promise<{ argv: string[]; run: Run }> {
   let argv: string[] = [];
-  const run = await new Promise<Run>((resolve, reject) => {
-    const child = spawn(
-      'taskset',
-      ['-c', cpus, process.execPath, ...nodeArgs, cli, '--port', '0', '--log-format', 'json'],
-      {
-        env: { PATH: process.env.PATH ?? '' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      if (argv.length === 0 && stdout.includes('lookout listening')) {
-        argv = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-        child.kill('SIGTERM');
-      }
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
+  const run = await runCli(['--port', '0', '--log-format', 'json'], {}, 'lookout listening', {
+    cpus,
+    nodeArgs,
+    onUntil: (pid) => {
+      argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    },
   });
   return { argv, run };
 }
