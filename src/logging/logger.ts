@@ -5,7 +5,7 @@ import type { LookoutConfig } from '../config/schema.ts';
 import { isSecretKeyName, mask, redactSecrets } from '../redaction/secrets.ts';
 import type { LogExportFilter } from './export-filter.ts';
 import { LogRing } from './ring.ts';
-import { jsonLine, LogSink, type RenderLine } from './sink.ts';
+import { LogSink, type RenderLine } from './sink.ts';
 import { contextOf } from './written-in.ts';
 
 export type Logger = winston.Logger;
@@ -83,7 +83,7 @@ export function createLogging(config: Pick<LookoutConfig, 'log'>, options: Loggi
     transports: [
       new LogSink({
         stream,
-        render: usePretty ? prettyLine : jsonLine,
+        renderForTerminal: usePretty ? prettyLine : undefined,
         ring,
         exportToOtel: options.exportToOtel ?? false,
         exportFilter: options.exportFilter,

@@ -24,25 +24,27 @@ const severity: Record<string, number> = {
   silly: 6,
 };
 
-/** Keeps the most recent log records in memory, oldest overwritten first, for /logs and lookout.logs.query. */
+/**
+ * Keeps the most recent log records in memory, oldest overwritten first, for /logs and
+ * lookout.logs.query. Each is kept as its JSON line, the one stdout gets: a young-generation collection
+ * copies one flat string per recent record instead of an object and each of its strings, and nothing
+ * a record referred to (winston's symbol keys hold the call's own arguments) stays alive with it.
+ */
 export class LogRing {
-  readonly #records: (LogRecord | undefined)[];
+  readonly #lines: (string | undefined)[];
   #next = 0;
   #count = 0;
 
   constructor(capacity: number) {
-    this.#records = new Array(capacity);
+    this.#lines = new Array(capacity);
   }
 
-  add(record: LogRecord): void {
-    if (this.#records.length === 0) return;
-    // String keys only: winston's symbol keys hold the call's own arguments (its metadata object, and
-    // through it what the caller hung on it), which a ring of recent records must not keep alive.
-    const copy: Record<string, unknown> = {};
-    for (const key of Object.keys(record)) copy[key] = record[key];
-    this.#records[this.#next] = copy as LogRecord;
-    this.#next = (this.#next + 1) % this.#records.length;
-    this.#count = Math.min(this.#count + 1, this.#records.length);
+  /** Keeps a record, as its JSON line. */
+  add(line: string): void {
+    if (this.#lines.length === 0 || line === '') return;
+    this.#lines[this.#next] = line;
+    this.#next = (this.#next + 1) % this.#lines.length;
+    this.#count = Math.min(this.#count + 1, this.#lines.length);
   }
 
   /** Matching records, newest first. */
@@ -53,10 +55,11 @@ export class LogRing {
         : (severity[query.level] ?? Number.POSITIVE_INFINITY);
     const limit = query.limit ?? 100;
     const out: LogRecord[] = [];
-    const size = this.#records.length;
+    const size = this.#lines.length;
     for (let i = 1; i <= this.#count && out.length < limit; i++) {
-      const record = this.#records[(this.#next - i + size) % size];
-      if (!record) continue;
+      const line = this.#lines[(this.#next - i + size) % size];
+      if (line === undefined) continue;
+      const record = JSON.parse(line) as LogRecord;
       if ((severity[record.level] ?? 0) > maxSeverity) continue;
       if (query.traceId !== undefined && record.trace_id !== query.traceId) continue;
       out.push(record);

@@ -4,9 +4,9 @@ import safeStringify from 'safe-stable-stringify';
 import Transport from 'winston-transport';
 import type { LogExportFilter } from './export-filter.ts';
 import type { LogRecord, LogRing } from './ring.ts';
-import { contextOf, writtenIn } from './written-in.ts';
+import { contextOf } from './written-in.ts';
 
-/** Turns a record into its output line (without the newline). */
+/** Turns a record into an output line (without the newline). */
 export type RenderLine = (record: LogRecord) => string;
 
 /**
@@ -28,7 +28,8 @@ export const jsonLine: RenderLine = (record) => {
 
 export interface LogSinkOptions {
   readonly stream: NodeJS.WritableStream;
-  readonly render: RenderLine;
+  /** A line for a person at a terminal, written instead of the JSON line (which the ring keeps anyway). */
+  readonly renderForTerminal?: RenderLine | undefined;
   readonly ring: LogRing;
   /** Also hand records to the OpenTelemetry logs API (log export is on). */
   readonly exportToOtel: boolean;
@@ -52,7 +53,7 @@ let exitHookInstalled = false;
  */
 export class LogSink extends Transport {
   readonly #stream: NodeJS.WritableStream;
-  readonly #render: RenderLine;
+  readonly #renderForTerminal: RenderLine | undefined;
   readonly #ring: LogRing;
   readonly #otel: OpenTelemetryTransportV3 | undefined;
   readonly #exportFilter: LogExportFilter | undefined;
@@ -61,7 +62,7 @@ export class LogSink extends Transport {
   constructor(options: LogSinkOptions) {
     super();
     this.#stream = options.stream;
-    this.#render = options.render;
+    this.#renderForTerminal = options.renderForTerminal;
     this.#ring = options.ring;
     this.#otel = options.exportToOtel ? new OpenTelemetryTransportV3() : undefined;
     this.#exportFilter = options.exportFilter;
@@ -75,9 +76,8 @@ export class LogSink extends Transport {
 
   override log(record: LogRecord, callback: () => void): void {
     const named = contextOf(record);
-    // The ring keeps records for a while: it must not keep a request's spans alive with them.
-    if (named) (record as { [writtenIn]?: unknown })[writtenIn] = undefined;
-    this.#ring.add(record);
+    const json = jsonLine(record);
+    this.#ring.add(json);
     if (this.#otel && (this.#exportFilter === undefined || this.#exportFilter(record))) {
       // The OTLP record takes its trace ids from the active context.
       if (named) context.with(named, this.#exportToOtel, undefined, record);
@@ -87,7 +87,7 @@ export class LogSink extends Transport {
       unflushed.add(this);
       setImmediate(this.flush);
     }
-    this.#pending += `${this.#render(record)}\n`;
+    this.#pending += `${this.#renderForTerminal?.(record) ?? json}\n`;
     if (this.#pending.length >= flushLimitChars) this.flush();
     callback();
   }
