@@ -38,7 +38,6 @@ class Pending implements Deadline {
   readonly #list: DeadlineList;
   previous: Pending | undefined;
   next: Pending | undefined;
-  linked = true;
 
   constructor(at: number, expire: () => void, list: DeadlineList) {
     this.at = at;
@@ -80,8 +79,8 @@ class DeadlineList {
   }
 
   remove(pending: Pending): void {
-    if (!pending.linked) return;
-    pending.linked = false;
+    // Only the oldest has no previous while linked; a removed one has neither.
+    if (pending.previous === undefined && this.#oldest !== pending) return;
     const { previous, next } = pending;
     if (previous === undefined) this.#oldest = next;
     else previous.next = next;

@@ -64,6 +64,20 @@ it('lets a deadline cancel another of its duration as it expires', async () => {
   assert.deepEqual(fired, ['first']);
 });
 
+it('takes a second cancel, or a cancel after expiry, as a no-op that leaves the others pending', async () => {
+  const deadlines = new Deadlines();
+  const fired: string[] = [];
+  const twice = deadlines.start(20, () => fired.push('cancelled twice'));
+  const expired = deadlines.start(20, () => fired.push('expired'));
+  const last = expiry(deadlines, 30, fired, 'last');
+  twice.cancel();
+  twice.cancel();
+  await sleep(25);
+  expired.cancel();
+  await last;
+  assert.deepEqual(fired, ['expired', 'last']);
+});
+
 it('lets a cancelled deadline die young: its call is not carried into the old generation', () => {
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as () => void;
