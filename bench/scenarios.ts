@@ -1,5 +1,6 @@
 import { freePort } from '../support/ports.ts';
 import { median } from '../support/statistics.ts';
+import { eraSideName } from './era-sides.ts';
 import { type Collector, difference } from './harness/collector.ts';
 import { describeGc, type GcTotals, gcBetween, gcTotals } from './harness/gc.ts';
 import { liveHeapMb } from './harness/inspector.ts';
@@ -355,11 +356,6 @@ export function pairedRatio(
       ),
     ),
   );
-}
-
-/** How the era comparison names one era's side of a target: `lookout-full (2026-07-28)`. */
-export function eraSideName(target: string, era: 'legacy' | 'modern'): string {
-  return `${target} (${era === 'modern' ? '2026-07-28' : '2025-11-25'})`;
 }
 
 /**
