@@ -53,6 +53,8 @@ const filterFlagOf: Record<string, string> = {
   'notifications/resources/list_changed': 'resourcesListChanged',
 };
 
+const noHeader = (): undefined => undefined;
+
 /** A header value with its optional whitespace removed and its RFC 2047-style base64 form decoded. */
 function headerValue(raw: string | undefined): string | undefined {
   const value = raw?.trim();
@@ -192,8 +194,10 @@ export class ModernEndpoint {
     if (!modernMethods.has(method)) return { code: 'UNKNOWN_METHOD', id, detail: method };
     if (method === 'tools/call' && typeof name === 'string') {
       const declarations = paramHeadersOf(this.#options.inputSchemaOf(name));
-      const header = request.mcpParam ?? (() => undefined);
-      const mismatch = declarations && paramHeaderMismatch(declarations, params.arguments, header);
+      const mismatch =
+        declarations !== undefined && declarations.length > 0
+          ? paramHeaderMismatch(declarations, params.arguments, request.mcpParam ?? noHeader)
+          : undefined;
       if (mismatch) return { code: 'HEADER_MISMATCH', id, detail: mismatch };
     }
     return undefined;

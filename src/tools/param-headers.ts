@@ -168,6 +168,10 @@ const scanned = new WeakMap<object, readonly ParamHeader[] | undefined>();
 /** `scanParamHeaders`, once per schema object: a tool's descriptor keeps its schema until it is replaced. */
 export function paramHeadersOf(inputSchema: unknown): readonly ParamHeader[] | undefined {
   if (!isObject(inputSchema)) return undefined;
-  if (!scanned.has(inputSchema)) scanned.set(inputSchema, scanParamHeaders(inputSchema));
-  return scanned.get(inputSchema);
+  // A schema without declarations scans to an empty list: a known schema is found with one lookup.
+  const known = scanned.get(inputSchema);
+  if (known !== undefined || scanned.has(inputSchema)) return known;
+  const declarations = scanParamHeaders(inputSchema);
+  scanned.set(inputSchema, declarations);
+  return declarations;
 }
