@@ -16,7 +16,7 @@ import { logExportFilter } from './logging/export-filter.ts';
 import { createLogging, type Logger, type Logging } from './logging/logger.ts';
 import { McpEndpoint } from './mcp/endpoint.ts';
 import { SessionRegistry } from './mcp/sessions.ts';
-import { instrumentationScope } from './telemetry/conventions.ts';
+import { lookoutScope } from './telemetry/conventions.ts';
 import { McpClientTelemetry } from './telemetry/mcp-client.ts';
 import { sdkHistograms } from './telemetry/own-histograms.ts';
 import { registerProcessMetrics } from './telemetry/process-metrics.ts';
@@ -65,8 +65,10 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
   const { logger } = logging;
   options.telemetry?.attachLogger(logger);
   const health = new Health();
-  const tracer = trace.getTracer(instrumentationScope, version);
-  const meter = metrics.getMeter(instrumentationScope, version);
+  // The API's `trace.getTracer` takes no options; its provider's does (the schema URL).
+  const scope = lookoutScope(version);
+  const tracer = trace.getTracerProvider().getTracer(scope.name, scope.version, scope);
+  const meter = metrics.getMeter(scope.name, scope.version, scope);
   const histograms = options.telemetry?.histograms ?? sdkHistograms(meter);
   const startedAt = Date.now();
 

@@ -65,6 +65,24 @@ export const values = {
 /** The name of the tracer and meter Lookout's own telemetry is made with. */
 export const instrumentationScope = 'lookout';
 
+/**
+ * The schema of the conventions that telemetry follows, on its instrumentation scope: the MCP
+ * conventions now live in semantic-conventions-genai, whose registry publishes this development
+ * schema (over the core conventions it depends on, HTTP and RPC among them).
+ */
+export const schemaUrl = 'https://opentelemetry.io/schemas/gen-ai-dev/1.42.0-dev';
+
+/** Lookout's instrumentation scope: its name, its version and the conventions' schema. */
+export interface LookoutScope {
+  readonly name: string;
+  readonly version: string;
+  readonly schemaUrl: string;
+}
+
+export function lookoutScope(version: string): LookoutScope {
+  return { name: instrumentationScope, version, schemaUrl };
+}
+
 /** `{mcp.method.name} {target}`, target being the tool or prompt name when there is one. */
 export function mcpSpanName(method: string, target: string | undefined): string {
   return target === undefined ? method : `${method} ${target}`;

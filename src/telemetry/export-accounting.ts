@@ -1,7 +1,7 @@
-import { type Counter, type DiagLogger, metrics } from '@opentelemetry/api';
+import type { Counter, DiagLogger, Meter } from '@opentelemetry/api';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import type { Logger } from '../logging/logger.ts';
-import { attr, instrumentationScope, metricNames, units } from './conventions.ts';
+import { attr, metricNames, units } from './conventions.ts';
 import { type Signal, signals } from './otel-env.ts';
 
 const warningIntervalMs = 30_000;
@@ -38,8 +38,7 @@ export class ExportAccounting {
   }
 
   /** Counters come from the SDK's meter provider, so they exist only once it has started. */
-  startCounting(): void {
-    const meter = metrics.getMeter(instrumentationScope);
+  startCounting(meter: Meter): void {
     this.#failures = meter.createCounter(metricNames.telemetryExportFailures, {
       description: 'Spans, metric series and log records that an OTLP export failed to deliver.',
       unit: units.items,

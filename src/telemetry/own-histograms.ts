@@ -8,6 +8,7 @@ import {
   type HistogramMetricData,
   type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
+import type { LookoutScope } from './conventions.ts';
 
 /** What a histogram of Lookout's per-call durations is made of. */
 export interface HistogramSpec {
@@ -170,12 +171,12 @@ class OwnHistogram implements Histogram {
  * when it collects. The readers' temporalities are given before any histogram is made.
  */
 export class OwnHistograms {
-  readonly #scope: { readonly name: string; readonly version?: string };
+  readonly #scope: LookoutScope;
   readonly #histograms: OwnHistogram[] = [];
   /** Slot 0 is the cumulative readers'; slot i > 0 the i-th delta reader's. */
   #slotCount = 1;
 
-  constructor(scope: { readonly name: string; readonly version?: string }) {
+  constructor(scope: LookoutScope) {
     this.#scope = scope;
   }
 

@@ -6,7 +6,7 @@ import { AggregationTemporality } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import type { LookoutConfig } from '../config/schema.ts';
 import { AttachableLogRecordProcessor, AttachableSpanProcessor } from './attachable-processor.ts';
-import { instrumentationScope } from './conventions.ts';
+import { lookoutScope } from './conventions.ts';
 import { diagLogger, ExportAccounting } from './export-accounting.ts';
 import { logExport, metricReaders, otlpExporters, spanExport } from './exporters.ts';
 import { createInstrumentations } from './instrumentations.ts';
@@ -30,7 +30,8 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
 
   const otlp = await otlpExporters(settings, accounting);
   // The durations recorded on every call are aggregated by Lookout and read by each reader (own-histograms.ts).
-  const histograms = new OwnHistograms({ name: instrumentationScope, version });
+  const scope = lookoutScope(version);
+  const histograms = new OwnHistograms(scope);
   const { readers, prometheus } = metricReaders(settings, otlp.metrics, histograms);
   // The live view reads the metrics through the Prometheus reader when there is one: a reader of its
   // own would record every measurement of an SDK instrument once more.
@@ -45,7 +46,7 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
   // With it, the MCP endpoint's exchanges are decided before their spans are made (exchange-sampling.ts).
   const ids = new GivenIds();
   const exchangeSampling = sampler
-    ? new ExchangeSampling(sampler, ids, config.telemetry.sampling)
+    ? new ExchangeSampling(sampler, ids, config.telemetry.sampling, scope)
     : undefined;
   const chosenSampler =
     sampler ?? (settings.sampler && standardSampler(settings.sampler.name, settings.sampler.arg));
@@ -85,10 +86,11 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
   // winston-transport reads the logger provider from @opentelemetry/api-logs' global, not from
   // @opentelemetry/api's where the SDK registers it; without this, records are dropped silently.
   legacyLogsApi.setGlobalLoggerProvider(logs.getLoggerProvider() as never);
-  accounting.startCounting();
   const meterProvider = metrics.getMeterProvider();
-  if (sampler) sampler.instrument(metrics.getMeter(instrumentationScope));
-  counts?.observe(metrics.getMeter(instrumentationScope));
+  const meter = meterProvider.getMeter(scope.name, scope.version, scope);
+  accounting.startCounting(meter);
+  if (sampler) sampler.instrument(meter);
+  counts?.observe(meter);
   const spans = spanExport(settings, otlp.traces, meterProvider);
   if (spans) kept.exporting.attach(spans);
   const records = logExport(settings, otlp.logs, meterProvider);

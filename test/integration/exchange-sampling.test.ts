@@ -12,11 +12,12 @@ import {
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
 import type { Lookout } from '../../src/main.ts';
-import { attr } from '../../src/telemetry/conventions.ts';
+import { attr, lookoutScope } from '../../src/telemetry/conventions.ts';
 import type { TelemetryRuntime } from '../../src/telemetry/runtime.ts';
 import { ExchangeSampling, GivenIds } from '../../src/telemetry/sampling/exchange-sampling.ts';
 import { AdaptiveSampler, type SamplingRule } from '../../src/telemetry/sampling/sampler.ts';
 import { thresholdIn } from '../../src/telemetry/sampling/threshold.ts';
+import { version } from '../../src/version.ts';
 import { waitTool } from '../fixtures/slow-tools.ts';
 import { openSession, rpc, startTestLookout, testConfig } from '../support/lookout.ts';
 
@@ -56,7 +57,7 @@ async function startSampled(rules: SamplingRule[], overrides: Record<string, unk
   const runtime: TelemetryRuntime = {
     enabled: true,
     otlpLogs: false,
-    exchangeSampling: new ExchangeSampling(sampler, ids, config.telemetry.sampling),
+    exchangeSampling: new ExchangeSampling(sampler, ids, config.telemetry.sampling, lookoutScope(version)),
     sampling: () => ({ keys: sampler.snapshot() }),
     attachLogger: () => {},
     shutdown: async () => {},

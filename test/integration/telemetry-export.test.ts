@@ -9,7 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { attr, metricNames, operationDurationBuckets } from '../../src/telemetry/conventions.ts';
+import {
+  attr,
+  instrumentationScope,
+  metricNames,
+  operationDurationBuckets,
+  schemaUrl,
+} from '../../src/telemetry/conventions.ts';
+import { version } from '../../src/version.ts';
 import { freePort } from '../../support/ports.ts';
 import { connectClient, openSession, ready, rpc } from '../support/lookout.ts';
 import { attribute, OtlpReceiver } from '../support/otlp-receiver.ts';
@@ -136,6 +143,23 @@ describe('a real Lookout process exports to Prometheus and OTLP at once', () => 
     assert.ok(parent);
     assert.match(parent.name, /POST/);
     assert.ok(!receiver.spans.some((s) => /\/metrics|\/health/.test(s.name)), '/metrics is not traced');
+  });
+
+  it("exports its spans and metrics in one scope, Lookout's, named with its version and the conventions' schema URL", () => {
+    const own = receiver.scopes.filter((s) => s.name === instrumentationScope);
+    const spanNames = own.filter((s) => s.signal === 'traces').flatMap((s) => s.names);
+    const metricNamesSeen = own.filter((s) => s.signal === 'metrics').flatMap((s) => s.names);
+    assert.ok(spanNames.includes('tools/call echo'), 'the MCP spans');
+    assert.ok(
+      spanNames.some((name) => name.startsWith('POST')),
+      'the HTTP server spans',
+    );
+    assert.ok(metricNamesSeen.includes(metricNames.serverOperationDuration), 'the MCP histogram');
+    assert.ok(metricNamesSeen.includes(metricNames.telemetryExportedItems), 'the export counters');
+    for (const scope of own) {
+      assert.equal(scope.version, version, `${scope.signal}: ${scope.names.join(', ')}`);
+      assert.equal(scope.schemaUrl, schemaUrl, `${scope.signal}: ${scope.names.join(', ')}`);
+    }
   });
 
   it('carries the resource: service name, version, instance id, environment, and OTEL_RESOURCE_ATTRIBUTES', () => {

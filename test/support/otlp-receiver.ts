@@ -34,6 +34,31 @@ export interface OtlpMetric {
   sum?: { dataPoints: { attributes: OtlpAttribute[]; asInt?: string | number; asDouble?: number }[] };
 }
 
+/** An instrumentation scope as one export named it, with what it carried. */
+export interface OtlpScope {
+  readonly signal: 'traces' | 'metrics';
+  readonly name: string;
+  readonly version: string | undefined;
+  readonly schemaUrl: string | undefined;
+  /** Span names, or metric names. */
+  readonly names: string[];
+}
+
+interface OtlpScopeBlock {
+  scope?: { name?: string; version?: string };
+  schemaUrl?: string;
+}
+
+function scopeOf(signal: OtlpScope['signal'], block: OtlpScopeBlock, names: string[]): OtlpScope {
+  return {
+    signal,
+    name: block.scope?.name ?? '',
+    version: block.scope?.version || undefined,
+    schemaUrl: block.schemaUrl || undefined,
+    names,
+  };
+}
+
 export function attribute(
   attributes: OtlpAttribute[] | undefined,
   key: string,
@@ -51,6 +76,8 @@ export class OtlpReceiver {
   /** Every metrics export, in order; a cumulative metric's last export holds its totals. */
   readonly metricExports: OtlpMetric[][] = [];
   readonly resources: OtlpAttribute[][] = [];
+  /** Every scope block of every trace and metric export, in arrival order. */
+  readonly scopes: OtlpScope[] = [];
   /** How many spans and log records each export request carried, in arrival order. */
   readonly batchSizes = { traces: [] as number[], logs: [] as number[] };
   /** Every export request's path and headers, in arrival order. */
@@ -71,7 +98,16 @@ export class OtlpReceiver {
           const before = this.spans.length;
           for (const r of body.resourceSpans) {
             this.resources.push(r.resource.attributes);
-            for (const s of r.scopeSpans) this.spans.push(...s.spans);
+            for (const s of r.scopeSpans) {
+              this.spans.push(...s.spans);
+              this.scopes.push(
+                scopeOf(
+                  'traces',
+                  s,
+                  s.spans.map((span: OtlpSpan) => span.name),
+                ),
+              );
+            }
           }
           this.batchSizes.traces.push(this.spans.length - before);
         } else if (req.url === '/v1/logs') {
@@ -79,11 +115,18 @@ export class OtlpReceiver {
           for (const r of body.resourceLogs) for (const s of r.scopeLogs) this.logs.push(...s.logRecords);
           this.batchSizes.logs.push(this.logs.length - before);
         } else if (req.url === '/v1/metrics') {
-          this.metricExports.push(
-            body.resourceMetrics.flatMap((r: { scopeMetrics: { metrics: OtlpMetric[] }[] }) =>
-              r.scopeMetrics.flatMap((s) => s.metrics),
-            ),
+          const scopeMetrics: (OtlpScopeBlock & { metrics: OtlpMetric[] })[] = body.resourceMetrics.flatMap(
+            (r: { scopeMetrics: (OtlpScopeBlock & { metrics: OtlpMetric[] })[] }) => r.scopeMetrics,
           );
+          for (const s of scopeMetrics)
+            this.scopes.push(
+              scopeOf(
+                'metrics',
+                s,
+                s.metrics.map((m) => m.name),
+              ),
+            );
+          this.metricExports.push(scopeMetrics.flatMap((s) => s.metrics));
         }
         res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
       });

@@ -7,11 +7,12 @@ import {
   MeterProvider,
   type MetricReader,
 } from '@opentelemetry/sdk-metrics';
+import { lookoutScope } from '../../src/telemetry/conventions.ts';
 import { OnDemandMetricReader } from '../../src/telemetry/live-telemetry.ts';
 import { OwnHistograms, sdkHistograms } from '../../src/telemetry/own-histograms.ts';
 
 const spec = { description: 'A duration.', unit: 's', boundaries: [0.001, 0.01, 0.1, 1] };
-const scope = { name: 'lookout-test', version: '1.2.3' };
+const scope = lookoutScope('0.0.0-test');
 
 type Recording = readonly [number, Attributes | undefined];
 

@@ -4,6 +4,7 @@ import { Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { lookoutScope } from '../../src/telemetry/conventions.ts';
 import { PendingExchange } from '../../src/telemetry/http-server.ts';
 import { ExchangeSampling, GivenIds } from '../../src/telemetry/sampling/exchange-sampling.ts';
 import { AdaptiveSampler } from '../../src/telemetry/sampling/sampler.ts';
@@ -22,7 +23,12 @@ function sampling(): ExchangeSampling {
     rules: [{ sample: 'never' }],
     mcpPath: '/mcp',
   });
-  return new ExchangeSampling(sampler, new GivenIds(), { keepErrors: true, keepSlowerThanSeconds: 0 });
+  return new ExchangeSampling(
+    sampler,
+    new GivenIds(),
+    { keepErrors: true, keepSlowerThanSeconds: 0 },
+    lookoutScope('0.0.0-test'),
+  );
 }
 
 describe('a pending exchange', () => {

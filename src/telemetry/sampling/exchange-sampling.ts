@@ -1,6 +1,6 @@
 import { type Tracer, trace } from '@opentelemetry/api';
 import { type IdGenerator, SamplingDecision, type SamplingResult } from '@opentelemetry/sdk-trace';
-import { instrumentationScope } from '../conventions.ts';
+import type { LookoutScope } from '../conventions.ts';
 import { RandomIds } from '../random-ids.ts';
 import type { AdaptiveSampler } from './sampler.ts';
 import { withThreshold } from './threshold.ts';
@@ -59,6 +59,7 @@ export class ExchangeSampling {
   readonly ids: GivenIds;
   readonly #sampler: AdaptiveSampler;
   readonly #policy: KeepPolicy;
+  readonly #scope: LookoutScope;
   #tracer: Tracer | undefined;
 
   /** A call kept for what happened, not by chance: sampled with probability 1 (`ot=th:0`). */
@@ -67,15 +68,16 @@ export class ExchangeSampling {
     traceState: withThreshold(undefined, 0n),
   };
 
-  constructor(sampler: AdaptiveSampler, ids: GivenIds, policy: KeepPolicy) {
+  constructor(sampler: AdaptiveSampler, ids: GivenIds, policy: KeepPolicy, scope: LookoutScope) {
+    this.#scope = scope;
     this.#sampler = sampler;
     this.ids = ids;
     this.#policy = policy;
   }
 
-  /** The SDK's tracer: resolved on first use, once the SDK is registered. */
+  /** The SDK's tracer (the MCP spans' own): resolved on first use, once the SDK is registered. */
   get tracer(): Tracer {
-    this.#tracer ??= trace.getTracer(instrumentationScope);
+    this.#tracer ??= trace.getTracerProvider().getTracer(this.#scope.name, this.#scope.version, this.#scope);
     return this.#tracer;
   }
 
