@@ -19,6 +19,24 @@ export interface Logging {
 /** W3C trace flags as two hex digits, for each of their 256 values: built once, not per line. */
 const traceFlagTexts = Array.from({ length: 256 }, (_, flags) => flags.toString(16).padStart(2, '0'));
 
+/**
+ * The ISO 8601 time of a record, formatted once per millisecond and shared by the records written in
+ * it: a line's text is the same, and formatting a date is a noticeable share of an access line's cost.
+ */
+let stampedAt = Number.NaN;
+let stamp = '';
+const timestamp = winston.format((info) => {
+  if (!info.timestamp) {
+    const now = Date.now();
+    if (now !== stampedAt) {
+      stampedAt = now;
+      stamp = new Date(now).toISOString();
+    }
+    info.timestamp = stamp;
+  }
+  return info;
+});
+
 /** Stamps the span's ids on every record written in a span's context (inside a request). */
 const traceContext = winston.format((info) => {
   const named = contextOf(info);
@@ -79,7 +97,7 @@ export function createLogging(config: Pick<LookoutConfig, 'log'>, options: Loggi
   const ring = new LogRing(config.log.ringBufferSize);
   const logger = winston.createLogger({
     level: config.log.level,
-    format: winston.format.combine(winston.format.timestamp(), traceContext(), redact()),
+    format: winston.format.combine(timestamp(), traceContext(), redact()),
     transports: [
       new LogSink({
         stream,

@@ -39,6 +39,33 @@ describe('log sink', () => {
     );
   });
 
+  it('stamps each line with the ISO 8601 time it was written, and keeps a timestamp the caller gave', async () => {
+    const { stream, writes } = recordingStream();
+    const { logger } = createLogging(jsonConfig, { stream });
+    const stamps: [number, number][] = [];
+    for (let i = 0; i < 3; i++) {
+      const before = Date.now();
+      logger.info('timed', { i });
+      stamps.push([before, Date.now()]);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    logger.info('given', { timestamp: '2026-01-01T00:00:00.000Z' });
+    await nextTurn();
+    const lines = writes
+      .join('')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { timestamp: string; message: string });
+    for (const [i, [before, after]] of stamps.entries()) {
+      const line = lines[i];
+      assert.ok(line);
+      assert.match(line.timestamp, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+      const at = Date.parse(line.timestamp);
+      assert.ok(at >= before && at <= after, `${line.timestamp} within [${before}, ${after}]`);
+    }
+    assert.equal(lines[3]?.timestamp, '2026-01-01T00:00:00.000Z');
+  });
+
   it("writes one event-loop turn's lines in one write, complete and in order", async () => {
     const { stream, writes } = recordingStream();
     const { logger, ring } = createLogging(jsonConfig, { stream });
