@@ -75,7 +75,7 @@ export class ExchangeSampling {
     this.#policy = policy;
   }
 
-  /** The SDK's tracer (the MCP spans' own): resolved on first use, once the SDK is registered. */
+  /** The SDK's tracer in Lookout's scope, which its MCP spans share: resolved once the SDK is registered. */
   get tracer(): Tracer {
     this.#tracer ??= trace.getTracerProvider().getTracer(this.#scope.name, this.#scope.version, this.#scope);
     return this.#tracer;
