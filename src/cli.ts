@@ -27,6 +27,12 @@ if (supported) {
       ...process.argv.slice(1),
     ]);
   }
+  // Flags V8 reads as it goes (not only at start) are set here, in the process that stays.
+  const [{ setFlagsFromString }, { runtimeV8Flags }] = await Promise.all([
+    import('node:v8'),
+    import('./cli/v8-flags.ts'),
+  ]);
+  for (const flag of runtimeV8Flags(process.execArgv)) setFlagsFromString(flag);
   // V8's code cache on disk (in os.tmpdir() unless NODE_COMPILE_CACHE names a directory): every start
   // after the first skips compiling most modules. Everything is imported after this line, so is cached.
   const { enableCompileCache } = await import('node:module');
