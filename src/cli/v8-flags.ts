@@ -4,8 +4,8 @@
  *
  * Allocation-site pretenuring: V8 watches which object literals make objects that outlive young-generation
  * collections, and allocates the objects of those literals in the old generation directly from then
- * on. Under full telemetry it chose some of Lookout's per-call literals: the old generation grew by
- * about 1 kB per call, to be marked over and over ([performance](../../docs/performance.md#pretenuring)).
+ * on. With every call traced and exported, it chose literals on the per-call path: the old generation
+ * grew by about 1 kB per call, to be marked over and over ([performance](../../docs/performance.md#pretenuring)).
  * A server's per-call objects die young, so Lookout lets them.
  */
 const pretenuringFlag = /^--(no-)?allocation[-_]site[-_]pretenuring$/;
