@@ -1,4 +1,3 @@
-import { metrics, trace } from '@opentelemetry/api';
 import { admission, authenticatorFor } from './composition/admission.ts';
 import { fillCatalog, mcpServerTelemetry } from './composition/catalog.ts';
 import { drain } from './composition/drain.ts';
@@ -17,6 +16,7 @@ import { createLogging, type Logger, type Logging } from './logging/logger.ts';
 import { McpEndpoint } from './mcp/endpoint.ts';
 import { SessionRegistry } from './mcp/sessions.ts';
 import { lookoutScope } from './telemetry/conventions.ts';
+import { lookoutMeter, lookoutTracer } from './telemetry/lookout-scope.ts';
 import { McpClientTelemetry } from './telemetry/mcp-client.ts';
 import { sdkHistograms } from './telemetry/own-histograms.ts';
 import { registerProcessMetrics } from './telemetry/process-metrics.ts';
@@ -65,10 +65,9 @@ export async function startLookout(config: LookoutConfig, options: StartOptions 
   const { logger } = logging;
   options.telemetry?.attachLogger(logger);
   const health = new Health();
-  // The API's `trace.getTracer` takes no options; its provider's does (the schema URL).
   const scope = lookoutScope(version);
-  const tracer = trace.getTracerProvider().getTracer(scope.name, scope.version, scope);
-  const meter = metrics.getMeter(scope.name, scope.version, scope);
+  const tracer = lookoutTracer(scope);
+  const meter = lookoutMeter(scope);
   const histograms = options.telemetry?.histograms ?? sdkHistograms(meter);
   const startedAt = Date.now();
 

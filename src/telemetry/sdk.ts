@@ -11,6 +11,7 @@ import { diagLogger, ExportAccounting } from './export-accounting.ts';
 import { logExport, metricReaders, otlpExporters, spanExport } from './exporters.ts';
 import { createInstrumentations } from './instrumentations.ts';
 import { collectNow, KeptSpans, OnDemandMetricReader } from './live-telemetry.ts';
+import { lookoutMeter } from './lookout-scope.ts';
 import { readOtelEnv } from './otel-env.ts';
 import { OwnHistograms } from './own-histograms.ts';
 import { servePrometheus } from './prometheus-server.ts';
@@ -87,7 +88,7 @@ export async function startSdk(config: LookoutConfig, env: Env, version: string)
   // @opentelemetry/api's where the SDK registers it; without this, records are dropped silently.
   legacyLogsApi.setGlobalLoggerProvider(logs.getLoggerProvider() as never);
   const meterProvider = metrics.getMeterProvider();
-  const meter = meterProvider.getMeter(scope.name, scope.version, scope);
+  const meter = lookoutMeter(scope, meterProvider);
   accounting.startCounting(meter);
   if (sampler) sampler.instrument(meter);
   counts?.observe(meter);

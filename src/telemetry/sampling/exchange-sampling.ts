@@ -1,6 +1,7 @@
-import { type Tracer, trace } from '@opentelemetry/api';
+import type { Tracer } from '@opentelemetry/api';
 import { type IdGenerator, SamplingDecision, type SamplingResult } from '@opentelemetry/sdk-trace';
 import type { LookoutScope } from '../conventions.ts';
+import { lookoutTracer } from '../lookout-scope.ts';
 import { RandomIds } from '../random-ids.ts';
 import type { AdaptiveSampler } from './sampler.ts';
 import { withThreshold } from './threshold.ts';
@@ -77,7 +78,7 @@ export class ExchangeSampling {
 
   /** The SDK's tracer in Lookout's scope, which its MCP spans share: resolved once the SDK is registered. */
   get tracer(): Tracer {
-    this.#tracer ??= trace.getTracerProvider().getTracer(this.#scope.name, this.#scope.version, this.#scope);
+    this.#tracer ??= lookoutTracer(this.#scope);
     return this.#tracer;
   }
 
