@@ -32,11 +32,9 @@ export function admissionTelemetry(
   for (const reason of admissionRejections) rejections.add(0, { [attr.lookoutAdmissionReason]: reason });
   return (reason, req) => {
     rejections.add(1, { [attr.lookoutAdmissionReason]: reason });
-    logger.warn('request refused', {
-      reason,
-      method: req.method,
-      path: req.path,
-      client: req.socket.remoteAddress,
-    });
+    const refused = { reason, method: req.method, path: req.path, client: req.socket.remoteAddress };
+    // Refusing new work is what a drain is for (clients reopen their streams meanwhile): no warning.
+    if (reason === 'draining') logger.info('request refused', refused);
+    else logger.warn('request refused', refused);
   };
 }

@@ -320,6 +320,9 @@ export class CatalogConnection {
       this.#expireLists(connection);
       this.#events.onListsChanged();
     } catch (error) {
+      // The connection closed or was replaced meanwhile (a stop, a reconnect, which reads the lists
+      // itself): its refresh has nothing left to report.
+      if (this.#connection !== connection) return;
       this.#logger.warn('upstream list refresh failed', {
         upstream: this.#config.name,
         error: (error as Error).message,

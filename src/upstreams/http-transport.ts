@@ -126,6 +126,11 @@ export class UpstreamHttpTransport implements Transport {
     return this.#sessionId;
   }
 
+  /** Lookout closed it: what fails from then on is the close, not the upstream. */
+  get closing(): boolean {
+    return this.#closed;
+  }
+
   get protocolVersion(): string | undefined {
     return this.#protocolVersion;
   }

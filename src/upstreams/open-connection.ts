@@ -69,7 +69,7 @@ export interface Opening {
 /** One client on its transport. */
 interface Attempt {
   readonly client: Client;
-  readonly transport: Transport;
+  readonly transport: UpstreamStdioTransport | UpstreamHttpTransport;
 }
 
 const listChangedNotifications = [
@@ -156,8 +156,7 @@ export class ConnectionOpener {
     // stream, which the client opens when asked to, as a 2025 one tells each session of its own.
     const client = upstreamClient(this.#config, options.declared, options.onListChanged);
     relayToCallers(client, options.declared, options.callers);
-    const transport: Transport =
-      this.#config.transport === 'stdio' ? this.#stdioTransport() : this.#httpTransport();
+    const transport = this.#config.transport === 'stdio' ? this.#stdioTransport() : this.#httpTransport();
     return { client, transport };
   }
 
@@ -171,9 +170,12 @@ export class ConnectionOpener {
     const stdio = this.#config.transport === 'stdio';
     const stderr = () => (transport instanceof UpstreamStdioTransport ? transport.stderr.lines() : undefined);
     // What the transport or the SDK could not use (a line on stdout that is no JSON-RPC message, a
-    // response to no request, a dropped event stream): logged, the connection goes on.
-    client.onerror = (error) =>
-      logger.warn('upstream transport error', { upstream: name, error: error.message });
+    // response to no request, a dropped event stream): logged, the connection goes on. Once Lookout
+    // closes the connection, an answer that can no longer be sent is part of closing it, not an error.
+    client.onerror = (error) => {
+      if (!transport.closing)
+        logger.warn('upstream transport error', { upstream: name, error: error.message });
+    };
     const slowStart = stdio && options.timeoutMs === undefined ? this.#watchStartup(stderr) : undefined;
     try {
       // Outside the context of the call that opens it: the connection outlives that call's trace.

@@ -108,9 +108,15 @@ export class UpstreamStdioTransport implements Transport {
     this.onmessage?.(message);
   }
 
+  /** Lookout asked it to close: what fails from then on is the close, not the upstream. */
+  get closing(): boolean {
+    return this.#stopAsked;
+  }
+
   send(message: JSONRPCMessage): Promise<void> {
     const stdin = this.#child?.stdin;
-    if (!stdin || stdin.destroyed) return Promise.reject(new Error('Not connected'));
+    // Once stdin is ended (the close has begun), a write would fail with 'write after end'.
+    if (!stdin || stdin.destroyed || stdin.writableEnded) return Promise.reject(new Error('Not connected'));
     return new Promise((resolve) => {
       if (stdin.write(`${JSON.stringify(message)}\n`)) resolve();
       else stdin.once('drain', resolve);
