@@ -56,6 +56,9 @@ interface GroupNames {
 
 const completionLimit = 100;
 
+type ListName = 'tools' | 'resources' | 'prompts';
+const listNames: readonly ListName[] = ['tools', 'resources', 'prompts'];
+
 /** Sets a key unless it is taken; says whether it was set. */
 function claim<V>(map: Map<string, V>, key: string, value: V): boolean {
   if (map.has(key)) return false;
@@ -71,16 +74,16 @@ export class Catalog {
   readonly #resources = new Map<string, ResourceDefinition>();
   readonly #templates: TemplateEntry[] = [];
   readonly #prompts = new Map<string, PromptEntry>();
-  readonly #listeners = new Set<(list: 'tools' | 'resources' | 'prompts') => void>();
+  readonly #listeners = new Set<(list: ListName) => void>();
   #toolList: { tools: Tool[] } | undefined;
 
   /** Called after each change, so connected clients can be sent `notifications/<list>/list_changed`. */
-  onChange(listener: (list: 'tools' | 'resources' | 'prompts') => void): () => void {
+  onChange(listener: (list: ListName) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
 
-  #changed(list: 'tools' | 'resources' | 'prompts'): void {
+  #changed(list: ListName): void {
     for (const listener of this.#listeners) listener(list);
   }
 
@@ -107,11 +110,29 @@ export class Catalog {
   }
 
   /**
-   * Replaces what the groups (upstreams) serve in one step, telling clients once per list. The groups
-   * claim names in the order given; a tool or prompt name, or a resource URI, already served by Lookout
-   * or by an earlier group is skipped and reported.
+   * What every client is served of each list, as text to compare: `resources` holds the templates too.
+   * (Resources a caller's own connections add are told of where they appear.)
+   */
+  #served(): Record<ListName, string> {
+    return {
+      tools: JSON.stringify(this.listTools().tools),
+      resources: JSON.stringify([
+        [...this.#resources.values()].map(resourceDescriptorOf),
+        this.listResourceTemplates().resourceTemplates,
+      ]),
+      prompts: JSON.stringify(this.listPrompts().prompts),
+    };
+  }
+
+  /**
+   * Replaces what the groups (upstreams) serve in one step, telling clients once for each list that
+   * changed: an upstream that re-reads its lists, or announces a change on each new connection (as
+   * server-everything does), sends nobody a `list_changed` unless what they are served changed. The
+   * groups claim names in the order given; a tool or prompt name, or a resource URI, already served by
+   * Lookout or by an earlier group is skipped and reported.
    */
   replaceGroups(groups: readonly (readonly [string, GroupContents])[]): string[] {
+    const before = this.#served();
     for (const [group] of groups) this.#release(group);
     const skipped: string[] = [];
     for (const [group, contents] of groups) {
@@ -144,9 +165,8 @@ export class Catalog {
       this.#groups.set(group, claimed);
     }
     this.#toolList = undefined;
-    this.#changed('tools');
-    this.#changed('resources');
-    this.#changed('prompts');
+    const after = this.#served();
+    for (const list of listNames) if (after[list] !== before[list]) this.#changed(list);
     return skipped;
   }
 

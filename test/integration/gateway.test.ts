@@ -4,6 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
   LoggingMessageNotificationSchema,
+  PromptListChangedNotificationSchema,
+  ResourceListChangedNotificationSchema,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
@@ -209,6 +211,33 @@ describe('gateway to real upstream MCP servers', () => {
       assert.equal(text(await client.callTool({ name: `${upstream}__added`, arguments: {} })), 'added');
       await client.close();
     }
+  });
+
+  it('tells nobody of a list_changed that changes nothing they are served', async () => {
+    // server-everything announces a tool list change on every new connection (it adds tools for what
+    // the client supports): each new session's child does, and the catalog it is read from stays the same.
+    const watcher = await connectClient(lookout.url);
+    const told: string[] = [];
+    for (const schema of [
+      ToolListChangedNotificationSchema,
+      ResourceListChangedNotificationSchema,
+      PromptListChangedNotificationSchema,
+    ])
+      watcher.setNotificationHandler(schema, (n) => void told.push(n.method));
+    await watcher.callTool({ name: 'ev__echo', arguments: { message: 'watching' } });
+    await new Promise((r) => setTimeout(r, 200));
+    told.length = 0;
+    for (const name of ['second', 'third']) {
+      const client = await connectClient(lookout.url, name);
+      assert.equal(
+        text(await client.callTool({ name: 'ev__echo', arguments: { message: name } })),
+        `Echo: ${name}`,
+      );
+      await client.close();
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(told, [], "other clients' connections told this one nothing");
+    await watcher.close();
   });
 
   it('carries the trace: server span → client span → the traceparent the upstream received', async () => {
