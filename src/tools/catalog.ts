@@ -127,11 +127,12 @@ export class Catalog {
   /**
    * Replaces what the groups (upstreams) serve in one step, telling clients once for each list that
    * changed: an upstream that re-reads its lists, or announces a change on each new connection (as
-   * server-everything does), sends nobody a `list_changed` unless what they are served changed. The
-   * groups claim names in the order given; a tool or prompt name, or a resource URI, already served by
-   * Lookout or by an earlier group is skipped and reported.
+   * server-everything does), sends nobody a `list_changed` unless what they are served changed, or
+   * `announce` says a change they are not served was made (on one client's own upstream connection).
+   * The groups claim names in the order given; a tool or prompt name, or a resource URI, already served
+   * by Lookout or by an earlier group is skipped and reported.
    */
-  replaceGroups(groups: readonly (readonly [string, GroupContents])[]): string[] {
+  replaceGroups(groups: readonly (readonly [string, GroupContents])[], announce = false): string[] {
     const before = this.#served();
     for (const [group] of groups) this.#release(group);
     const skipped: string[] = [];
@@ -166,7 +167,7 @@ export class Catalog {
     }
     this.#toolList = undefined;
     const after = this.#served();
-    for (const list of listNames) if (after[list] !== before[list]) this.#changed(list);
+    for (const list of listNames) if (announce || after[list] !== before[list]) this.#changed(list);
     return skipped;
   }
 

@@ -16,8 +16,8 @@ export type UpstreamState = 'starting' | 'ready' | 'down' | 'holding' | 'closed'
 
 /** What the catalog connection tells its upstream. */
 export interface CatalogEvents {
-  /** After it (re)connects, refreshes its lists, or hides them (hung). */
-  readonly onListsChanged: () => void;
+  /** After it (re)connects, refreshes its lists, or hides them (hung); `announce` as in UpstreamDeps. */
+  readonly onListsChanged: (announce: boolean) => void;
   readonly onRestart: () => void;
   /** It serves again (connected, or answers after hanging): calls made meanwhile may have opened the breaker. */
   readonly onServing: () => void;
@@ -62,6 +62,8 @@ export class CatalogConnection {
   /** The connection whose lists are being read again, and whether a change came meanwhile. */
   #refreshing: OpenConnection | undefined;
   #refreshAgain = false;
+  /** A refresh asked for meanwhile follows a change of a connection's own tools or prompts. */
+  #announce = false;
   #lastError: { readonly message: string; readonly at: string } | undefined;
 
   constructor(
@@ -224,7 +226,7 @@ export class CatalogConnection {
     }
     this.#logger.info('upstream ready', { upstream: this.#config.name, tools: lists.tools.length });
     this.#events.onServing();
-    this.#events.onListsChanged();
+    this.#events.onListsChanged(false);
   }
 
   #closed(connection: OpenConnection): void {
@@ -257,7 +259,7 @@ export class CatalogConnection {
       silentSeconds: Math.round(silentForMs / 100) / 10,
     });
     this.#lists = emptyLists;
-    this.#events.onListsChanged();
+    this.#events.onListsChanged(false);
     if (this.#config.transport === 'http') {
       this.#state = 'down';
       return;
@@ -289,9 +291,10 @@ export class CatalogConnection {
    * it: a storm of `list_changed` costs two reads (and two notices to clients), not one per notification.
    * Whichever connection reported the change, the lists are read from this one.
    */
-  async #refreshLists(): Promise<void> {
+  async #refreshLists(announce = false): Promise<void> {
     const connection = this.#connection;
     if (!connection) return;
+    this.#announce ||= announce;
     this.#events.onListsRefreshing();
     if (this.#refreshing === connection) {
       this.#refreshAgain = true;
@@ -309,16 +312,21 @@ export class CatalogConnection {
     }
   }
 
-  /** A change one of the isolated connections reported: the lists served are read again. */
-  listChanged(): void {
-    void this.#refreshLists();
+  /**
+   * A change one of the isolated connections reported: the lists served are read again. `ownChanged`:
+   * that connection's own tools or prompts changed, which every client is told of.
+   */
+  listChanged(ownChanged: boolean): void {
+    void this.#refreshLists(ownChanged);
   }
 
   async #readLists(connection: OpenConnection): Promise<void> {
     try {
       this.#lists = await this.#list(connection);
       this.#expireLists(connection);
-      this.#events.onListsChanged();
+      const announce = this.#announce;
+      this.#announce = false;
+      this.#events.onListsChanged(announce);
     } catch (error) {
       // The connection closed or was replaced meanwhile (a stop, a reconnect, which reads the lists
       // itself): its refresh has nothing left to report.

@@ -180,7 +180,7 @@ export class Gateway {
         environment: deps.environment,
         childEnv: config.gateway.childEnv,
         onRestart: () => restarts.add(1, { [attr.lookoutUpstream]: upstreamConfig.name }),
-        onListsChanged: () => this.#publish(),
+        onListsChanged: (announce) => this.#publish(announce),
         cacheMetrics,
       });
       health.addDependency({
@@ -219,7 +219,7 @@ export class Gateway {
    * Puts every upstream's tools, resources and prompts in the catalog, in config order, so that when
    * two upstreams serve the same resource URI the one listed first keeps it whatever connected first.
    */
-  #publish(): void {
+  #publish(announce = false): void {
     const separator = this.#config.gateway.separator;
     const groups = this.#upstreams.map((upstream, i) => {
       const upstreamConfig = this.#config.upstreams[i] as UpstreamConfig;
@@ -243,7 +243,7 @@ export class Gateway {
       };
       return [upstream.name, contents] as const;
     });
-    const skipped = this.#catalog.replaceGroups(groups);
+    const skipped = this.#catalog.replaceGroups(groups, announce);
     if (skipped.length > 0) this.#logger.warn('upstream entries skipped: already served', { skipped });
   }
 

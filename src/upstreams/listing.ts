@@ -45,23 +45,61 @@ async function allPages<T>(
 /** One page per request: the client's own list methods would walk (and cache) every page themselves. */
 const params = (cursor: string | undefined) => (cursor === undefined ? {} : { cursor });
 
+type Noted = <T extends object>(answer: T) => T;
+
+/** Each list method and the field of its answer that holds the items. */
+const listFields = {
+  'tools/list': 'tools',
+  'resources/list': 'resources',
+  'resources/templates/list': 'resourceTemplates',
+  'prompts/list': 'prompts',
+} as const;
+
+/** Reads every page of one list. */
+function listAll<T>(
+  client: Client,
+  method: keyof typeof listFields,
+  timeoutMs: number,
+  onTruncated: (truncated: TruncatedList) => void,
+  noted: Noted = (answer) => answer,
+): Promise<T[]> {
+  return allPages(
+    method,
+    async (cursor) => {
+      const answer = noted(
+        (await client.request({ method, params: params(cursor) }, { timeout: timeoutMs })) as Record<
+          string,
+          unknown
+        >,
+      );
+      return {
+        items: answer[listFields[method]] as T[],
+        nextCursor: answer.nextCursor as string | undefined,
+      };
+    },
+    onTruncated,
+  );
+}
+
 /** Reads every page of the resources the upstream lists. */
 export function listResources(
   client: Client,
   timeoutMs: number,
   onTruncated: (truncated: TruncatedList) => void,
-  noted: <T extends object>(answer: T) => T = (answer) => answer,
+  noted?: Noted,
 ): Promise<Resource[]> {
-  return allPages(
-    'resources/list',
-    async (cursor) => {
-      const { resources: items, nextCursor } = noted(
-        await client.request({ method: 'resources/list', params: params(cursor) }, { timeout: timeoutMs }),
-      );
-      return { items: items as Resource[], nextCursor };
-    },
-    onTruncated,
-  );
+  return listAll<Resource>(client, 'resources/list', timeoutMs, onTruncated, noted);
+}
+
+/** The tools and prompts one connection lists, as text to compare with what it listed before. */
+export async function toolsAndPromptsOf(client: Client, timeoutMs: number): Promise<string> {
+  const capabilities = client.getServerCapabilities() ?? {};
+  const ignore = () => undefined;
+  const tools = capabilities.tools ? await listAll<Tool>(client, 'tools/list', timeoutMs, ignore) : [];
+  const prompts = capabilities.prompts
+    ? await listAll<Prompt>(client, 'prompts/list', timeoutMs, ignore)
+    : [];
+  return JSON.stringify([tools, prompts]);
 }
 
 /** Reads every page of the tools, resources, templates and prompts the upstream says it has. */
@@ -70,7 +108,6 @@ export async function listEverything(
   timeoutMs: number,
   onTruncated: (truncated: TruncatedList) => void,
 ): Promise<UpstreamLists> {
-  const options = { timeout: timeoutMs };
   let shortest: number | undefined;
   /** Notes an answer's `ttlMs`; 0 (the 2026-07-28 default) is no hint: the lists are kept until list_changed. */
   const noted = <T extends object>(answer: T): T => {
@@ -81,42 +118,11 @@ export async function listEverything(
     return answer;
   };
   const capabilities = client.getServerCapabilities() ?? {};
-  const tools = capabilities.tools
-    ? await allPages(
-        'tools/list',
-        async (cursor) => {
-          const { tools: items, nextCursor } = noted(
-            await client.request({ method: 'tools/list', params: params(cursor) }, options),
-          );
-          return { items: items as Tool[], nextCursor };
-        },
-        onTruncated,
-      )
-    : [];
-  const resources = capabilities.resources ? await listResources(client, timeoutMs, onTruncated, noted) : [];
-  const resourceTemplates = capabilities.resources
-    ? await allPages(
-        'resources/templates/list',
-        async (cursor) => {
-          const { resourceTemplates: items, nextCursor } = noted(
-            await client.request({ method: 'resources/templates/list', params: params(cursor) }, options),
-          );
-          return { items: items as ResourceTemplate[], nextCursor };
-        },
-        onTruncated,
-      )
-    : [];
-  const prompts = capabilities.prompts
-    ? await allPages(
-        'prompts/list',
-        async (cursor) => {
-          const { prompts: items, nextCursor } = noted(
-            await client.request({ method: 'prompts/list', params: params(cursor) }, options),
-          );
-          return { items: items as Prompt[], nextCursor };
-        },
-        onTruncated,
-      )
-    : [];
+  const read = <T>(method: keyof typeof listFields, offered: unknown): Promise<T[]> =>
+    offered ? listAll<T>(client, method, timeoutMs, onTruncated, noted) : Promise.resolve([]);
+  const tools = await read<Tool>('tools/list', capabilities.tools);
+  const resources = await read<Resource>('resources/list', capabilities.resources);
+  const resourceTemplates = await read<ResourceTemplate>('resources/templates/list', capabilities.resources);
+  const prompts = await read<Prompt>('prompts/list', capabilities.prompts);
   return { tools, resources, resourceTemplates, prompts, ...(shortest !== undefined && { ttlMs: shortest }) };
 }

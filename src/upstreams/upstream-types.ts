@@ -35,8 +35,11 @@ export interface CallOptions {
 
 /** What an upstream needs from Lookout besides its own config. */
 export interface UpstreamDeps extends ConnectionDeps {
-  /** After the upstream (re)connects or refreshes its tool, resource and prompt lists. */
-  readonly onListsChanged: () => void;
+  /**
+   * After the upstream (re)connects or refreshes its tool, resource and prompt lists. `announce`: a
+   * connection's own tools or prompts changed, so every client is told even if the shared lists did not.
+   */
+  readonly onListsChanged: (announce: boolean) => void;
   readonly onRestart: () => void;
   readonly cacheMetrics: CacheMetrics;
 }

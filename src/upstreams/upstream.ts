@@ -95,7 +95,7 @@ export class Upstream {
       this.#isolation,
       opener,
       deps.logger,
-      () => this.#catalog.listChanged(),
+      (ownChanged) => this.#catalog.listChanged(ownChanged),
       () => reads.clear(),
     );
   }

@@ -213,6 +213,21 @@ describe('gateway to real upstream MCP servers', () => {
     }
   });
 
+  it("tells of a change to the tools of a client's own connection, which the shared list does not show", async () => {
+    for (const upstream of ['fx', 'fxh']) {
+      const client = await connectClient(lookout.url);
+      await client.callTool({ name: `${upstream}__report_meta`, arguments: {} });
+      // The connection's own tools are read beside its first call: the change must come after that.
+      await new Promise((r) => setTimeout(r, 300));
+      const changed = new Promise<void>((resolve) =>
+        client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()),
+      );
+      await client.callTool({ name: `${upstream}__add_tool`, arguments: {} });
+      await within(changed, 5000, `no list_changed for ${upstream}'s own connection`);
+      await client.close();
+    }
+  });
+
   it('tells nobody of a list_changed that changes nothing they are served', async () => {
     // server-everything announces a tool list change on every new connection (it adds tools for what
     // the client supports): each new session's child does, and the catalog it is read from stays the same.
