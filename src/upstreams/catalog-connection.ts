@@ -62,7 +62,7 @@ export class CatalogConnection {
   /** The connection whose lists are being read again, and whether a change came meanwhile. */
   #refreshing: OpenConnection | undefined;
   #refreshAgain = false;
-  /** A refresh asked for meanwhile follows a change of a connection's own tools or prompts. */
+  /** The next lists read must be told to every client: an isolated connection's own tools or prompts changed. */
   #announce = false;
   #lastError: { readonly message: string; readonly at: string } | undefined;
 

@@ -1,5 +1,4 @@
 import type { LoggingLevel, Resource } from '@modelcontextprotocol/sdk/types.js';
-import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { UpstreamConfig } from '../config/schema.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { HandlerContext } from '../tools/api.ts';
@@ -8,9 +7,10 @@ import { type Connection, ConnectionPool } from './connection-pool.ts';
 import { checkAlive } from './era-negotiation.ts';
 import { HealthProbe } from './health-probe.ts';
 import { connectionKey, type Isolation, isSessionKey } from './isolation.ts';
-import { listResources, toolsAndPromptsOf } from './listing.ts';
+import { listResources } from './listing.ts';
 import { LogRelay } from './log-relay.ts';
 import type { ConnectionOpener, OpenConnection } from './open-connection.ts';
+import { OwnLists } from './own-lists.ts';
 import { OwnResources, ownerOf, watchOwnResources } from './own-resources.ts';
 
 /** Waits for `promise` until `signal` aborts; what it was waiting for goes on (a connection still opens). */
@@ -94,30 +94,7 @@ export class IsolatedConnections {
     const name = this.#config.name;
     const stdio = this.#config.transport === 'stdio';
     let probe: HealthProbe | undefined;
-    const timeoutMs = this.#config.timeouts.requestSeconds * 1000;
-    // What this connection itself lists of tools and prompts. Its client's calls may change them (the
-    // shared lists do not show that): such a change is announced to every client, as the upstream
-    // announced it. A notice that changes nothing there (some servers send one on every new
-    // connection) only has the shared lists read again.
-    let opened: OpenConnection | undefined;
-    let listed: string | undefined;
-    const onListChanged = () => {
-      if (opened === undefined || listed === undefined) {
-        this.#onListChanged(false);
-        return;
-      }
-      const client = opened.client;
-      context
-        .with(ROOT_CONTEXT, () => toolsAndPromptsOf(client, timeoutMs))
-        .then(
-          (now) => {
-            const changed = now !== listed;
-            listed = now;
-            this.#onListChanged(changed);
-          },
-          () => this.#onListChanged(false),
-        );
-    };
+    const ownLists = new OwnLists(this.#config.timeouts.requestSeconds * 1000, this.#onListChanged);
     const opening = this.#opener.open({
       role: 'isolated',
       // 2026-07-28 clients declare per request: such a connection declares all, the relay checks each call.
@@ -129,7 +106,7 @@ export class IsolatedConnections {
       timeoutMs: (stdio ? this.#config.timeouts.startupSeconds : this.#config.timeouts.connectSeconds) * 1000,
       // The tools and prompts served are the catalog connection's: a change one connection reports is
       // looked for there (a resource list change is its client's own: #relayOwn).
-      onListChanged,
+      onListChanged: () => ownLists.changed(),
       onClosed: (connection) => {
         probe?.stop();
         if (!this.#pool.ended(connection)) return;
@@ -141,17 +118,7 @@ export class IsolatedConnections {
       },
     });
     const connection = await opening.connected;
-    opened = connection;
-    // Read beside the first call, not before it, and outside its trace: a change notice before this is
-    // read compares with nothing.
-    context
-      .with(ROOT_CONTEXT, () => toolsAndPromptsOf(connection.client, timeoutMs))
-      .then(
-        (now) => {
-          listed ??= now;
-        },
-        () => undefined,
-      );
+    ownLists.opened(connection.client);
     try {
       await this.#relayOwn(connection, caller);
     } catch (error) {
