@@ -58,10 +58,21 @@ export class LogSink extends Transport {
   readonly #otel: OpenTelemetryTransportV3 | undefined;
   readonly #exportFilter: LogExportFilter | undefined;
   #pending = '';
+  /** The output is gone (its reader closed the pipe): lines still reach the ring and OTLP, not it. */
+  #outputLost = false;
 
   constructor(options: LogSinkOptions) {
     super();
     this.#stream = options.stream;
+    // Unhandled, a write error (EPIPE when a log collector goes away) would end the whole server.
+    this.#stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (this.#outputLost) return;
+      this.#outputLost = true;
+      this.#pending = '';
+      process.stderr.write(
+        `lookout: log output lost (${error.code ?? error.message}): lines still reach GET /logs, the live view and OTLP export\n`,
+      );
+    });
     this.#renderForTerminal = options.renderForTerminal;
     this.#ring = options.ring;
     this.#otel = options.exportToOtel ? new OpenTelemetryTransportV3() : undefined;
@@ -102,7 +113,7 @@ export class LogSink extends Transport {
     const lines = this.#pending;
     this.#pending = '';
     unflushed.delete(this);
-    this.#stream.write(lines);
+    if (!this.#outputLost) this.#stream.write(lines);
   };
 }
 

@@ -6,6 +6,8 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { openSession } from '../support/lookout.ts';
+import { spawnLookout } from '../support/process.ts';
 
 const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 
@@ -161,6 +163,29 @@ describe('lookout CLI', () => {
     const first = JSON.parse(run.stdout.split('\n')[0] as string);
     assert.equal(first.message, 'lookout listening');
     assert.match(first.url, /^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+  });
+
+  it('keeps serving when its log output goes away (EPIPE), and says so once on stderr', async () => {
+    const lookout = await spawnLookout([], { OTEL_SDK_DISABLED: 'true' });
+    try {
+      // The reader of its stdout goes away, as a log collector that stops does.
+      lookout.child.stdout?.destroy();
+      // Each session opened writes log lines.
+      for (let i = 0; i < 5; i++) {
+        assert.ok(await openSession(lookout.url));
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(lookout.child.exitCode, null, lookout.stderr.join(''));
+      assert.equal((await fetch(new URL('/health/live', lookout.url))).status, 200);
+      const said = lookout.stderr
+        .join('')
+        .split('\n')
+        .filter((l) => l.includes('log output lost'));
+      assert.equal(said.length, 1, lookout.stderr.join(''));
+      assert.equal(await lookout.stop('SIGTERM'), 0, lookout.stderr.join(''));
+    } finally {
+      lookout.child.kill('SIGKILL');
+    }
   });
 });
 
