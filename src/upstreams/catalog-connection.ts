@@ -288,8 +288,9 @@ export class CatalogConnection {
 
   /**
    * Reads the lists again. A change notified while a refresh runs is served by one more refresh after
-   * it: a storm of `list_changed` costs two reads (and two notices to clients), not one per notification.
-   * Whichever connection reported the change, the lists are read from this one.
+   * it: a storm of `list_changed` costs two reads (and at most two notices to clients), not one per
+   * notification. Whichever connection reported the change, the lists are read from this one;
+   * `announce` carries over to the read that follows (see `listChanged`).
    */
   async #refreshLists(announce = false): Promise<void> {
     const connection = this.#connection;
